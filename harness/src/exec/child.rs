@@ -1,0 +1,747 @@
+//! The forked child: runs one [`Plan`] with raw system calls and writes a [`Record`].
+//!
+//! Only async-signal-safe work happens here: no allocation, no locks, no formatting, no
+//! panicking paths on purpose. The plan and every path were built before fork; the child
+//! only reads them. The record lives in a shared anonymous page so that a process made by a
+//! fork step writes its results where the reporting process sees them.
+
+use crate::exec::Prepared;
+use crate::load::MAX_STEPS;
+use crate::plan::*;
+use crate::probe;
+use crate::record::{RawOutcome, Record, Stage};
+use crate::model::{ObjectKind, Who};
+use libc::{c_int, c_void};
+
+fn errno() -> i32 {
+    nix::errno::Errno::last_raw()
+}
+
+/// Run-time values of address bases.
+struct Bases {
+    result: u64,
+    mappings: [u64; crate::load::MAX_MAPPINGS],
+    hole: u64,
+    top: u64,
+}
+
+impl Bases {
+    fn resolve(&self, a: RAddr) -> u64 {
+        let base = match a.base {
+            RBase::Null => 0,
+            RBase::Result => self.result,
+            RBase::Mapping(i) => self.mappings.get(i).copied().unwrap_or(0),
+            RBase::Hole => self.hole,
+            RBase::Top => self.top,
+        };
+        base.wrapping_add(a.off as u64)
+    }
+}
+
+struct Child<'a> {
+    plan: &'a Plan,
+    prep: &'a Prepared,
+    rec: &'a mut Record,
+    object_fd: c_int,
+    /// A second descriptor of a memfd/shm object, for readback/pwrite/ftruncate.
+    aux_fd: c_int,
+    bases: Bases,
+}
+
+/// Entry point after fork. Never returns.
+///
+/// # Safety
+/// Must run in a freshly forked child whose only thread is this one.
+pub unsafe fn run(plan: &Plan, prep: &Prepared, report_fd: c_int) -> ! {
+    // SAFETY: all calls below are raw system calls on memory the child owns.
+    unsafe {
+        libc::setpgid(0, 0);
+        let size = std::mem::size_of::<Record>();
+        let page = libc::mmap(
+            std::ptr::null_mut(),
+            size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_ANON,
+            -1,
+            0,
+        );
+        if page == libc::MAP_FAILED {
+            libc::_exit(120);
+        }
+        let rec = &mut *(page as *mut Record);
+        *rec = Record::new();
+        let mut child = Child {
+            plan,
+            prep,
+            rec,
+            object_fd: -1,
+            aux_fd: -1,
+            bases: Bases {
+                result: 0,
+                mappings: [0; crate::load::MAX_MAPPINGS],
+                hole: 0,
+                top: plan.top,
+            },
+        };
+        let me = child.go();
+        if me == Who::Child {
+            libc::_exit(0);
+        }
+        let bytes = child.rec.as_bytes();
+        let mut done = 0;
+        while done < bytes.len() {
+            let n = libc::write(report_fd, bytes[done..].as_ptr().cast(), bytes.len() - done);
+            if n <= 0 {
+                libc::_exit(121);
+            }
+            done += n as usize;
+        }
+        libc::_exit(0)
+    }
+}
+
+impl Child<'_> {
+    fn fail(&mut self, stage: Stage, index: usize) {
+        self.rec.failed_stage = stage as u32;
+        self.rec.failed_errno = errno();
+        self.rec.failed_index = index as u32;
+    }
+
+    /// Setup, call, steps. Returns which side of a fork step this process is.
+    unsafe fn go(&mut self) -> Who {
+        if probe::install().is_err() {
+            self.fail(Stage::Signals, 0);
+            return Who::Parent;
+        }
+        // SAFETY: raw system calls only.
+        unsafe {
+            if !self.open_object() {
+                self.fail(Stage::Object, 0);
+                return Who::Parent;
+            }
+            // Mappings without `at` first, so they cannot land in the hole.
+            let plan = self.plan;
+            for m in plan.mappings.iter().filter(|m| m.at.is_none()) {
+                if !self.make_mapping(m) {
+                    self.fail(Stage::Mapping, m.index);
+                    return Who::Parent;
+                }
+            }
+            let hole = libc::mmap(
+                std::ptr::null_mut(),
+                plan.hole_len,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANON,
+                -1,
+                0,
+            );
+            if hole == libc::MAP_FAILED {
+                self.fail(Stage::Hole, 0);
+                return Who::Parent;
+            }
+            libc::munmap(hole, plan.hole_len);
+            self.bases.hole = hole as u64;
+            for m in plan.mappings.iter().filter(|m| m.at.is_some()) {
+                if !self.make_mapping(m) {
+                    self.fail(Stage::Mapping, m.index);
+                    return Who::Parent;
+                }
+            }
+            if plan.drop_privilege && !drop_privilege() {
+                self.fail(Stage::Privilege, 0);
+                return Who::Parent;
+            }
+            for (i, (res, value)) in plan.limits.iter().enumerate() {
+                let mut old: libc::rlimit = std::mem::zeroed();
+                if libc::getrlimit(*res as _, &mut old) != 0 {
+                    self.fail(Stage::Limits, i);
+                    return Who::Parent;
+                }
+                let new = libc::rlimit {
+                    rlim_cur: *value as _,
+                    rlim_max: old.rlim_max,
+                };
+                if libc::setrlimit(*res as _, &new) != 0 {
+                    self.fail(Stage::Limits, i);
+                    return Who::Parent;
+                }
+            }
+            self.call();
+            if self.rec.call.state != RawOutcome::OK {
+                return Who::Parent;
+            }
+            self.steps()
+        }
+    }
+
+    unsafe fn open_object(&mut self) -> bool {
+        let Some(o) = &self.plan.object else {
+            return true;
+        };
+        // SAFETY: raw system calls with paths prepared before fork.
+        unsafe {
+            let mut fds = [-1; 2];
+            self.object_fd = match o.kind {
+                ObjectKind::File | ObjectKind::Dir | ObjectKind::DevZero | ObjectKind::DevNull => {
+                    let flags = if o.kind == ObjectKind::File {
+                        o.open_flags
+                    } else if o.kind == ObjectKind::Dir {
+                        libc::O_RDONLY | libc::O_DIRECTORY
+                    } else {
+                        libc::O_RDWR
+                    };
+                    libc::open(self.prep.object_path.as_ptr(), flags)
+                }
+                ObjectKind::PipeRead | ObjectKind::PipeWrite | ObjectKind::ClosedFd => {
+                    if libc::pipe(fds.as_mut_ptr()) != 0 {
+                        return false;
+                    }
+                    match o.kind {
+                        ObjectKind::PipeRead => fds[0],
+                        ObjectKind::PipeWrite => fds[1],
+                        _ => {
+                            libc::close(fds[0]);
+                            libc::close(fds[1]);
+                            fds[0]
+                        }
+                    }
+                }
+                ObjectKind::Socket => {
+                    if libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr()) != 0 {
+                        return false;
+                    }
+                    fds[0]
+                }
+                ObjectKind::Memfd => {
+                    let fd = memfd();
+                    if fd < 0 || !self.fill_object(fd, o) {
+                        return false;
+                    }
+                    fd
+                }
+                ObjectKind::Shm => {
+                    let fd = shm(self.prep);
+                    if fd < 0 || !self.fill_object(fd, o) {
+                        return false;
+                    }
+                    fd
+                }
+            };
+            if o.kind == ObjectKind::ClosedFd {
+                return true;
+            }
+            if o.kind == ObjectKind::Memfd || o.kind == ObjectKind::Shm {
+                self.aux_fd = libc::dup(self.object_fd);
+            }
+            self.object_fd >= 0
+        }
+    }
+
+    unsafe fn fill_object(&mut self, fd: c_int, o: &ObjectPlan) -> bool {
+        // SAFETY: writes from the content buffer prepared before fork.
+        unsafe {
+            if libc::ftruncate(fd, o.size as libc::off_t) != 0 {
+                return false;
+            }
+            let buf = &self.prep.content;
+            let mut done = 0;
+            while done < buf.len() {
+                let n = libc::pwrite(fd, buf[done..].as_ptr().cast(), buf.len() - done, done as libc::off_t);
+                if n <= 0 {
+                    return false;
+                }
+                done += n as usize;
+            }
+            true
+        }
+    }
+
+    fn fd_of(&self, fd: FdPlan) -> c_int {
+        match fd {
+            FdPlan::Object => self.object_fd,
+            FdPlan::Num(n) => n,
+        }
+    }
+
+    unsafe fn make_mapping(&mut self, m: &MappingPlan) -> bool {
+        let addr = m.at.map(|a| self.bases.resolve(a)).unwrap_or(0);
+        let prot = if m.fill.is_some() {
+            libc::PROT_READ | libc::PROT_WRITE
+        } else {
+            m.prot
+        };
+        // SAFETY: a new mapping; MAP_FIXED only over addresses the case names.
+        unsafe {
+            let p = libc::mmap(addr as *mut c_void, m.len, prot, m.flags, self.fd_of(m.fd), m.offset as libc::off_t);
+            if p == libc::MAP_FAILED {
+                return false;
+            }
+            if let Some(b) = m.fill {
+                std::ptr::write_bytes(p as *mut u8, b, m.len);
+                if m.prot != prot && libc::mprotect(p, m.len, m.prot) != 0 {
+                    return false;
+                }
+            }
+            if let Some(slot) = self.bases.mappings.get_mut(m.index) {
+                *slot = p as u64;
+            }
+            true
+        }
+    }
+
+    unsafe fn call(&mut self) {
+        let b = &self.bases;
+        let (ret, args): (i64, [u64; 6]) = match self.plan.call {
+            CallPlan::Mmap {
+                addr,
+                len,
+                prot,
+                flags,
+                fd,
+                offset,
+            } => {
+                let a = b.resolve(addr);
+                let fd = self.fd_of(fd);
+                // SAFETY: the call under test; MAP_FIXED targets only case-named ranges.
+                let p = unsafe { libc::mmap(a as *mut c_void, len, prot, flags, fd, offset as libc::off_t) };
+                let ret = if p == libc::MAP_FAILED { -1 } else { p as i64 };
+                (ret, [a, len as u64, prot as u64, flags as u64, fd as u64, offset as u64])
+            }
+            CallPlan::Munmap { addr, len } => {
+                let a = b.resolve(addr);
+                // SAFETY: the call under test.
+                (unsafe { libc::munmap(a as *mut c_void, len) } as i64, [a, len as u64, 0, 0, 0, 0])
+            }
+            CallPlan::Mprotect { addr, len, prot } => {
+                let a = b.resolve(addr);
+                // SAFETY: the call under test.
+                let r = unsafe { libc::mprotect(a as *mut c_void, len, prot) };
+                (r as i64, [a, len as u64, prot as u64, 0, 0, 0])
+            }
+            CallPlan::Msync { addr, len, flags } => {
+                let a = b.resolve(addr);
+                // SAFETY: the call under test.
+                let r = unsafe { libc::msync(a as *mut c_void, len, flags) };
+                (r as i64, [a, len as u64, flags as u64, 0, 0, 0])
+            }
+            CallPlan::Madvise { addr, len, advice } => {
+                let a = b.resolve(addr);
+                // SAFETY: the call under test.
+                let r = unsafe { libc::madvise(a as *mut c_void, len, advice) };
+                (r as i64, [a, len as u64, advice as u64, 0, 0, 0])
+            }
+            CallPlan::Mincore { addr, len } => {
+                let a = b.resolve(addr);
+                // One byte per page; the vector is a fresh mapping so a huge len cannot
+                // overrun harness memory.
+                let pages = len.div_ceil(self.plan.page).max(1);
+                // SAFETY: the vector mapping is owned by the child.
+                let r = unsafe {
+                    let vec = libc::mmap(
+                        std::ptr::null_mut(),
+                        pages,
+                        libc::PROT_READ | libc::PROT_WRITE,
+                        libc::MAP_PRIVATE | libc::MAP_ANON | libc::MAP_NORESERVE,
+                        -1,
+                        0,
+                    );
+                    libc::mincore(a as *mut c_void, len, vec.cast())
+                };
+                (r as i64, [a, len as u64, 0, 0, 0, 0])
+            }
+            CallPlan::Mlock { addr, len } => {
+                let a = b.resolve(addr);
+                // SAFETY: the call under test.
+                (unsafe { libc::mlock(a as *const c_void, len) } as i64, [a, len as u64, 0, 0, 0, 0])
+            }
+            CallPlan::Munlock { addr, len } => {
+                let a = b.resolve(addr);
+                // SAFETY: the call under test.
+                (unsafe { libc::munlock(a as *const c_void, len) } as i64, [a, len as u64, 0, 0, 0, 0])
+            }
+            CallPlan::Mremap {
+                addr,
+                len,
+                new_len,
+                flags,
+                new_addr,
+            } => {
+                let a = b.resolve(addr);
+                let na = b.resolve(new_addr);
+                (mremap(a, len, new_len, flags, na), [a, len as u64, new_len as u64, flags as u64, na, 0])
+            }
+            CallPlan::Minherit { addr, len, inherit } => {
+                let a = b.resolve(addr);
+                (minherit(a, len, inherit), [a, len as u64, inherit as u64, 0, 0, 0])
+            }
+        };
+        let out = &mut self.rec.call;
+        out.args = args;
+        if ret == -1 {
+            out.state = RawOutcome::ERRNO;
+            out.errno = errno();
+        } else {
+            out.state = RawOutcome::OK;
+            out.ret = ret as u64;
+            self.bases.result = ret as u64;
+        }
+    }
+
+    /// Runs the steps; after a fork step each side runs its own, passing a baton through a
+    /// pipe pair so that they alternate exactly as the case lists them.
+    unsafe fn steps(&mut self) -> Who {
+        let plan = self.plan;
+        let mut me = Who::Parent;
+        let mut forked = false;
+        let mut has_baton = true;
+        // [read end, write end] of parent->child and child->parent.
+        let mut to_child = [-1; 2];
+        let mut to_parent = [-1; 2];
+        let mut pid: libc::pid_t = 0;
+        for (i, step) in plan.steps.iter().enumerate().take(MAX_STEPS) {
+            if forked {
+                let (rx, tx) = match me {
+                    Who::Parent => (to_parent[0], to_child[1]),
+                    Who::Child => (to_child[0], to_parent[1]),
+                };
+                if step.who != me {
+                    if has_baton {
+                        pass(tx);
+                        has_baton = false;
+                    }
+                    continue;
+                }
+                if !has_baton {
+                    wait_for(rx);
+                    has_baton = true;
+                }
+            }
+            if let ActionPlan::Fork = step.action {
+                // SAFETY: pipe and fork are async-signal-safe.
+                unsafe {
+                    if libc::pipe(to_child.as_mut_ptr()) != 0 || libc::pipe(to_parent.as_mut_ptr()) != 0 {
+                        self.fail(Stage::Fork, i);
+                        return me;
+                    }
+                    pid = libc::fork();
+                }
+                if pid < 0 {
+                    self.fail(Stage::Fork, i);
+                    return me;
+                }
+                forked = true;
+                self.rec.forked = 1;
+                self.rec.steps[i].state = RawOutcome::OK;
+                if pid == 0 {
+                    me = Who::Child;
+                    has_baton = false;
+                }
+                continue;
+            }
+            // SAFETY: each action is raw syscalls or probes.
+            let out = unsafe { self.action(&step.action) };
+            self.rec.steps[i] = out;
+        }
+        if forked {
+            let tx = if me == Who::Parent { to_child[1] } else { to_parent[1] };
+            if has_baton {
+                pass(tx);
+            }
+            if me == Who::Parent {
+                let mut status = 0;
+                // SAFETY: waiting for our own child.
+                unsafe {
+                    libc::close(to_child[1]);
+                    libc::waitpid(pid, &mut status, 0);
+                }
+                self.rec.fork_status = status;
+            }
+        }
+        me
+    }
+
+    unsafe fn action(&mut self, a: &ActionPlan) -> RawOutcome {
+        let mut out = RawOutcome::default();
+        let b = &self.bases;
+        // SAFETY: probes catch faults; the rest are raw system calls.
+        unsafe {
+            match *a {
+                ActionPlan::Read { addr, len, check } => {
+                    let base = b.resolve(addr);
+                    out.args = [base, len as u64, 0, 0, 0, 0];
+                    out.state = RawOutcome::OK;
+                    for i in 0..len as u64 {
+                        match probe::read(base.wrapping_add(i) as usize) {
+                            Err(f) => {
+                                record_fault(&mut out, f, base);
+                                return out;
+                            }
+                            Ok(v) => {
+                                if let Some(c) = check {
+                                    note_byte(&mut out, i, v, c.expected(i));
+                                }
+                            }
+                        }
+                    }
+                }
+                ActionPlan::Write { addr, len, byte } => {
+                    let base = b.resolve(addr);
+                    out.args = [base, len as u64, byte as u64, 0, 0, 0];
+                    out.state = RawOutcome::OK;
+                    for i in 0..len as u64 {
+                        if let Err(f) = probe::write(base.wrapping_add(i) as usize, byte) {
+                            record_fault(&mut out, f, base);
+                            return out;
+                        }
+                    }
+                }
+                ActionPlan::Fork => {}
+                ActionPlan::Munmap { addr, len } => {
+                    let a = b.resolve(addr);
+                    out.args = [a, len as u64, 0, 0, 0, 0];
+                    set_ret(&mut out, libc::munmap(a as *mut c_void, len) as i64);
+                }
+                ActionPlan::Mprotect { addr, len, prot } => {
+                    let a = b.resolve(addr);
+                    out.args = [a, len as u64, prot as u64, 0, 0, 0];
+                    set_ret(&mut out, libc::mprotect(a as *mut c_void, len, prot) as i64);
+                }
+                ActionPlan::Msync { addr, len, flags } => {
+                    let a = b.resolve(addr);
+                    out.args = [a, len as u64, flags as u64, 0, 0, 0];
+                    set_ret(&mut out, libc::msync(a as *mut c_void, len, flags) as i64);
+                }
+                ActionPlan::Ftruncate { size } => {
+                    out.args = [size as u64, 0, 0, 0, 0, 0];
+                    let fd = self.file_fd(libc::O_RDWR);
+                    set_ret(&mut out, libc::ftruncate(fd, size as libc::off_t) as i64);
+                    self.done_with(fd);
+                }
+                ActionPlan::Pwrite { offset, len, byte } => {
+                    out.args = [offset as u64, len as u64, byte as u64, 0, 0, 0];
+                    let fd = self.file_fd(libc::O_RDWR);
+                    let buf = [byte; 256];
+                    let mut done = 0usize;
+                    let mut r = 0i64;
+                    while done < len {
+                        let n = (len - done).min(buf.len());
+                        let w = libc::pwrite(fd, buf.as_ptr().cast(), n, (offset + done as i64) as libc::off_t);
+                        if w <= 0 {
+                            r = -1;
+                            break;
+                        }
+                        done += w as usize;
+                    }
+                    set_ret(&mut out, r);
+                    self.done_with(fd);
+                }
+                ActionPlan::CloseObject => {
+                    out.args = [self.object_fd as u64, 0, 0, 0, 0, 0];
+                    set_ret(&mut out, libc::close(self.object_fd) as i64);
+                    self.object_fd = -1;
+                }
+                ActionPlan::Readback {
+                    offset,
+                    len,
+                    check,
+                    size,
+                } => {
+                    out.args = [offset as u64, len as u64, 0, 0, 0, 0];
+                    let fd = self.file_fd(libc::O_RDONLY);
+                    self.readback(&mut out, fd, offset, len, check, size);
+                    self.done_with(fd);
+                }
+            }
+        }
+        out
+    }
+
+    unsafe fn readback(&self, out: &mut RawOutcome, fd: c_int, offset: i64, len: usize, check: Option<Check>, size: Option<i64>) {
+        // SAFETY: reads into a stack buffer.
+        unsafe {
+            let mut st: libc::stat = std::mem::zeroed();
+            if fd < 0 || libc::fstat(fd, &mut st) != 0 {
+                set_ret(out, -1);
+                return;
+            }
+            out.state = RawOutcome::OK;
+            out.size = st.st_size as i64;
+            if let Some(want) = size {
+                if want != out.size {
+                    out.state = RawOutcome::SIZE_DIFFERS;
+                    return;
+                }
+            }
+            let Some(c) = check else { return };
+            let mut buf = [0u8; 512];
+            let mut done = 0usize;
+            while done < len {
+                let n = (len - done).min(buf.len());
+                let r = libc::pread(fd, buf.as_mut_ptr().cast(), n, (offset + done as i64) as libc::off_t);
+                if r < 0 {
+                    set_ret(out, -1);
+                    return;
+                }
+                if r == 0 {
+                    // The file ends before the checked range does.
+                    if out.state == RawOutcome::OK {
+                        out.state = RawOutcome::BYTES_DIFFER;
+                        out.at = done as i64;
+                        out.got_len = 0;
+                    }
+                    return;
+                }
+                for (k, v) in buf[..r as usize].iter().enumerate() {
+                    let i = (done + k) as u64;
+                    note_byte(out, i, *v, c.expected(i));
+                }
+                done += r as usize;
+            }
+        }
+    }
+
+    /// A descriptor for file-level steps: a new one by path for files, the kept duplicate
+    /// for memfd and shm objects.
+    unsafe fn file_fd(&self, flags: c_int) -> c_int {
+        match self.plan.object.as_ref().map(|o| o.kind) {
+            // SAFETY: opening a path prepared before fork.
+            Some(ObjectKind::File) => unsafe { libc::open(self.prep.object_path.as_ptr(), flags) },
+            _ => self.aux_fd,
+        }
+    }
+
+    unsafe fn done_with(&self, fd: c_int) {
+        if fd != self.aux_fd && fd >= 0 {
+            // SAFETY: closing a descriptor this step opened.
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
+fn set_ret(out: &mut RawOutcome, r: i64) {
+    if r == -1 {
+        out.state = RawOutcome::ERRNO;
+        out.errno = errno();
+    } else {
+        out.state = RawOutcome::OK;
+        out.ret = r as u64;
+    }
+}
+
+fn record_fault(out: &mut RawOutcome, f: probe::Fault, base: u64) {
+    out.state = RawOutcome::FAULT;
+    out.signo = f.signo;
+    out.code = f.code;
+    out.fault_off = f.addr.wrapping_sub(base) as i64;
+}
+
+/// Notes byte `i`: the first difference marks the outcome and starts the `got` window.
+fn note_byte(out: &mut RawOutcome, i: u64, got: u8, want: u8) {
+    if out.state == RawOutcome::BYTES_DIFFER {
+        let k = (i as i64 - out.at) as usize;
+        if k < out.got.len() && k == out.got_len as usize {
+            out.got[k] = got;
+            out.got_len += 1;
+        }
+    } else if got != want {
+        out.state = RawOutcome::BYTES_DIFFER;
+        out.at = i as i64;
+        out.got[0] = got;
+        out.got_len = 1;
+    }
+}
+
+fn pass(tx: c_int) {
+    let b = [1u8];
+    // SAFETY: one byte to a pipe we own.
+    unsafe { libc::write(tx, b.as_ptr().cast(), 1) };
+}
+
+fn wait_for(rx: c_int) {
+    let mut b = [0u8];
+    loop {
+        // SAFETY: one byte from a pipe we own; 0 means the other side ended, which
+        // hands over the baton too.
+        let n = unsafe { libc::read(rx, b.as_mut_ptr().cast(), 1) };
+        if n >= 0 || errno() != libc::EINTR {
+            return;
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn drop_privilege() -> bool {
+    // Raw system calls: glibc's wrappers broadcast to all threads, which is not
+    // async-signal-safe in a forked child.
+    // SAFETY: plain system calls.
+    unsafe {
+        libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()) == 0
+            && libc::syscall(libc::SYS_setresgid, 65534, 65534, 65534) == 0
+            && libc::syscall(libc::SYS_setresuid, 65534, 65534, 65534) == 0
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn drop_privilege() -> bool {
+    // SAFETY: plain system calls.
+    unsafe { libc::setgroups(0, std::ptr::null()) == 0 && libc::setgid(65534) == 0 && libc::setuid(65534) == 0 }
+}
+
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
+fn memfd() -> c_int {
+    // SAFETY: the name is a static C string.
+    unsafe { libc::memfd_create(c"mmapconf".as_ptr(), 0) }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
+fn memfd() -> c_int {
+    -1
+}
+
+#[cfg(target_os = "freebsd")]
+fn shm(_prep: &Prepared) -> c_int {
+    // SAFETY: SHM_ANON makes an anonymous object; no path is touched.
+    unsafe { libc::shm_open(libc::SHM_ANON, libc::O_RDWR, 0o600) }
+}
+
+/// Linux's shm_open is open(2) under /dev/shm; done directly, then unlinked at once.
+#[cfg(not(target_os = "freebsd"))]
+fn shm(prep: &Prepared) -> c_int {
+    // SAFETY: a path prepared before fork.
+    unsafe {
+        let fd = libc::open(
+            prep.object_path.as_ptr(),
+            libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
+            0o600,
+        );
+        libc::unlink(prep.object_path.as_ptr());
+        fd
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn mremap(addr: u64, len: usize, new_len: usize, flags: i32, new_addr: u64) -> i64 {
+    // SAFETY: the call under test.
+    let p = unsafe { libc::mremap(addr as *mut c_void, len, new_len, flags, new_addr as *mut c_void) };
+    if p == libc::MAP_FAILED { -1 } else { p as i64 }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn mremap(_: u64, _: usize, _: usize, _: i32, _: u64) -> i64 {
+    // SAFETY: errno is per-thread; the planner never builds this call here (no MREMAP_*).
+    unsafe { *libc::__error() = libc::ENOSYS };
+    -1
+}
+
+#[cfg(target_os = "freebsd")]
+fn minherit(addr: u64, len: usize, inherit: i32) -> i64 {
+    // SAFETY: the call under test.
+    unsafe { libc::minherit(addr as *mut c_void, len, inherit) as i64 }
+}
+
+#[cfg(not(target_os = "freebsd"))]
+fn minherit(_: u64, _: usize, _: i32) -> i64 {
+    // SAFETY: errno is per-thread.
+    unsafe { *libc::__errno_location() = libc::ENOSYS };
+    -1
+}

@@ -1,0 +1,330 @@
+//! Size expressions of case files (`"1p"`, `"2p+1"`, `"p/2"`, `"max"`, `"-1p"`) and
+//! address expressions (`"mapping.old+1p"`, `"hole"`, `"top-1p"`).
+//!
+//! Parsing happens at load time, so a malformed expression is a located load error;
+//! evaluation happens at plan time, once the page size and the argument's C type are known.
+
+use std::fmt;
+
+/// A parsed size expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Int(i128),
+    /// The page size of the running system.
+    Page,
+    /// The largest value of the argument's C type.
+    Max,
+    Neg(Box<Expr>),
+    Bin(Box<Expr>, Op, Box<Expr>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Op {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+/// What an expression is evaluated against.
+#[derive(Debug, Clone, Copy)]
+pub struct Env {
+    pub page: i128,
+    pub max: i128,
+}
+
+impl Expr {
+    pub fn parse(text: &str) -> Result<Expr, String> {
+        let mut p = Parser {
+            s: text.as_bytes(),
+            i: 0,
+        };
+        let e = p.expr()?;
+        p.skip_ws();
+        if p.i != p.s.len() {
+            return Err(format!(
+                "unexpected `{}` at column {} of expression `{text}`",
+                &text[p.i..],
+                p.i + 1
+            ));
+        }
+        Ok(e)
+    }
+
+    /// Evaluates in 128-bit arithmetic; the caller decides how the value fits its C type.
+    pub fn eval(&self, env: Env) -> Result<i128, String> {
+        Ok(match self {
+            Expr::Int(v) => *v,
+            Expr::Page => env.page,
+            Expr::Max => env.max,
+            Expr::Neg(e) => -e.eval(env)?,
+            Expr::Bin(a, op, b) => {
+                let (a, b) = (a.eval(env)?, b.eval(env)?);
+                match op {
+                    Op::Add => a + b,
+                    Op::Sub => a - b,
+                    Op::Mul => a * b,
+                    Op::Div if b == 0 => return Err("division by zero".into()),
+                    Op::Div => a / b,
+                }
+            }
+        })
+    }
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expr::Int(v) => write!(f, "{v}"),
+            Expr::Page => write!(f, "p"),
+            Expr::Max => write!(f, "max"),
+            Expr::Neg(e) => write!(f, "-{e}"),
+            Expr::Bin(a, Op::Mul, b) if matches!((&**a, &**b), (Expr::Int(_), Expr::Page)) => {
+                write!(f, "{a}p")
+            }
+            Expr::Bin(a, op, b) => {
+                let c = match op {
+                    Op::Add => '+',
+                    Op::Sub => '-',
+                    Op::Mul => '*',
+                    Op::Div => '/',
+                };
+                write!(f, "({a}{c}{b})")
+            }
+        }
+    }
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn skip_ws(&mut self) {
+        while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
+            self.i += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_ws();
+        self.s.get(self.i).copied()
+    }
+
+    fn expr(&mut self) -> Result<Expr, String> {
+        let mut lhs = self.term()?;
+        while let Some(c @ (b'+' | b'-')) = self.peek() {
+            self.i += 1;
+            let op = if c == b'+' { Op::Add } else { Op::Sub };
+            lhs = Expr::Bin(Box::new(lhs), op, Box::new(self.term()?));
+        }
+        Ok(lhs)
+    }
+
+    fn term(&mut self) -> Result<Expr, String> {
+        let mut lhs = self.factor()?;
+        while let Some(c @ (b'*' | b'/')) = self.peek() {
+            self.i += 1;
+            let op = if c == b'*' { Op::Mul } else { Op::Div };
+            lhs = Expr::Bin(Box::new(lhs), op, Box::new(self.factor()?));
+        }
+        Ok(lhs)
+    }
+
+    fn factor(&mut self) -> Result<Expr, String> {
+        match self.peek() {
+            Some(b'-') => {
+                self.i += 1;
+                Ok(Expr::Neg(Box::new(self.factor()?)))
+            }
+            Some(b'(') => {
+                self.i += 1;
+                let e = self.expr()?;
+                if self.peek() != Some(b')') {
+                    return Err(format!("expected `)` at column {}", self.i + 1));
+                }
+                self.i += 1;
+                Ok(e)
+            }
+            Some(b'p') => {
+                self.i += 1;
+                Ok(Expr::Page)
+            }
+            Some(b'm') if self.s[self.i..].starts_with(b"max") => {
+                self.i += 3;
+                Ok(Expr::Max)
+            }
+            Some(c) if c.is_ascii_digit() => self.number(),
+            Some(c) => Err(format!(
+                "expected a number, `p`, `max`, `-` or `(` at column {}, found `{}`",
+                self.i + 1,
+                c as char
+            )),
+            None => Err("expression ends too early".into()),
+        }
+    }
+
+    /// `123`, `0x1f`, optionally followed by `p` (pages).
+    fn number(&mut self) -> Result<Expr, String> {
+        let start = self.i;
+        let hex = self.s[self.i..].starts_with(b"0x");
+        if hex {
+            self.i += 2;
+        }
+        let digits_start = self.i;
+        while self.i < self.s.len()
+            && (if hex {
+                self.s[self.i].is_ascii_hexdigit()
+            } else {
+                self.s[self.i].is_ascii_digit()
+            })
+        {
+            self.i += 1;
+        }
+        let digits = std::str::from_utf8(&self.s[digits_start..self.i]).unwrap_or("");
+        let v = i128::from_str_radix(digits, if hex { 16 } else { 10 }).map_err(|e| {
+            format!(
+                "bad number `{}`: {e}",
+                String::from_utf8_lossy(&self.s[start..self.i])
+            )
+        })?;
+        if self.s.get(self.i) == Some(&b'p') {
+            self.i += 1;
+            return Ok(Expr::Bin(Box::new(Expr::Int(v)), Op::Mul, Box::new(Expr::Page)));
+        }
+        Ok(Expr::Int(v))
+    }
+}
+
+/// The base an address expression is relative to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AddrBase {
+    Null,
+    /// What the call under test returned.
+    Result,
+    /// A setup mapping, by name.
+    Mapping(String),
+    /// A range known to be free just before the call.
+    Hole,
+    /// The end of the user address space.
+    Top,
+}
+
+/// `base[+expr|-expr]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddrExpr {
+    pub base: AddrBase,
+    pub offset: Option<Expr>,
+    /// As written, for messages.
+    pub text: String,
+}
+
+impl fmt::Display for AddrExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl AddrExpr {
+    pub fn parse(text: &str) -> Result<AddrExpr, String> {
+        let text = text.trim();
+        let split = text.find(['+', '-']).unwrap_or(text.len());
+        let (head, tail) = text.split_at(split);
+        let head = head.trim();
+        let base = match head {
+            "null" => AddrBase::Null,
+            "result" => AddrBase::Result,
+            "hole" => AddrBase::Hole,
+            "top" => AddrBase::Top,
+            _ => match head.strip_prefix("mapping.") {
+                Some(name) if !name.is_empty() => AddrBase::Mapping(name.to_string()),
+                _ => {
+                    return Err(format!(
+                        "unknown address base `{head}`; expected null, result, hole, top or mapping.NAME"
+                    ));
+                }
+            },
+        };
+        let offset = if tail.is_empty() {
+            None
+        } else {
+            // `0+tail` keeps the sign and lets the expression grammar do the rest.
+            Some(Expr::parse(&format!("0{tail}"))?)
+        };
+        Ok(AddrExpr {
+            base,
+            offset,
+            text: text.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    const ENV: Env = Env {
+        page: 16384,
+        max: u64::MAX as i128,
+    };
+
+    #[rstest]
+    #[case("0", 0)]
+    #[case("1p", 16384)]
+    #[case("p", 16384)]
+    #[case("2p+1", 32769)]
+    #[case("p/2", 8192)]
+    #[case("-1p", -16384)]
+    #[case("max", u64::MAX as i128)]
+    #[case("max-1p+2", u64::MAX as i128 - 16382)]
+    #[case("0x10", 16)]
+    #[case("3 * (p - 1)", 3 * 16383)]
+    #[case("--1", 1)]
+    fn sizes_evaluate_against_the_page_size(#[case] text: &str, #[case] want: i128) {
+        assert_eq!(Expr::parse(text).unwrap().eval(ENV).unwrap(), want);
+    }
+
+    #[rstest]
+    #[case("", "ends too early")]
+    #[case("1q", "unexpected `q`")]
+    #[case("(1", "expected `)`")]
+    #[case("pages", "unexpected `ages`")]
+    #[case("+1", "expected a number")]
+    fn malformed_sizes_are_rejected_with_a_reason(#[case] text: &str, #[case] want: &str) {
+        let err = Expr::parse(text).unwrap_err();
+        assert!(err.contains(want), "{err}");
+    }
+
+    #[test]
+    fn division_by_zero_is_an_error_not_a_panic() {
+        assert!(Expr::parse("1/0").unwrap().eval(ENV).is_err());
+    }
+
+    #[rstest]
+    #[case("null", AddrBase::Null, 0)]
+    #[case("null+1p", AddrBase::Null, 16384)]
+    #[case("result+p/2", AddrBase::Result, 8192)]
+    #[case("mapping.old-1", AddrBase::Mapping("old".into()), -1)]
+    #[case("hole", AddrBase::Hole, 0)]
+    #[case("top-2p", AddrBase::Top, -32768)]
+    fn addresses_split_into_base_and_offset(
+        #[case] text: &str,
+        #[case] base: AddrBase,
+        #[case] off: i128,
+    ) {
+        let a = AddrExpr::parse(text).unwrap();
+        assert_eq!(a.base, base);
+        let got = a.offset.map(|e| e.eval(ENV).unwrap()).unwrap_or(0);
+        assert_eq!(got, off);
+    }
+
+    #[rstest]
+    #[case("nowhere")]
+    #[case("mapping.")]
+    #[case("result+")]
+    fn bad_addresses_are_rejected(#[case] text: &str) {
+        assert!(AddrExpr::parse(text).is_err());
+    }
+}

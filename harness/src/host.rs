@@ -1,0 +1,124 @@
+//! Facts about the running system that plans and reports depend on: OS, release, arch,
+//! page size, who we are, and the capabilities and tunables that change mmap's answers.
+
+use crate::names::Os;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Host {
+    /// `None` on an OS the suite has no expectations for.
+    pub os: Option<Os>,
+    pub os_name: String,
+    pub release: String,
+    pub arch: String,
+    pub page_size: usize,
+    pub uid: u32,
+    pub euid: u32,
+    /// Capabilities that change mmap-family results (Linux), as `NAME=yes|no`.
+    pub capabilities: Vec<String>,
+    /// Tunables that change mmap-family results, as `name=value`.
+    pub tunables: Vec<String>,
+    /// One past the highest user address on this OS and architecture.
+    pub top: u64,
+}
+
+impl Host {
+    pub fn detect() -> Host {
+        let uts = nix::sys::utsname::uname().ok();
+        let field = |f: fn(&nix::sys::utsname::UtsName) -> &std::ffi::OsStr| {
+            uts.as_ref()
+                .map(|u| f(u).to_string_lossy().into_owned())
+                .unwrap_or_else(|| "unknown".into())
+        };
+        Host {
+            os: Os::current(),
+            os_name: field(|u| u.sysname()),
+            release: field(|u| u.release()),
+            arch: std::env::consts::ARCH.to_string(),
+            page_size: page_size(),
+            uid: nix::unistd::getuid().as_raw(),
+            euid: nix::unistd::geteuid().as_raw(),
+            capabilities: capabilities(),
+            tunables: tunables(),
+            top: user_top(),
+        }
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.euid == 0
+    }
+
+    /// `linux-6.18.0-arch` style directory name for reports.
+    pub fn report_dir_name(&self) -> String {
+        let os = self.os.map(|o| o.key().to_string()).unwrap_or_else(|| self.os_name.to_lowercase());
+        format!("{os}-{}-{}", self.release, self.arch)
+    }
+}
+
+/// The page size from the running system (never a constant: 4 KiB and 16 KiB kernels exist).
+pub fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let v = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if v > 0 { v as usize } else { 1 << 12 }
+}
+
+/// End of the user address space: the first address no user mapping may reach.
+/// x86_64 with 4-level paging: 2^47 on both OSes (Linux TASK_SIZE_MAX is one page lower,
+/// FreeBSD VM_MAXUSER_ADDRESS is 2^47); arm64: 48-bit user VA on both. Larger 57-bit spaces
+/// are opt-in per mapping on Linux (hint above 2^47) and are not used by the suite.
+fn user_top() -> u64 {
+    match std::env::consts::ARCH {
+        "x86_64" => 1 << 47,
+        "aarch64" => 1 << 48,
+        "riscv64" => 1 << 38,
+        _ => 1 << 31,
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn capabilities() -> Vec<String> {
+    const WATCHED: [(&str, u32); 5] = [
+        ("CAP_IPC_LOCK", 14),
+        ("CAP_SYS_RAWIO", 17),
+        ("CAP_SYS_RESOURCE", 24),
+        ("CAP_SETUID", 7),
+        ("CAP_SYS_ADMIN", 21),
+    ];
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let eff = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok());
+    match eff {
+        Some(eff) => WATCHED
+            .iter()
+            .map(|(n, bit)| format!("{n}={}", if eff >> bit & 1 == 1 { "yes" } else { "no" }))
+            .collect(),
+        None => vec!["unknown (no /proc/self/status)".into()],
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn capabilities() -> Vec<String> {
+    Vec::new()
+}
+
+#[cfg(target_os = "linux")]
+fn tunables() -> Vec<String> {
+    [
+        "vm/mmap_min_addr",
+        "vm/max_map_count",
+        "vm/overcommit_memory",
+    ]
+    .iter()
+    .map(|t| {
+        let v = std::fs::read_to_string(format!("/proc/sys/{t}")).unwrap_or_else(|_| "unreadable".into());
+        format!("{}={}", t.replace('/', "."), v.trim())
+    })
+    .collect()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn tunables() -> Vec<String> {
+    Vec::new()
+}

@@ -1,0 +1,339 @@
+//! Judging: an [`Observation`] against what the case expects on this OS, giving a
+//! [`Verdict`] and a [`CaseResult`] that says, for a kernel developer, which clause, which
+//! call (as C), what was expected and what was seen.
+
+use crate::model::{Action, Case, Outcome};
+use crate::names::{self, Os};
+use crate::plan::{Check, Plan};
+use crate::record::{ChildEnd, Observation, RawOutcome, Stage};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Pass,
+    /// The kernel did exactly what a recorded deviation says it does.
+    KnownDeviation,
+    Fail,
+    NotApplicable,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::KnownDeviation => "known deviation",
+            Verdict::Fail => "FAIL",
+            Verdict::NotApplicable => "not applicable",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepResult {
+    pub step: usize,
+    pub what: String,
+    pub expected: String,
+    pub observed: String,
+    pub verdict: Verdict,
+}
+
+/// One case's judged result, ready for reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    pub id: String,
+    pub title: String,
+    pub clauses: Vec<String>,
+    pub file: String,
+    pub verdict: Verdict,
+    /// True when this OS's expectation has not been confirmed by a run.
+    pub unverified: bool,
+    /// The call as C, with the values passed.
+    pub call: String,
+    pub expected: String,
+    pub observed: String,
+    pub steps: Vec<StepResult>,
+    /// Why it failed, which deviation matched, or why it does not apply.
+    pub message: String,
+    pub elapsed_us: u64,
+}
+
+impl CaseResult {
+    pub fn not_applicable(case: &Case, reason: &str) -> CaseResult {
+        CaseResult {
+            id: case.id.clone(),
+            title: case.title.clone(),
+            clauses: case.clauses.clone(),
+            file: format!("{}:{}", case.file.display(), case.line),
+            verdict: Verdict::NotApplicable,
+            unverified: false,
+            call: case.call.name().to_string(),
+            expected: String::new(),
+            observed: String::new(),
+            steps: Vec::new(),
+            message: reason.to_string(),
+            elapsed_us: 0,
+        }
+    }
+
+    /// The failure report: case, clauses, call as C, expected vs observed.
+    pub fn explain(&self) -> String {
+        let mut s = format!(
+            "{} [{}]\n  {}\n  call:     {}\n  expected: {}\n  observed: {}\n",
+            self.id,
+            self.clauses.join(", "),
+            self.file,
+            self.call,
+            self.expected,
+            self.observed
+        );
+        for st in self.steps.iter().filter(|s| s.verdict != Verdict::Pass) {
+            s.push_str(&format!(
+                "  step {} ({}): expected {}, observed {} [{}]\n",
+                st.step,
+                st.what,
+                st.expected,
+                st.observed,
+                st.verdict.label()
+            ));
+        }
+        if !self.message.is_empty() {
+            s.push_str(&format!("  {}\n", self.message));
+        }
+        s
+    }
+}
+
+/// What the child saw, in the case file's vocabulary where possible.
+#[derive(Debug, Clone, PartialEq)]
+enum Seen {
+    Outcome(Outcome),
+    Other(String),
+}
+
+impl std::fmt::Display for Seen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Seen::Outcome(o) => write!(f, "{o}"),
+            Seen::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+fn seen(raw: &RawOutcome, check: Option<Check>, want_size: Option<i64>) -> Seen {
+    match raw.state {
+        RawOutcome::OK => Seen::Outcome(Outcome::Ok),
+        RawOutcome::ERRNO => Seen::Outcome(Outcome::Errno(names::errno_name(raw.errno))),
+        RawOutcome::FAULT => {
+            let code = names::si_code_name(raw.signo, raw.code)
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("si_code {}", raw.code));
+            Seen::Outcome(Outcome::Fault {
+                signal: names::signal_name(raw.signo),
+                code,
+            })
+        }
+        RawOutcome::BYTES_DIFFER => {
+            let got: Vec<String> = raw.got[..raw.got_len as usize].iter().map(|b| format!("{b:02x}")).collect();
+            let want: Vec<String> = (0..raw.got_len.max(1) as u64)
+                .map(|k| format!("{:02x}", check.map_or(0, |c| c.expected(raw.at as u64 + k))))
+                .collect();
+            if raw.got_len == 0 {
+                Seen::Other(format!("the file ends at +{:#x}, before the checked bytes do", raw.at))
+            } else {
+                Seen::Other(format!("bytes differ at +{:#x}: got [{}], expected [{}]", raw.at, got.join(" "), want.join(" ")))
+            }
+        }
+        RawOutcome::SIZE_DIFFERS => Seen::Other(format!(
+            "file size {} (expected {})",
+            raw.size,
+            want_size.map_or("?".into(), |s| s.to_string())
+        )),
+        _ => Seen::Other("not run".into()),
+    }
+}
+
+/// Judges one observation. `plan` must be the plan the observation ran.
+pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult {
+    let expected = case.expect.for_os(os).clone();
+    let mut r = CaseResult {
+        id: case.id.clone(),
+        title: case.title.clone(),
+        clauses: case.clauses.clone(),
+        file: format!("{}:{}", case.file.display(), case.line),
+        verdict: Verdict::Fail,
+        unverified: case.unverified.contains(&os),
+        call: plan.call_text.func.to_string(),
+        expected: expected.to_string(),
+        observed: String::new(),
+        steps: Vec::new(),
+        message: String::new(),
+        elapsed_us: obs.elapsed.as_micros() as u64,
+    };
+    let rec = match (&obs.record, &obs.end) {
+        (_, ChildEnd::Hung) => {
+            r.observed = format!("hang: the child was killed after {:?}", plan.timeout);
+            return r;
+        }
+        (_, ChildEnd::Broken(e)) => {
+            r.observed = format!("the harness could not run the case: {e}");
+            return r;
+        }
+        (None, ChildEnd::Signaled(s)) => {
+            r.observed = format!("the child died of {} outside any probe", names::signal_name(*s));
+            return r;
+        }
+        (None, ChildEnd::Exited(c)) => {
+            r.observed = format!("the child exited with status {c} without a report");
+            return r;
+        }
+        (Some(rec), _) => rec,
+    };
+    r.call = plan.call_text.as_c(&rec.call.args);
+    if let Some(stage) = Stage::from_raw(rec.failed_stage).filter(|s| *s != Stage::Done) {
+        let what = format!(
+            "setup failed at {stage:?} (#{}): {}",
+            rec.failed_index,
+            names::errno_name(rec.failed_errno)
+        );
+        r.observed = what.clone();
+        if stage == Stage::Privilege {
+            r.verdict = Verdict::NotApplicable;
+            r.message = format!("cannot run unprivileged here: {what}");
+        }
+        return r;
+    }
+
+    let deviation_for = |step: Option<usize>| case.deviations.iter().find(|d| d.os == os && d.step == step);
+    let mut verdicts = Vec::new();
+
+    // The call.
+    let call_seen = seen(&rec.call, None, None);
+    r.observed = match (&call_seen, plan.call_text.func) {
+        (Seen::Outcome(Outcome::Ok), "mmap" | "mremap") => format!("ok ({:#x})", rec.call.ret),
+        _ => call_seen.to_string(),
+    };
+    let mut call_verdict = compare(&call_seen, &expected, deviation_for(None), &mut r.message);
+    if call_seen == Seen::Outcome(Outcome::Ok) && plan.call_text.func == "mmap" {
+        if let Some(problem) = mmap_result_problem(rec.call.ret, rec.call.args[0], plan) {
+            call_verdict = Verdict::Fail;
+            push_line(&mut r.message, &problem);
+        }
+    }
+    verdicts.push(call_verdict);
+
+    // The steps, when the call succeeded and so they ran.
+    if rec.call.state == RawOutcome::OK {
+        for (i, (step, sp)) in case.steps.iter().zip(plan.steps.iter()).enumerate() {
+            if matches!(step.action, Action::Fork) {
+                continue;
+            }
+            let raw = &rec.steps[i];
+            let (check, size) = match sp.action {
+                crate::plan::ActionPlan::Read { check, .. } => (check, None),
+                crate::plan::ActionPlan::Readback { check, size, .. } => (check, size),
+                _ => (None, None),
+            };
+            let s = seen(raw, check, size);
+            let mut observed = s.to_string();
+            if raw.state == RawOutcome::FAULT {
+                observed.push_str(&format!(" at +{:#x}", raw.fault_off));
+            }
+            let want = step.expect.for_os(os);
+            let v = compare(&s, want, deviation_for(Some(i + 1)), &mut r.message);
+            verdicts.push(v);
+            r.steps.push(StepResult {
+                step: i + 1,
+                what: describe(&step.action, step.who),
+                expected: want.to_string(),
+                observed,
+                verdict: v,
+            });
+        }
+        if rec.forked == 1 && libc::WIFSIGNALED(rec.fork_status) {
+            verdicts.push(Verdict::Fail);
+            push_line(
+                &mut r.message,
+                &format!(
+                    "the process made by the fork step died of {}",
+                    names::signal_name(libc::WTERMSIG(rec.fork_status))
+                ),
+            );
+        }
+    }
+    r.verdict = if verdicts.contains(&Verdict::Fail) {
+        Verdict::Fail
+    } else if verdicts.contains(&Verdict::KnownDeviation) {
+        Verdict::KnownDeviation
+    } else {
+        Verdict::Pass
+    };
+    if matches!(obs.end, ChildEnd::Signaled(_) | ChildEnd::Exited(1..)) {
+        r.verdict = Verdict::Fail;
+        push_line(&mut r.message, &format!("the child ended abnormally: {:?}", obs.end));
+    }
+    r
+}
+
+fn push_line(msg: &mut String, line: &str) {
+    if !msg.is_empty() {
+        msg.push('\n');
+    }
+    msg.push_str(line);
+}
+
+fn compare(seen: &Seen, want: &Outcome, deviation: Option<&crate::model::Deviation>, msg: &mut String) -> Verdict {
+    let matches = |o: &Outcome| *seen == Seen::Outcome(o.clone());
+    if matches(want) {
+        if let Some(d) = deviation {
+            push_line(
+                msg,
+                &format!(
+                    "note: a deviation ({}) is recorded but the kernel now follows the clause",
+                    d.observed
+                ),
+            );
+        }
+        return Verdict::Pass;
+    }
+    match deviation {
+        Some(d) if matches(&d.observed) => {
+            push_line(msg, &format!("known deviation: {} (evidence: {})", d.why, d.evidence));
+            Verdict::KnownDeviation
+        }
+        _ => Verdict::Fail,
+    }
+}
+
+/// A successful mmap returns a page-aligned address, and exactly `addr` under MAP_FIXED.
+fn mmap_result_problem(ret: u64, addr: u64, plan: &Plan) -> Option<String> {
+    if ret == u64::MAX {
+        return Some("mmap returned MAP_FAILED yet reported success".into());
+    }
+    if ret % plan.page as u64 != 0 {
+        return Some(format!("mmap returned {ret:#x}, which is not page aligned"));
+    }
+    if plan.call_text.exact_addr && ret != addr {
+        return Some(format!("mmap returned {ret:#x}, not the fixed address {addr:#x}"));
+    }
+    None
+}
+
+fn describe(a: &Action, who: crate::model::Who) -> String {
+    let s = match a {
+        Action::Read { addr, len, .. } => format!("read {addr} len {len}"),
+        Action::Write { addr, len, byte } => format!("write {byte:#04x} at {addr} len {len}"),
+        Action::Fork => "fork".into(),
+        Action::Munmap { addr, len } => format!("munmap {addr} len {len}"),
+        Action::Mprotect { addr, len, prot } => format!("mprotect {addr} len {len} {}", prot.text()),
+        Action::Msync { addr, len, flags } => format!("msync {addr} len {len} {}", flags.text()),
+        Action::Ftruncate { size } => format!("ftruncate to {size}"),
+        Action::Pwrite { offset, len, byte } => format!("pwrite {byte:#04x} at offset {offset} len {len}"),
+        Action::CloseObject => "close the object's fd".into(),
+        Action::Readback { offset, len, .. } => format!("read back the file at {offset} len {len}"),
+    };
+    match who {
+        crate::model::Who::Child => format!("{s}, in the child"),
+        crate::model::Who::Parent => s,
+    }
+}

@@ -1,0 +1,21 @@
+//! mmapconf: a clause-by-clause conformance suite for mmap(2) and its family.
+//!
+//! The pipeline, one module per stage: [`load`] (case files to [`model::Case`]s) ->
+//! [`plan`] (resolved for this OS and page size) -> [`exec`] (each case in a forked
+//! child, producing a [`record::Observation`]) -> [`judge`] (verdicts) -> [`report`]
+//! (results.json and summary.md). [`suite`] runs plan, exec and judge over many cases.
+//! The executor and the reporter never import each other.
+
+pub mod exec;
+pub mod bench;
+pub mod expr;
+pub mod host;
+pub mod judge;
+pub mod load;
+pub mod model;
+pub mod names;
+pub mod plan;
+pub mod probe;
+pub mod record;
+pub mod report;
+pub mod suite;

@@ -1,0 +1,1159 @@
+//! Loading: case files and the clause registry from TOML into validated [`Case`]s.
+//!
+//! Every problem is a [`LoadError`] located at file:line:col, with what was expected; the
+//! loader never panics on input. Checked here: TOML syntax and keys, unknown C names (valid
+//! names listed), expressions, addresses, duplicate ids and unknown clause IDs.
+
+use crate::expr::{AddrBase, AddrExpr, Expr};
+use crate::model::*;
+use crate::names::{self, NameSet, Os, Table};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+
+/// The most steps a case may have (the executor's report has a fixed size).
+pub const MAX_STEPS: usize = 32;
+/// The most setup mappings a case may have.
+pub const MAX_MAPPINGS: usize = 8;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub col: usize,
+    pub msg: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file.display(),
+            self.line,
+            self.col,
+            self.msg
+        )
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// The clause IDs a case may cite, with their summaries.
+#[derive(Debug, Clone, Default)]
+pub struct Clauses {
+    pub summaries: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegistry {
+    #[serde(default)]
+    source: BTreeMap<String, String>,
+    clause: BTreeMap<String, RawClause>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClause {
+    source: String,
+    summary: String,
+}
+
+impl Clauses {
+    pub fn parse(path: &Path, text: &str) -> Result<Clauses, LoadError> {
+        let raw: RawRegistry = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
+        let mut summaries = BTreeMap::new();
+        for (id, c) in raw.clause {
+            if !raw.source.contains_key(&c.source) {
+                let at = text.find(&format!("\"{id}\"")).unwrap_or(0);
+                return Err(located(
+                    path,
+                    text,
+                    at..at,
+                    format!(
+                        "clause `{id}` names source `{}`, which [source] does not define",
+                        c.source
+                    ),
+                ));
+            }
+            summaries.insert(id, c.summary);
+        }
+        Ok(Clauses { summaries })
+    }
+}
+
+/// Everything under a cases directory.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    pub clauses: Clauses,
+    pub cases: Vec<Case>,
+}
+
+/// Loads `dir/clauses.toml` and every other `*.toml` below `dir`, in path order.
+/// All errors are collected, so one run shows every broken file.
+pub fn load_dir(dir: &Path) -> Result<Suite, Vec<LoadError>> {
+    let err_at = |file: &Path, msg: String| LoadError {
+        file: file.to_path_buf(),
+        line: 0,
+        col: 0,
+        msg,
+    };
+    let registry = dir.join("clauses.toml");
+    let text = std::fs::read_to_string(&registry)
+        .map_err(|e| vec![err_at(&registry, format!("cannot read the clause registry: {e}"))])?;
+    let clauses = Clauses::parse(&registry, &text).map_err(|e| vec![e])?;
+
+    let mut files = Vec::new();
+    collect_toml(dir, &mut files).map_err(|e| vec![err_at(dir, e)])?;
+    files.retain(|f| f != &registry);
+    files.sort();
+
+    let mut cases = Vec::new();
+    let mut errors = Vec::new();
+    for file in &files {
+        match std::fs::read_to_string(file) {
+            Ok(text) => match parse_file(file, &text, &clauses) {
+                Ok(mut c) => cases.append(&mut c),
+                Err(mut e) => errors.append(&mut e),
+            },
+            Err(e) => errors.push(err_at(file, format!("cannot read: {e}"))),
+        }
+    }
+    let mut seen: HashMap<String, (PathBuf, usize)> = HashMap::new();
+    for c in &cases {
+        if let Some((f, l)) = seen.get(&c.id) {
+            errors.push(LoadError {
+                file: c.file.clone(),
+                line: c.line,
+                col: 1,
+                msg: format!(
+                    "duplicate case id `{}` (first defined at {}:{l})",
+                    c.id,
+                    f.display()
+                ),
+            });
+        } else {
+            seen.insert(c.id.clone(), (c.file.clone(), c.line));
+        }
+    }
+    if errors.is_empty() {
+        Ok(Suite { clauses, cases })
+    } else {
+        Err(errors)
+    }
+}
+
+fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.is_dir() {
+            collect_toml(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+// ---- raw TOML shapes -------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    unverified: Vec<Spanned<String>>,
+    #[serde(default)]
+    case: Vec<Spanned<RawCase>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCase {
+    id: Spanned<String>,
+    title: String,
+    clauses: Spanned<Vec<Spanned<String>>>,
+    os: Option<Vec<Spanned<String>>>,
+    timeout: Option<Spanned<f64>>,
+    privilege: Option<Spanned<String>>,
+    #[serde(default)]
+    limits: BTreeMap<String, Spanned<String>>,
+    hole: Option<Spanned<String>>,
+    object: Option<Spanned<RawObject>>,
+    #[serde(default)]
+    mapping: Vec<Spanned<RawMapping>>,
+    call: Spanned<RawCall>,
+    expect: Spanned<RawExpect>,
+    #[serde(default)]
+    step: Vec<Spanned<RawStep>>,
+    #[serde(default)]
+    deviation: Vec<Spanned<RawDeviation>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawObject {
+    kind: Spanned<String>,
+    size: Option<Spanned<String>>,
+    content: Option<Spanned<String>>,
+    open: Option<Spanned<String>>,
+    fs: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawFd {
+    Num(i64),
+    Text(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMapping {
+    name: Spanned<String>,
+    len: Spanned<String>,
+    prot: Option<Spanned<String>>,
+    flags: Option<Spanned<String>>,
+    fd: Option<Spanned<RawFd>>,
+    offset: Option<Spanned<String>>,
+    at: Option<Spanned<String>>,
+    fill: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCall {
+    #[serde(rename = "fn")]
+    func: Spanned<String>,
+    addr: Option<Spanned<String>>,
+    len: Option<Spanned<String>>,
+    prot: Option<Spanned<String>>,
+    flags: Option<Spanned<String>>,
+    fd: Option<Spanned<RawFd>>,
+    offset: Option<Spanned<String>>,
+    advice: Option<Spanned<String>>,
+    new_len: Option<Spanned<String>>,
+    new_addr: Option<Spanned<String>>,
+    inherit: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawExpect {
+    result: Option<Spanned<String>>,
+    errno: Option<Spanned<String>>,
+    fault: Option<Spanned<String>>,
+    linux: Option<Spanned<Box<RawExpect>>>,
+    freebsd: Option<Spanned<Box<RawExpect>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    read: Option<Spanned<String>>,
+    write: Option<Spanned<String>>,
+    fork: Option<Spanned<bool>>,
+    munmap: Option<Spanned<String>>,
+    mprotect: Option<Spanned<String>>,
+    msync: Option<Spanned<String>>,
+    ftruncate: Option<Spanned<String>>,
+    pwrite: Option<Spanned<String>>,
+    close: Option<Spanned<String>>,
+    readback: Option<Spanned<String>>,
+    len: Option<Spanned<String>>,
+    bytes: Option<Spanned<String>>,
+    byte: Option<Spanned<String>>,
+    prot: Option<Spanned<String>>,
+    flags: Option<Spanned<String>>,
+    size: Option<Spanned<String>>,
+    #[serde(rename = "in")]
+    who: Option<Spanned<String>>,
+    expect: Option<Spanned<RawExpect>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDeviation {
+    os: Spanned<String>,
+    step: Option<Spanned<usize>>,
+    observed: Spanned<RawExpect>,
+    why: String,
+    evidence: String,
+}
+
+// ---- conversion ------------------------------------------------------------------------
+
+/// Turns byte spans into located errors for one file.
+struct Ctx<'a> {
+    path: &'a Path,
+    text: &'a str,
+    errors: Vec<LoadError>,
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, span: Range<usize>, msg: impl Into<String>) {
+        self.errors
+            .push(located(self.path, self.text, span, msg.into()));
+    }
+
+    fn expr(&mut self, s: &Spanned<String>) -> Expr {
+        Expr::parse(s.get_ref()).unwrap_or_else(|e| {
+            self.err(s.span(), format!("bad size expression: {e}"));
+            Expr::Int(0)
+        })
+    }
+
+    fn expr_or(&mut self, s: &Option<Spanned<String>>, default: &str) -> Expr {
+        match s {
+            Some(s) => self.expr(s),
+            None => Expr::parse(default).expect("defaults are valid"),
+        }
+    }
+
+    fn addr(&mut self, s: &Spanned<String>) -> AddrExpr {
+        AddrExpr::parse(s.get_ref()).unwrap_or_else(|e| {
+            self.err(s.span(), format!("bad address: {e}"));
+            AddrExpr {
+                base: AddrBase::Null,
+                offset: None,
+                text: "null".into(),
+            }
+        })
+    }
+
+    fn names(&mut self, s: &Spanned<String>, table: &Table) -> NameSet {
+        NameSet::parse(s.get_ref(), table).unwrap_or_else(|e| {
+            self.err(s.span(), e);
+            NameSet(Vec::new())
+        })
+    }
+
+    fn byte(&mut self, s: &Spanned<String>) -> u8 {
+        let t = s.get_ref().trim();
+        let parsed = match t.strip_prefix("0x") {
+            Some(h) => u8::from_str_radix(h, 16).ok(),
+            None => t.parse().ok(),
+        };
+        parsed.unwrap_or_else(|| {
+            self.err(s.span(), format!("bad byte `{t}`: expected 0..255 or 0x00..0xff"));
+            0
+        })
+    }
+
+    fn pattern(&mut self, s: &Spanned<String>, allow_object: bool) -> Bytes {
+        match s.get_ref().as_str() {
+            "zeros" => Bytes::Zeros,
+            "object" if allow_object => Bytes::Object,
+            t => match t.strip_prefix("byte:") {
+                Some(b) => Bytes::Byte(self.byte(&Spanned::new(s.span(), b.to_string()))),
+                None => {
+                    let also = if allow_object { ", \"object\"" } else { "" };
+                    self.err(
+                        s.span(),
+                        format!("bad byte pattern `{t}`: expected \"zeros\"{also} or \"byte:0xNN\""),
+                    );
+                    Bytes::Zeros
+                }
+            },
+        }
+    }
+
+    fn fd(&mut self, s: &Spanned<RawFd>) -> Fd {
+        match s.get_ref() {
+            RawFd::Num(n) => match i32::try_from(*n) {
+                Ok(n) => Fd::Num(n),
+                Err(_) => {
+                    self.err(s.span(), format!("fd {n} does not fit an int"));
+                    Fd::Num(-1)
+                }
+            },
+            RawFd::Text(t) if t == "object" => Fd::Object,
+            RawFd::Text(t) => {
+                self.err(s.span(), format!("bad fd `{t}`: expected an integer or \"object\""));
+                Fd::Num(-1)
+            }
+        }
+    }
+
+    fn outcome(&mut self, e: &Spanned<RawExpect>) -> PerOs<Outcome> {
+        let default = self.single_outcome(e, true);
+        let os_outcome = |o: &Option<Spanned<Box<RawExpect>>>, ctx: &mut Self| {
+            o.as_ref().map(|s| {
+                let inner = Spanned::new(s.span(), (**s.get_ref()).clone_shallow());
+                ctx.single_outcome(&inner, false)
+            })
+        };
+        let linux = os_outcome(&e.get_ref().linux, self);
+        let freebsd = os_outcome(&e.get_ref().freebsd, self);
+        PerOs {
+            default,
+            linux,
+            freebsd,
+        }
+    }
+
+    fn single_outcome(&mut self, e: &Spanned<RawExpect>, allow_os: bool) -> Outcome {
+        let r = e.get_ref();
+        if !allow_os && (r.linux.is_some() || r.freebsd.is_some()) {
+            self.err(e.span(), "per-OS outcomes do not nest");
+        }
+        let given = [r.result.is_some(), r.errno.is_some(), r.fault.is_some()];
+        if given.iter().filter(|g| **g).count() != 1 {
+            self.err(
+                e.span(),
+                "an outcome needs exactly one of result = \"ok\", errno = \"E...\", fault = \"SIG... CODE\"",
+            );
+            return Outcome::Ok;
+        }
+        if let Some(res) = &r.result {
+            if res.get_ref() != "ok" {
+                self.err(res.span(), "result must be \"ok\" (use errno = \"E...\" for a failure)");
+            }
+            return Outcome::Ok;
+        }
+        if let Some(errno) = &r.errno {
+            if let Err(names::NameError::Unknown { valid, .. }) = names::ERRNO.check(errno.get_ref()) {
+                self.err(errno.span(), format!("unknown errno `{}`; valid names: {valid}", errno.get_ref()));
+            }
+            return Outcome::Errno(errno.get_ref().clone());
+        }
+        let fault = r.fault.as_ref().expect("counted above");
+        let mut parts = fault.get_ref().split_whitespace();
+        let (Some(signal), Some(code), None) = (parts.next(), parts.next(), parts.next()) else {
+            self.err(fault.span(), "fault must be \"SIGNAL SI_CODE\", e.g. \"SIGBUS BUS_ADRERR\"");
+            return Outcome::Ok;
+        };
+        let sig_ok = names::SIGNAL.check(signal).is_ok();
+        let code_ok = sig_ok
+            && names::SIGNAL
+                .values
+                .iter()
+                .find(|(n, _)| *n == signal)
+                .is_some_and(|(_, v)| names::si_code_value(*v as i32, code).is_some());
+        if !sig_ok || !code_ok {
+            let valid: Vec<_> = names::SI_CODE.iter().map(|(n, _, _)| *n).collect();
+            self.err(
+                fault.span(),
+                format!(
+                    "unknown fault `{signal} {code}`; signals: SIGSEGV, SIGBUS; codes: {}",
+                    valid.join(", ")
+                ),
+            );
+        }
+        Outcome::Fault {
+            signal: signal.to_string(),
+            code: code.to_string(),
+        }
+    }
+}
+
+impl RawExpect {
+    /// A copy of the outcome keys only (per-OS tables are read separately).
+    fn clone_shallow(&self) -> RawExpect {
+        RawExpect {
+            result: self.result.clone(),
+            errno: self.errno.clone(),
+            fault: self.fault.clone(),
+            linux: None,
+            freebsd: None,
+        }
+    }
+}
+
+fn located(path: &Path, text: &str, span: Range<usize>, msg: String) -> LoadError {
+    let at = span.start.min(text.len());
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    LoadError {
+        file: path.to_path_buf(),
+        line,
+        col,
+        msg,
+    }
+}
+
+fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> LoadError {
+    let msg = e.message().trim().to_string();
+    located(path, text, e.span().unwrap_or(0..0), msg)
+}
+
+/// Parses one case file.
+pub fn parse_file(path: &Path, text: &str, clauses: &Clauses) -> Result<Vec<Case>, Vec<LoadError>> {
+    let raw: RawFile = toml::from_str(text).map_err(|e| vec![toml_error(path, text, &e)])?;
+    let mut ctx = Ctx {
+        path,
+        text,
+        errors: Vec::new(),
+    };
+    let unverified: Vec<Os> = raw
+        .unverified
+        .iter()
+        .filter_map(|o| os_name(&mut ctx, o))
+        .collect();
+    let cases = raw
+        .case
+        .iter()
+        .map(|c| convert_case(&mut ctx, c, &unverified, clauses))
+        .collect();
+    if ctx.errors.is_empty() {
+        Ok(cases)
+    } else {
+        Err(ctx.errors)
+    }
+}
+
+fn os_name(ctx: &mut Ctx, s: &Spanned<String>) -> Option<Os> {
+    let os = Os::from_key(s.get_ref());
+    if os.is_none() {
+        ctx.err(s.span(), format!("unknown OS `{}`; expected linux or freebsd", s.get_ref()));
+    }
+    os
+}
+
+fn convert_case(ctx: &mut Ctx, sc: &Spanned<RawCase>, unverified: &[Os], clauses: &Clauses) -> Case {
+    let c = sc.get_ref();
+    let id = c.id.get_ref().clone();
+    let id_ok = !id.is_empty()
+        && id
+            .chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || matches!(ch, '.' | '-' | '_'))
+        && id.contains('.');
+    if !id_ok {
+        ctx.err(
+            c.id.span(),
+            format!("bad id `{id}`: use lowercase words, digits, `-` and `.`, as <call>.<theme>.<sentence>"),
+        );
+    }
+    if c.clauses.get_ref().is_empty() {
+        ctx.err(c.clauses.span(), "a case cites at least one clause");
+    }
+    for cl in c.clauses.get_ref() {
+        if !clauses.summaries.contains_key(cl.get_ref()) {
+            let near: Vec<&str> = clauses
+                .summaries
+                .keys()
+                .filter(|k| shares_prefix(k, cl.get_ref()))
+                .map(String::as_str)
+                .take(8)
+                .collect();
+            let hint = if near.is_empty() {
+                String::new()
+            } else {
+                format!("; similar IDs: {}", near.join(", "))
+            };
+            ctx.err(cl.span(), format!("unknown clause ID `{}`{hint}", cl.get_ref()));
+        }
+    }
+    let oses = match &c.os {
+        Some(list) => list.iter().filter_map(|o| os_name(ctx, o)).collect(),
+        None => Os::ALL.to_vec(),
+    };
+    let timeout = match &c.timeout {
+        Some(t) if *t.get_ref() > 0.0 && *t.get_ref() <= 600.0 => Duration::from_secs_f64(*t.get_ref()),
+        Some(t) => {
+            ctx.err(t.span(), "timeout must be between 0 and 600 seconds");
+            Duration::from_secs(5)
+        }
+        None => Duration::from_secs(5),
+    };
+    let privilege = match c.privilege.as_ref().map(|p| (p, p.get_ref().as_str())) {
+        None | Some((_, "any")) => Privilege::Any,
+        Some((_, "unprivileged")) => Privilege::Unprivileged,
+        Some((_, "root")) => Privilege::Root,
+        Some((p, other)) => {
+            ctx.err(p.span(), format!("bad privilege `{other}`: expected any, unprivileged or root"));
+            Privilege::Any
+        }
+    };
+    let mut limits = Vec::new();
+    for (name, value) in &c.limits {
+        if names::RLIMIT.check(name).is_err() {
+            ctx.err(
+                value.span(),
+                format!("unknown limit `{name}`; valid: RLIMIT_AS, RLIMIT_DATA, RLIMIT_MEMLOCK"),
+            );
+        }
+        let e = ctx.expr(value);
+        limits.push((name.clone(), e));
+    }
+    let hole = ctx.expr_or(&c.hole, "64p");
+    let object = c.object.as_ref().map(|o| convert_object(ctx, o));
+
+    let mut mappings: Vec<Mapping> = Vec::new();
+    if c.mapping.len() > MAX_MAPPINGS {
+        ctx.err(sc.span(), format!("at most {MAX_MAPPINGS} setup mappings"));
+    }
+    for m in &c.mapping {
+        let mapping = convert_mapping(ctx, m, object.is_some());
+        if mappings.iter().any(|x| x.name == mapping.name) {
+            ctx.err(m.get_ref().name.span(), format!("duplicate mapping name `{}`", mapping.name));
+        }
+        mappings.push(mapping);
+    }
+    let names: HashSet<String> = mappings.iter().map(|m| m.name.clone()).collect();
+
+    let call = convert_call(ctx, &c.call, object.is_some());
+    let expect = ctx.outcome(&c.expect);
+
+    if c.step.len() > MAX_STEPS {
+        ctx.err(sc.span(), format!("at most {MAX_STEPS} steps"));
+    }
+    let mut steps = Vec::new();
+    let mut forked = false;
+    for s in &c.step {
+        let step = convert_step(ctx, s, forked, object.as_ref());
+        forked |= matches!(step.action, Action::Fork);
+        steps.push(step);
+    }
+    check_addresses(ctx, sc, &call, &steps, &mappings, &names);
+
+    let mut deviations = Vec::new();
+    for d in &c.deviation {
+        let r = d.get_ref();
+        let Some(os) = os_name(ctx, &r.os) else { continue };
+        if let Some(n) = &r.step {
+            if *n.get_ref() == 0 || *n.get_ref() > steps.len() {
+                ctx.err(n.span(), format!("step {} does not exist (the case has {})", n.get_ref(), steps.len()));
+            }
+        }
+        if r.why.trim().is_empty() || r.evidence.trim().is_empty() {
+            ctx.err(d.span(), "a deviation needs a why and evidence");
+        }
+        let observed = ctx.single_outcome(&r.observed, false);
+        deviations.push(Deviation {
+            os,
+            step: r.step.as_ref().map(|s| *s.get_ref()),
+            observed,
+            why: r.why.clone(),
+            evidence: r.evidence.clone(),
+        });
+    }
+
+    Case {
+        id,
+        title: c.title.clone(),
+        clauses: c.clauses.get_ref().iter().map(|s| s.get_ref().clone()).collect(),
+        file: ctx.path.to_path_buf(),
+        line: located(ctx.path, ctx.text, sc.span(), String::new()).line,
+        oses,
+        unverified: unverified.to_vec(),
+        timeout,
+        privilege,
+        limits,
+        hole,
+        object,
+        mappings,
+        call,
+        expect,
+        steps,
+        deviations,
+    }
+}
+
+fn shares_prefix(a: &str, b: &str) -> bool {
+    let prefix = |s: &str| s.rsplitn(2, '.').nth(1).unwrap_or("").to_string();
+    !prefix(b).is_empty() && a.starts_with(&prefix(b))
+}
+
+fn convert_object(ctx: &mut Ctx, so: &Spanned<RawObject>) -> Object {
+    let o = so.get_ref();
+    let kind = ObjectKind::ALL
+        .iter()
+        .find(|(n, _)| n == o.kind.get_ref())
+        .map(|(_, k)| *k)
+        .unwrap_or_else(|| {
+            let valid: Vec<_> = ObjectKind::ALL.iter().map(|(n, _)| *n).collect();
+            ctx.err(o.kind.span(), format!("unknown object kind `{}`; valid: {}", o.kind.get_ref(), valid.join(", ")));
+            ObjectKind::File
+        });
+    if !kind.has_content() {
+        for (key, v) in [("size", &o.size), ("content", &o.content)] {
+            if let Some(v) = v {
+                ctx.err(v.span(), format!("`{key}` applies only to file, memfd and shm objects"));
+            }
+        }
+    }
+    if kind != ObjectKind::File {
+        for (key, v) in [("open", &o.open), ("fs", &o.fs)] {
+            if let Some(v) = v {
+                ctx.err(v.span(), format!("`{key}` applies only to file objects"));
+            }
+        }
+    }
+    let size = ctx.expr_or(&o.size, "0");
+    let content = match &o.content {
+        None => Content::Seq,
+        Some(s) if s.get_ref() == "seq" => Content::Seq,
+        Some(s) => match ctx.pattern(s, false) {
+            Bytes::Zeros => Content::Zeros,
+            Bytes::Byte(b) => Content::Byte(b),
+            Bytes::Object => Content::Seq,
+        },
+    };
+    let open = match &o.open {
+        Some(s) => {
+            let set = ctx.names(s, &names::OPEN);
+            let modes = set.0.iter().filter(|n| n.as_str() != "O_APPEND").count();
+            if modes != 1 {
+                ctx.err(s.span(), "open needs exactly one of O_RDONLY, O_WRONLY, O_RDWR");
+            }
+            set
+        }
+        None => NameSet(vec!["O_RDWR".into()]),
+    };
+    let fs = match o.fs.as_ref().map(|f| (f, f.get_ref().as_str())) {
+        None | Some((_, "disk")) => Fs::Disk,
+        Some((_, "tmpfs")) => Fs::Tmpfs,
+        Some((f, other)) => {
+            ctx.err(f.span(), format!("bad fs `{other}`: expected disk or tmpfs"));
+            Fs::Disk
+        }
+    };
+    Object {
+        kind,
+        size,
+        content,
+        open,
+        fs,
+    }
+}
+
+fn convert_mapping(ctx: &mut Ctx, sm: &Spanned<RawMapping>, has_object: bool) -> Mapping {
+    let m = sm.get_ref();
+    let name = m.name.get_ref().clone();
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        ctx.err(m.name.span(), format!("bad mapping name `{name}`: use letters, digits and _"));
+    }
+    let fd = m.fd.as_ref().map(|f| ctx.fd(f)).unwrap_or(Fd::Num(-1));
+    if fd == Fd::Object && !has_object {
+        ctx.err(sm.span(), "fd = \"object\" but the case has no object");
+    }
+    let prot = match &m.prot {
+        Some(p) => ctx.names(p, &names::PROT),
+        None => NameSet(vec!["PROT_READ".into(), "PROT_WRITE".into()]),
+    };
+    let flags = match &m.flags {
+        Some(f) => ctx.names(f, &names::MAP),
+        None => NameSet(vec!["MAP_PRIVATE".into(), "MAP_ANONYMOUS".into()]),
+    };
+    let fill = m.fill.as_ref().map(|f| match ctx.pattern(f, false) {
+        Bytes::Byte(b) => b,
+        _ => 0,
+    });
+    Mapping {
+        name,
+        len: ctx.expr(&m.len),
+        prot,
+        flags,
+        fd,
+        offset: ctx.expr_or(&m.offset, "0"),
+        at: m.at.as_ref().map(|a| ctx.addr(a)),
+        fill,
+    }
+}
+
+fn convert_call(ctx: &mut Ctx, sc: &Spanned<RawCall>, has_object: bool) -> Call {
+    let c = sc.get_ref();
+    let func = c.func.get_ref().as_str();
+    let args: [(&str, bool); 10] = [
+        ("addr", c.addr.is_some()),
+        ("len", c.len.is_some()),
+        ("prot", c.prot.is_some()),
+        ("flags", c.flags.is_some()),
+        ("fd", c.fd.is_some()),
+        ("offset", c.offset.is_some()),
+        ("advice", c.advice.is_some()),
+        ("new_len", c.new_len.is_some()),
+        ("new_addr", c.new_addr.is_some()),
+        ("inherit", c.inherit.is_some()),
+    ];
+    let (takes, required): (&[&str], &[&str]) = match func {
+        "mmap" => (&["addr", "len", "prot", "flags", "fd", "offset"], &["len", "prot", "flags"]),
+        "munmap" | "mincore" | "mlock" | "munlock" => (&["addr", "len"], &["addr", "len"]),
+        "mprotect" => (&["addr", "len", "prot"], &["addr", "len", "prot"]),
+        "msync" => (&["addr", "len", "flags"], &["addr", "len", "flags"]),
+        "madvise" => (&["addr", "len", "advice"], &["addr", "len", "advice"]),
+        "mremap" => (&["addr", "len", "new_len", "flags", "new_addr"], &["addr", "len", "new_len"]),
+        "minherit" => (&["addr", "len", "inherit"], &["addr", "len", "inherit"]),
+        other => {
+            ctx.err(
+                c.func.span(),
+                format!("unknown fn `{other}`; valid: mmap, munmap, mprotect, msync, madvise, mincore, mlock, munlock, mremap, minherit"),
+            );
+            (&[], &[])
+        }
+    };
+    for (arg, given) in args {
+        if given && !takes.contains(&arg) && !takes.is_empty() {
+            ctx.err(sc.span(), format!("{func} takes no `{arg}` (it takes {})", takes.join(", ")));
+        }
+        if !given && required.contains(&arg) {
+            ctx.err(sc.span(), format!("{func} needs `{arg}`"));
+        }
+    }
+    let zero = Spanned::new(0..0, "0".to_string());
+    let null = Spanned::new(0..0, "null".to_string());
+    let addr = ctx.addr(c.addr.as_ref().unwrap_or(&null));
+    let len = ctx.expr(c.len.as_ref().unwrap_or(&zero));
+    let names_of = |ctx: &mut Ctx, s: &Option<Spanned<String>>, t: &Table| match s {
+        Some(s) => ctx.names(s, t),
+        None => NameSet(Vec::new()),
+    };
+    match func {
+        "mmap" => {
+            let fd = match &c.fd {
+                Some(f) => ctx.fd(f),
+                None if has_object => Fd::Object,
+                None => Fd::Num(-1),
+            };
+            if fd == Fd::Object && !has_object {
+                ctx.err(sc.span(), "fd = \"object\" but the case has no object");
+            }
+            Call::Mmap {
+                addr,
+                len,
+                prot: names_of(ctx, &c.prot, &names::PROT),
+                flags: names_of(ctx, &c.flags, &names::MAP),
+                fd,
+                offset: ctx.expr(c.offset.as_ref().unwrap_or(&zero)),
+            }
+        }
+        "munmap" => Call::Munmap { addr, len },
+        "mincore" => Call::Mincore { addr, len },
+        "mlock" => Call::Mlock { addr, len },
+        "munlock" => Call::Munlock { addr, len },
+        "mprotect" => Call::Mprotect {
+            addr,
+            len,
+            prot: names_of(ctx, &c.prot, &names::PROT),
+        },
+        "msync" => Call::Msync {
+            addr,
+            len,
+            flags: names_of(ctx, &c.flags, &names::MS),
+        },
+        "madvise" => Call::Madvise {
+            addr,
+            len,
+            advice: names_of(ctx, &c.advice, &names::MADV),
+        },
+        "mremap" => Call::Mremap {
+            addr,
+            len,
+            new_len: ctx.expr(c.new_len.as_ref().unwrap_or(&zero)),
+            flags: names_of(ctx, &c.flags, &names::MREMAP),
+            new_addr: ctx.addr(c.new_addr.as_ref().unwrap_or(&null)),
+        },
+        "minherit" => Call::Minherit {
+            addr,
+            len,
+            inherit: names_of(ctx, &c.inherit, &names::INHERIT),
+        },
+        _ => Call::Munmap { addr, len },
+    }
+}
+
+fn convert_step(ctx: &mut Ctx, ss: &Spanned<RawStep>, forked: bool, object: Option<&Object>) -> Step {
+    let s = ss.get_ref();
+    let actions = [
+        s.read.is_some(),
+        s.write.is_some(),
+        s.fork.is_some(),
+        s.munmap.is_some(),
+        s.mprotect.is_some(),
+        s.msync.is_some(),
+        s.ftruncate.is_some(),
+        s.pwrite.is_some(),
+        s.close.is_some(),
+        s.readback.is_some(),
+    ];
+    if actions.iter().filter(|a| **a).count() != 1 {
+        ctx.err(
+            ss.span(),
+            "a step needs exactly one action: read, write, fork, munmap, mprotect, msync, ftruncate, pwrite, close, readback",
+        );
+    }
+    let who = match s.who.as_ref().map(|w| (w, w.get_ref().as_str())) {
+        None | Some((_, "parent")) => Who::Parent,
+        Some((w, "child")) => {
+            if !forked {
+                ctx.err(w.span(), "in = \"child\" needs an earlier fork step");
+            }
+            Who::Child
+        }
+        Some((w, other)) => {
+            ctx.err(w.span(), format!("bad `in` value `{other}`: expected parent or child"));
+            Who::Parent
+        }
+    };
+    let one = Spanned::new(0..0, "1".to_string());
+    let len = |ctx: &mut Ctx| ctx.expr(s.len.as_ref().unwrap_or(&one));
+    let byte = |ctx: &mut Ctx| {
+        s.byte
+            .as_ref()
+            .map(|b| ctx.byte(b))
+            .unwrap_or(0x5a)
+    };
+    let bytes = |ctx: &mut Ctx| s.bytes.as_ref().map(|b| ctx.pattern(b, true));
+    let needs_file = |ctx: &mut Ctx, what: &str| {
+        if !object.is_some_and(|o| o.kind.has_content()) {
+            ctx.err(ss.span(), format!("`{what}` needs a file, memfd or shm object"));
+        }
+    };
+    // Keys that only some actions take.
+    let mut allowed: Vec<&str> = vec!["in", "expect"];
+    let action = if let Some(a) = &s.read {
+        allowed.extend(["len", "bytes"]);
+        Action::Read {
+            addr: ctx.addr(a),
+            len: len(ctx),
+            bytes: bytes(ctx),
+        }
+    } else if let Some(a) = &s.write {
+        allowed.extend(["len", "byte"]);
+        Action::Write {
+            addr: ctx.addr(a),
+            len: len(ctx),
+            byte: byte(ctx),
+        }
+    } else if let Some(f) = &s.fork {
+        if forked {
+            ctx.err(f.span(), "a case forks at most once");
+        }
+        if !*f.get_ref() {
+            ctx.err(f.span(), "fork = false is not an action; remove the step");
+        }
+        Action::Fork
+    } else if let Some(a) = &s.munmap {
+        allowed.push("len");
+        Action::Munmap {
+            addr: ctx.addr(a),
+            len: len(ctx),
+        }
+    } else if let Some(a) = &s.mprotect {
+        allowed.extend(["len", "prot"]);
+        let prot = match &s.prot {
+            Some(p) => ctx.names(p, &names::PROT),
+            None => {
+                ctx.err(ss.span(), "mprotect needs `prot`");
+                NameSet(Vec::new())
+            }
+        };
+        Action::Mprotect {
+            addr: ctx.addr(a),
+            len: len(ctx),
+            prot,
+        }
+    } else if let Some(a) = &s.msync {
+        allowed.extend(["len", "flags"]);
+        let flags = match &s.flags {
+            Some(f) => ctx.names(f, &names::MS),
+            None => NameSet(vec!["MS_SYNC".into()]),
+        };
+        Action::Msync {
+            addr: ctx.addr(a),
+            len: len(ctx),
+            flags,
+        }
+    } else if let Some(e) = &s.ftruncate {
+        needs_file(ctx, "ftruncate");
+        Action::Ftruncate { size: ctx.expr(e) }
+    } else if let Some(e) = &s.pwrite {
+        needs_file(ctx, "pwrite");
+        allowed.extend(["len", "byte"]);
+        Action::Pwrite {
+            offset: ctx.expr(e),
+            len: len(ctx),
+            byte: byte(ctx),
+        }
+    } else if let Some(c) = &s.close {
+        if c.get_ref() != "object" || object.is_none() {
+            ctx.err(c.span(), "close takes \"object\", and the case needs an object");
+        }
+        Action::CloseObject
+    } else if let Some(e) = &s.readback {
+        needs_file(ctx, "readback");
+        allowed.extend(["len", "bytes", "size"]);
+        Action::Readback {
+            offset: ctx.expr(e),
+            len: len(ctx),
+            bytes: bytes(ctx),
+            size: s.size.as_ref().map(|z| ctx.expr(z)),
+        }
+    } else {
+        Action::Fork
+    };
+    let extra = [
+        ("len", s.len.is_some()),
+        ("bytes", s.bytes.is_some()),
+        ("byte", s.byte.is_some()),
+        ("prot", s.prot.is_some()),
+        ("flags", s.flags.is_some()),
+        ("size", s.size.is_some()),
+    ];
+    for (key, given) in extra {
+        if given && !allowed.contains(&key) {
+            ctx.err(ss.span(), format!("this step takes no `{key}`"));
+        }
+    }
+    let expect = match &s.expect {
+        Some(e) => ctx.outcome(e),
+        None => PerOs {
+            default: Outcome::Ok,
+            linux: None,
+            freebsd: None,
+        },
+    };
+    Step { who, action, expect }
+}
+
+/// Address bases must make sense where they are used: `result` only in steps after a
+/// successful call, `mapping.NAME` only for names that exist.
+fn check_addresses(
+    ctx: &mut Ctx,
+    sc: &Spanned<RawCase>,
+    call: &Call,
+    steps: &[Step],
+    mappings: &[Mapping],
+    names: &HashSet<String>,
+) {
+    let check = |ctx: &mut Ctx, a: &AddrExpr, in_step: bool| match &a.base {
+        AddrBase::Result if !in_step => ctx.err(sc.span(), "`result` is only defined in steps"),
+        AddrBase::Result if !matches!(call, Call::Mmap { .. } | Call::Mremap { .. }) => {
+            ctx.err(sc.span(), "`result` names a mapping only when the call is mmap or mremap")
+        }
+        AddrBase::Mapping(n) if !names.contains(n) => {
+            ctx.err(sc.span(), format!("no setup mapping is named `{n}`"))
+        }
+        _ => {}
+    };
+    for m in mappings {
+        if let Some(a) = &m.at {
+            check(ctx, a, false);
+        }
+    }
+    match call {
+        Call::Mmap { addr, .. }
+        | Call::Munmap { addr, .. }
+        | Call::Mprotect { addr, .. }
+        | Call::Msync { addr, .. }
+        | Call::Madvise { addr, .. }
+        | Call::Mincore { addr, .. }
+        | Call::Mlock { addr, .. }
+        | Call::Munlock { addr, .. }
+        | Call::Minherit { addr, .. } => check(ctx, addr, false),
+        Call::Mremap { addr, new_addr, .. } => {
+            check(ctx, addr, false);
+            check(ctx, new_addr, false);
+        }
+    }
+    for s in steps {
+        match &s.action {
+            Action::Read { addr, .. }
+            | Action::Write { addr, .. }
+            | Action::Munmap { addr, .. }
+            | Action::Mprotect { addr, .. }
+            | Action::Msync { addr, .. } => check(ctx, addr, true),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn registry() -> Clauses {
+        let mut summaries = BTreeMap::new();
+        for id in ["linux.mmap.errors.EBADF.1", "posix.mmap.19", "linux.mmap.errors.EINVAL.2"] {
+            summaries.insert(id.to_string(), "x".to_string());
+        }
+        Clauses { summaries }
+    }
+
+    const GOOD: &str = r#"
+unverified = ["freebsd"]
+
+[[case]]
+id = "mmap.ebadf.closed-fd"
+title = "closed fd"
+clauses = ["linux.mmap.errors.EBADF.1", "posix.mmap.19"]
+object = { kind = "closed-fd" }
+call = { fn = "mmap", len = "1p", prot = "PROT_READ", flags = "MAP_PRIVATE" }
+expect = { errno = "EBADF", freebsd = { errno = "EBADF" } }
+"#;
+
+    fn load(text: &str) -> Result<Vec<Case>, Vec<LoadError>> {
+        parse_file(Path::new("t.toml"), text, &registry())
+    }
+
+    #[test]
+    fn a_good_file_loads() {
+        let cases = load(GOOD).unwrap();
+        assert_eq!(cases.len(), 1);
+        assert_eq!(cases[0].line, 4);
+        assert_eq!(cases[0].unverified, vec![Os::Freebsd]);
+        assert_eq!(*cases[0].expect.for_os(Os::Linux), Outcome::Errno("EBADF".into()));
+    }
+
+    #[rstest]
+    #[case::unknown_flag(
+        GOOD.replace("MAP_PRIVATE", "MAP_PRIVTE"), 9, "unknown mmap flag `MAP_PRIVTE`; valid names:")]
+    #[case::unknown_clause(
+        GOOD.replace("posix.mmap.19", "posix.mmap.99"), 7, "unknown clause ID `posix.mmap.99`")]
+    #[case::bad_expr(GOOD.replace("\"1p\"", "\"1q\""), 9, "bad size expression")]
+    #[case::unknown_key(GOOD.replace("title", "titel"), 6, "unknown field `titel`")]
+    #[case::syntax(GOOD.replace("= [\"linux", "= [linux"), 7, "")]
+    #[case::unknown_errno(GOOD.replace("errno = \"EBADF\",", "errno = \"EBADFF\","), 10, "unknown errno `EBADFF`")]
+    #[case::bad_fault(GOOD.replace("errno = \"EBADF\",", "fault = \"SIGBUS\","), 10, "fault must be")]
+    #[case::missing_arg(GOOD.replace("len = \"1p\", ", ""), 9, "mmap needs `len`")]
+    #[case::bad_object(GOOD.replace("closed-fd", "closed"), 8, "unknown object kind `closed`")]
+    fn bad_input_is_located(#[case] text: String, #[case] line: usize, #[case] msg: &str) {
+        let errs = load(&text).unwrap_err();
+        assert_eq!(errs[0].line, line, "{errs:?}");
+        assert!(errs[0].msg.contains(msg), "{errs:?}");
+    }
+
+    #[test]
+    fn steps_check_their_keys_and_addresses() {
+        let text = format!(
+            "{GOOD}\n[[case.step]]\nread = \"mapping.nope\"\nprot = \"PROT_READ\"\n[[case.step]]\nwrite = \"result\"\nin = \"child\"\n"
+        );
+        let errs = load(&text).unwrap_err();
+        let all: Vec<String> = errs.iter().map(|e| e.msg.clone()).collect();
+        assert!(all.iter().any(|m| m.contains("takes no `prot`")), "{all:?}");
+        assert!(all.iter().any(|m| m.contains("needs an earlier fork")), "{all:?}");
+        assert!(all.iter().any(|m| m.contains("no setup mapping is named `nope`")), "{all:?}");
+    }
+
+    #[test]
+    fn duplicate_ids_across_files_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("clauses.toml"),
+            "[source]\ns = \"x\"\n[clause]\n\"linux.mmap.errors.EBADF.1\" = { source = \"s\", summary = \"x\" }\n\"posix.mmap.19\" = { source = \"s\", summary = \"x\" }\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("a.toml"), GOOD).unwrap();
+        std::fs::write(dir.path().join("b.toml"), GOOD).unwrap();
+        let errs = load_dir(dir.path()).unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].msg.contains("duplicate case id"), "{errs:?}");
+        assert!(errs[0].file.ends_with("b.toml"));
+    }
+
+    #[test]
+    fn a_registry_entry_with_an_undefined_source_is_an_error() {
+        let text = "[source]\na = \"x\"\n[clause]\n\"x.y\" = { source = \"b\", summary = \"s\" }\n";
+        let err = Clauses::parse(Path::new("c.toml"), text).unwrap_err();
+        assert_eq!(err.line, 4);
+        assert!(err.msg.contains("source `b`"));
+    }
+}

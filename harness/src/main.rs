@@ -1,0 +1,158 @@
+//! The `mmapconf` command: run the suite and write reports, validate case files, list
+//! cases, or benchmark the suite against the fork floor.
+
+use clap::{Parser, Subcommand};
+use mmapconf::exec::{self, Executor};
+use mmapconf::host::Host;
+use mmapconf::judge::Verdict;
+use mmapconf::{bench, load, report, suite};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(version, about = "Clause-by-clause conformance suite for mmap(2) and its family")]
+struct Cli {
+    /// The case directory (default: ./cases, else the one beside the harness).
+    #[arg(long, global = true)]
+    cases: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the suite on this kernel and write results.json and summary.md.
+    Run {
+        /// Parallel cases (default: the CPU count).
+        #[arg(short, long)]
+        jobs: Option<usize>,
+        /// Report directory (default: reports/<os>-<release>-<arch>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Only cases whose id contains this text.
+        filter: Option<String>,
+    },
+    /// Validate every case file and the clause registry.
+    Check,
+    /// List case ids with their verdict-independent facts.
+    List,
+    /// Time the suite per case against a bare fork + _exit + waitpid.
+    Bench {
+        /// Rounds over the whole suite.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
+}
+
+fn default_cases() -> PathBuf {
+    let here = Path::new("cases");
+    if here.join("clauses.toml").exists() {
+        return here.to_path_buf();
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../cases")
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let dir = cli.cases.clone().unwrap_or_else(default_cases);
+    let suite = match load::load_dir(&dir) {
+        Ok(s) => s,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            eprintln!("{} error(s) in {}", errors.len(), dir.display());
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Command::Check => {
+            println!(
+                "ok: {} cases, {} clauses in {}",
+                suite.cases.len(),
+                suite.clauses.summaries.len(),
+                dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Command::List => {
+            for c in &suite.cases {
+                println!("{}\t{}\t{}", c.id, c.clauses.join(","), c.title);
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Run { jobs, out, filter } => run(&suite, jobs, out, filter),
+        Command::Bench { rounds } => {
+            let host = Host::detect();
+            let Some(executor) = executor(&host) else {
+                return ExitCode::from(2);
+            };
+            let r = bench::run(&suite.cases, &host, &executor, rounds);
+            println!(
+                "{} case runs over {} rounds: {:.1} us per case; fork+_exit+waitpid floor {:.1} us; ratio {:.2}x",
+                r.cases_run,
+                r.rounds,
+                r.per_case.as_secs_f64() * 1e6,
+                r.fork_floor.as_secs_f64() * 1e6,
+                r.ratio()
+            );
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn executor(host: &Host) -> Option<Executor> {
+    match Executor::new(host) {
+        Ok(e) => Some(e),
+        Err(err) => {
+            eprintln!("error: cannot create the work directory: {err}");
+            None
+        }
+    }
+}
+
+fn run(suite: &load::Suite, jobs: Option<usize>, out: Option<PathBuf>, filter: Option<String>) -> ExitCode {
+    let host = Host::detect();
+    let cases: Vec<_> = suite
+        .cases
+        .iter()
+        .filter(|c| filter.as_ref().is_none_or(|f| c.id.contains(f.as_str())))
+        .cloned()
+        .collect();
+    let Some(executor) = executor(&host) else {
+        return ExitCode::from(2);
+    };
+    if let Err(e) = ctrlc::set_handler(|| {
+        exec::abort_all();
+        eprintln!("\ninterrupted: children killed, work files removed");
+        std::process::exit(130);
+    }) {
+        eprintln!("warning: no Ctrl-C handler ({e}); an interrupt may leave work files behind");
+    }
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let total = cases.len();
+    let count = std::sync::atomic::AtomicUsize::new(0);
+    let progress = |r: &mmapconf::judge::CaseResult| {
+        let n = count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "[{n:>3}/{total}] {:<15} {}", r.verdict.label(), r.id);
+    };
+    let results = suite::run_all(&cases, &host, &executor, jobs, &progress);
+    for r in results.iter().filter(|r| r.verdict == Verdict::Fail) {
+        eprintln!("\n{}", r.explain());
+    }
+    let dir = out.unwrap_or_else(|| Path::new("reports").join(host.report_dir_name()));
+    match report::write(&dir, &host, &results) {
+        Ok((json, md)) => println!("{}\nwrote {} and {}", report::tally(&results), json.display(), md.display()),
+        Err(e) => {
+            eprintln!("error: cannot write the report to {}: {e}", dir.display());
+            return ExitCode::from(2);
+        }
+    }
+    if results.iter().any(|r| r.verdict == Verdict::Fail) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,319 @@
+//! The case model: what a case file says, validated but not yet resolved for an OS.
+//!
+//! The loader builds these from TOML; the planner turns one into a concrete plan for the
+//! running OS and page size. Nothing here knows numeric values of C names.
+
+use crate::expr::{AddrExpr, Expr};
+use crate::names::{NameSet, Os};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub id: String,
+    pub title: String,
+    pub clauses: Vec<String>,
+    /// Where the case was written, for messages.
+    pub file: PathBuf,
+    pub line: usize,
+    /// OSes the case applies to.
+    pub oses: Vec<Os>,
+    /// OSes whose expectations no run has confirmed yet.
+    pub unverified: Vec<Os>,
+    pub timeout: Duration,
+    pub privilege: Privilege,
+    /// Soft limits set just before the call: (RLIMIT_* name, value).
+    pub limits: Vec<(String, Expr)>,
+    pub hole: Expr,
+    pub object: Option<Object>,
+    pub mappings: Vec<Mapping>,
+    pub call: Call,
+    pub expect: PerOs<Outcome>,
+    pub steps: Vec<Step>,
+    pub deviations: Vec<Deviation>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Privilege {
+    Any,
+    Unprivileged,
+    Root,
+}
+
+/// A value with optional per-OS replacements.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PerOs<T> {
+    pub default: T,
+    pub linux: Option<T>,
+    pub freebsd: Option<T>,
+}
+
+impl<T> PerOs<T> {
+    pub fn for_os(&self, os: Os) -> &T {
+        match os {
+            Os::Linux => self.linux.as_ref(),
+            Os::Freebsd => self.freebsd.as_ref(),
+        }
+        .unwrap_or(&self.default)
+    }
+}
+
+/// An expected or observed outcome, as case files name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    Errno(String),
+    /// Signal name and si_code name.
+    Fault {
+        signal: String,
+        code: String,
+    },
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Ok => f.write_str("ok"),
+            Outcome::Errno(e) => f.write_str(e),
+            Outcome::Fault { signal, code } => write!(f, "{signal} {code}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    File,
+    Dir,
+    PipeRead,
+    PipeWrite,
+    Socket,
+    DevZero,
+    DevNull,
+    Memfd,
+    Shm,
+    ClosedFd,
+}
+
+impl ObjectKind {
+    pub const ALL: [(&'static str, ObjectKind); 10] = [
+        ("file", ObjectKind::File),
+        ("dir", ObjectKind::Dir),
+        ("pipe-read", ObjectKind::PipeRead),
+        ("pipe-write", ObjectKind::PipeWrite),
+        ("socket", ObjectKind::Socket),
+        ("dev-zero", ObjectKind::DevZero),
+        ("dev-null", ObjectKind::DevNull),
+        ("memfd", ObjectKind::Memfd),
+        ("shm", ObjectKind::Shm),
+        ("closed-fd", ObjectKind::ClosedFd),
+    ];
+
+    /// Kinds with a size and content.
+    pub fn has_content(self) -> bool {
+        matches!(self, ObjectKind::File | ObjectKind::Memfd | ObjectKind::Shm)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Content {
+    /// Byte `i` is `seq_byte(i)`: non-zero and offset-dependent.
+    Seq,
+    Zeros,
+    Byte(u8),
+}
+
+impl Content {
+    pub fn byte_at(self, offset: u64) -> u8 {
+        match self {
+            Content::Seq => seq_byte(offset),
+            Content::Zeros => 0,
+            Content::Byte(b) => b,
+        }
+    }
+}
+
+/// The `seq` pattern: 1..=251, period 251 (a prime, so page-sized shifts show).
+pub fn seq_byte(offset: u64) -> u8 {
+    (offset % 251) as u8 + 1
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fs {
+    Disk,
+    Tmpfs,
+}
+
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub kind: ObjectKind,
+    pub size: Expr,
+    pub content: Content,
+    pub open: NameSet,
+    pub fs: Fs,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fd {
+    Object,
+    Num(i32),
+}
+
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    pub name: String,
+    pub len: Expr,
+    pub prot: NameSet,
+    pub flags: NameSet,
+    pub fd: Fd,
+    pub offset: Expr,
+    pub at: Option<AddrExpr>,
+    pub fill: Option<u8>,
+}
+
+/// The call under test, arguments still symbolic.
+#[derive(Debug, Clone)]
+pub enum Call {
+    Mmap {
+        addr: AddrExpr,
+        len: Expr,
+        prot: NameSet,
+        flags: NameSet,
+        fd: Fd,
+        offset: Expr,
+    },
+    Munmap {
+        addr: AddrExpr,
+        len: Expr,
+    },
+    Mprotect {
+        addr: AddrExpr,
+        len: Expr,
+        prot: NameSet,
+    },
+    Msync {
+        addr: AddrExpr,
+        len: Expr,
+        flags: NameSet,
+    },
+    Madvise {
+        addr: AddrExpr,
+        len: Expr,
+        advice: NameSet,
+    },
+    Mincore {
+        addr: AddrExpr,
+        len: Expr,
+    },
+    Mlock {
+        addr: AddrExpr,
+        len: Expr,
+    },
+    Munlock {
+        addr: AddrExpr,
+        len: Expr,
+    },
+    Mremap {
+        addr: AddrExpr,
+        len: Expr,
+        new_len: Expr,
+        flags: NameSet,
+        new_addr: AddrExpr,
+    },
+    Minherit {
+        addr: AddrExpr,
+        len: Expr,
+        inherit: NameSet,
+    },
+}
+
+impl Call {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Call::Mmap { .. } => "mmap",
+            Call::Munmap { .. } => "munmap",
+            Call::Mprotect { .. } => "mprotect",
+            Call::Msync { .. } => "msync",
+            Call::Madvise { .. } => "madvise",
+            Call::Mincore { .. } => "mincore",
+            Call::Mlock { .. } => "mlock",
+            Call::Munlock { .. } => "munlock",
+            Call::Mremap { .. } => "mremap",
+            Call::Minherit { .. } => "minherit",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    Parent,
+    Child,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bytes {
+    Zeros,
+    /// The object's content at the file offset the address maps.
+    Object,
+    Byte(u8),
+}
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    Read {
+        addr: AddrExpr,
+        len: Expr,
+        bytes: Option<Bytes>,
+    },
+    Write {
+        addr: AddrExpr,
+        len: Expr,
+        byte: u8,
+    },
+    Fork,
+    Munmap {
+        addr: AddrExpr,
+        len: Expr,
+    },
+    Mprotect {
+        addr: AddrExpr,
+        len: Expr,
+        prot: NameSet,
+    },
+    Msync {
+        addr: AddrExpr,
+        len: Expr,
+        flags: NameSet,
+    },
+    Ftruncate {
+        size: Expr,
+    },
+    Pwrite {
+        offset: Expr,
+        len: Expr,
+        byte: u8,
+    },
+    CloseObject,
+    Readback {
+        offset: Expr,
+        len: Expr,
+        bytes: Option<Bytes>,
+        size: Option<Expr>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub who: Who,
+    pub action: Action,
+    pub expect: PerOs<Outcome>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Deviation {
+    pub os: Os,
+    /// 1-based step number; `None` is the call.
+    pub step: Option<usize>,
+    pub observed: Outcome,
+    pub why: String,
+    pub evidence: String,
+}

@@ -1,0 +1,659 @@
+//! Planning: one [`Case`] resolved for the running OS and page size into a [`Plan`], the
+//! complete program the forked child runs.
+//!
+//! Everything the child needs is computed here, before fork: numeric flag values, sizes in
+//! bytes, expected byte patterns. What only exists at run time (addresses of mappings, the
+//! free hole, the call's result) stays symbolic as an [`RAddr`]. A name this OS lacks, an
+//! OS the case excludes or a missing facility makes the case not applicable, with a reason.
+
+use crate::expr::{AddrBase, AddrExpr, Env, Expr};
+use crate::host::Host;
+use crate::model::*;
+use crate::names::{self, NameSet, Os, Table};
+use crate::probe;
+use std::time::Duration;
+
+/// Object contents larger than this are refused (the executor writes them out).
+pub const MAX_OBJECT_BYTES: u64 = 64 << 20;
+
+#[derive(Debug, Clone)]
+pub enum Planned {
+    Ready(Box<Plan>),
+    NotApplicable(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub page: usize,
+    pub top: u64,
+    pub timeout: Duration,
+    pub object: Option<ObjectPlan>,
+    /// Setup mappings in the order they are made: those without `at` first, then the hole
+    /// is found, then those with `at`. `index` keeps the case's numbering for `mapping.N`.
+    pub mappings: Vec<MappingPlan>,
+    pub hole_len: usize,
+    pub drop_privilege: bool,
+    /// (resource, soft limit) pairs.
+    pub limits: Vec<(i32, u64)>,
+    pub call: CallPlan,
+    /// Names as written, for rendering the call as C.
+    pub call_text: CallText,
+    pub steps: Vec<StepPlan>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ObjectPlan {
+    pub kind: ObjectKind,
+    pub size: u64,
+    pub content: Content,
+    pub open_flags: i32,
+    pub fs: Fs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FdPlan {
+    Object,
+    Num(i32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RBase {
+    Null,
+    Result,
+    Mapping(usize),
+    Hole,
+    Top,
+}
+
+/// An address resolved in the child: the base's run-time value plus a fixed offset.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RAddr {
+    pub base: RBase,
+    pub off: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct MappingPlan {
+    pub index: usize,
+    pub len: usize,
+    pub prot: i32,
+    pub flags: i32,
+    pub fd: FdPlan,
+    pub offset: i64,
+    pub at: Option<RAddr>,
+    pub fill: Option<u8>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum CallPlan {
+    Mmap {
+        addr: RAddr,
+        len: usize,
+        prot: i32,
+        flags: i32,
+        fd: FdPlan,
+        offset: i64,
+    },
+    Munmap {
+        addr: RAddr,
+        len: usize,
+    },
+    Mprotect {
+        addr: RAddr,
+        len: usize,
+        prot: i32,
+    },
+    Msync {
+        addr: RAddr,
+        len: usize,
+        flags: i32,
+    },
+    Madvise {
+        addr: RAddr,
+        len: usize,
+        advice: i32,
+    },
+    Mincore {
+        addr: RAddr,
+        len: usize,
+    },
+    Mlock {
+        addr: RAddr,
+        len: usize,
+    },
+    Munlock {
+        addr: RAddr,
+        len: usize,
+    },
+    Mremap {
+        addr: RAddr,
+        len: usize,
+        new_len: usize,
+        flags: i32,
+        new_addr: RAddr,
+    },
+    Minherit {
+        addr: RAddr,
+        len: usize,
+        inherit: i32,
+    },
+}
+
+/// The call's name and its symbolic arguments, for messages.
+#[derive(Debug, Clone)]
+pub struct CallText {
+    pub func: &'static str,
+    /// One entry per argument: `Some(name text)` where the argument was given by C names.
+    pub names: Vec<Option<String>>,
+    /// `MAP_FIXED`-like placement: a successful result must equal addr.
+    pub exact_addr: bool,
+}
+
+impl CallText {
+    /// The call as C, with the argument values the child actually passed.
+    pub fn as_c(&self, args: &[u64; 6]) -> String {
+        let parts: Vec<String> = self
+            .names
+            .iter()
+            .zip(args.iter())
+            .enumerate()
+            .map(|(i, (name, v))| match name {
+                Some(n) => n.clone(),
+                None if i == 0 && *v == 0 => "NULL".into(),
+                None if i == 0 || *v > 1 << 32 => format!("{v:#x}"),
+                None => format!("{}", *v as i64),
+            })
+            .collect();
+        format!("{}({})", self.func, parts.join(", "))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Check {
+    Zeros,
+    Byte(u8),
+    Object { file_off: u64, content: Content },
+}
+
+impl Check {
+    /// The byte expected `i` bytes after the checked address or offset.
+    pub fn expected(&self, i: u64) -> u8 {
+        match *self {
+            Check::Zeros => 0,
+            Check::Byte(b) => b,
+            Check::Object { file_off, content } => content.byte_at(file_off.wrapping_add(i)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum ActionPlan {
+    Read {
+        addr: RAddr,
+        len: usize,
+        check: Option<Check>,
+    },
+    Write {
+        addr: RAddr,
+        len: usize,
+        byte: u8,
+    },
+    Fork,
+    Munmap {
+        addr: RAddr,
+        len: usize,
+    },
+    Mprotect {
+        addr: RAddr,
+        len: usize,
+        prot: i32,
+    },
+    Msync {
+        addr: RAddr,
+        len: usize,
+        flags: i32,
+    },
+    Ftruncate {
+        size: i64,
+    },
+    Pwrite {
+        offset: i64,
+        len: usize,
+        byte: u8,
+    },
+    CloseObject,
+    Readback {
+        offset: i64,
+        len: usize,
+        check: Option<Check>,
+        size: Option<i64>,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct StepPlan {
+    pub who: Who,
+    pub action: ActionPlan,
+}
+
+/// Plans `case` for `host`. `Err` is a defect of the case itself (a value that does not
+/// fit its C type, a byte pattern that cannot apply); `NotApplicable` is about this host.
+pub fn plan(case: &Case, host: &Host) -> Result<Planned, String> {
+    let Some(os) = host.os else {
+        return Ok(na(format!("the suite has no expectations for {}", host.os_name)));
+    };
+    if !case.oses.contains(&os) {
+        return Ok(na(format!("the case applies only to {}", list(&case.oses))));
+    }
+    if case.privilege == Privilege::Root && !host.is_root() {
+        return Ok(na("the case needs root".into()));
+    }
+    let uses_probes = case
+        .steps
+        .iter()
+        .any(|s| matches!(s.action, Action::Read { .. } | Action::Write { .. }));
+    if uses_probes && !probe::SUPPORTED {
+        return Ok(na(format!(
+            "fault-recovering memory probes are not implemented for {}",
+            host.arch
+        )));
+    }
+    let p = Planner {
+        page: host.page_size as i128,
+        case,
+    };
+    match p.build(host, os) {
+        Ok(plan) => Ok(Planned::Ready(Box::new(plan))),
+        Err(Why::NotApplicable(r)) => Ok(na(r)),
+        Err(Why::Invalid(e)) => Err(format!("{}: {e}", case.id)),
+    }
+}
+
+fn na(reason: String) -> Planned {
+    Planned::NotApplicable(reason)
+}
+
+fn list(oses: &[Os]) -> String {
+    oses.iter().map(|o| o.key()).collect::<Vec<_>>().join(", ")
+}
+
+enum Why {
+    NotApplicable(String),
+    Invalid(String),
+}
+
+struct Planner<'a> {
+    page: i128,
+    case: &'a Case,
+}
+
+impl Planner<'_> {
+    fn env(&self, max: i128) -> Env {
+        Env {
+            page: self.page,
+            max,
+        }
+    }
+
+    fn size(&self, e: &Expr, what: &str) -> Result<usize, Why> {
+        let v = e.eval(self.env(usize::MAX as i128)).map_err(Why::Invalid)?;
+        if v < 0 && v >= i64::MIN as i128 {
+            // A negative length is passed as C would: converted to size_t.
+            return Ok(v as i64 as usize);
+        }
+        usize::try_from(v).map_err(|_| Why::Invalid(format!("{what} `{e}` = {v} does not fit size_t")))
+    }
+
+    fn off(&self, e: &Expr, what: &str) -> Result<i64, Why> {
+        let v = e.eval(self.env(i64::MAX as i128)).map_err(Why::Invalid)?;
+        i64::try_from(v).map_err(|_| Why::Invalid(format!("{what} `{e}` = {v} does not fit off_t")))
+    }
+
+    fn names(&self, set: &NameSet, table: &Table) -> Result<i32, Why> {
+        set.resolve(table).map(|v| v as i32).map_err(Why::NotApplicable)
+    }
+
+    fn addr(&self, a: &AddrExpr) -> Result<RAddr, Why> {
+        let base = match &a.base {
+            AddrBase::Null => RBase::Null,
+            AddrBase::Result => RBase::Result,
+            AddrBase::Hole => RBase::Hole,
+            AddrBase::Top => RBase::Top,
+            AddrBase::Mapping(n) => RBase::Mapping(self.mapping_index(n)?),
+        };
+        let off = match &a.offset {
+            Some(e) => e.eval(self.env(usize::MAX as i128)).map_err(Why::Invalid)?,
+            None => 0,
+        };
+        Ok(RAddr {
+            base,
+            off: off as i64,
+        })
+    }
+
+    fn mapping_index(&self, name: &str) -> Result<usize, Why> {
+        self.case
+            .mappings
+            .iter()
+            .position(|m| m.name == name)
+            .ok_or_else(|| Why::Invalid(format!("no mapping named `{name}`")))
+    }
+
+    fn fd(&self, fd: &Fd) -> FdPlan {
+        match fd {
+            Fd::Object => FdPlan::Object,
+            Fd::Num(n) => FdPlan::Num(*n),
+        }
+    }
+
+    fn build(&self, host: &Host, os: Os) -> Result<Plan, Why> {
+        let case = self.case;
+        let object = match &case.object {
+            Some(o) => Some(self.object(o, host, os)?),
+            None => None,
+        };
+        let mut mappings = Vec::new();
+        for (index, m) in case.mappings.iter().enumerate() {
+            mappings.push(MappingPlan {
+                index,
+                len: self.size(&m.len, "mapping len")?,
+                prot: self.names(&m.prot, &names::PROT)?,
+                flags: self.names(&m.flags, &names::MAP)?
+                    | if m.at.is_some() { libc::MAP_FIXED } else { 0 },
+                fd: self.fd(&m.fd),
+                offset: self.off(&m.offset, "mapping offset")?,
+                at: m.at.as_ref().map(|a| self.addr(a)).transpose()?,
+                fill: m.fill,
+            });
+        }
+        mappings.sort_by_key(|m| m.at.is_some());
+        let mut limits = Vec::new();
+        for (name, e) in &case.limits {
+            let res = names::RLIMIT.value(name).map_err(|_| Why::NotApplicable(format!("{name} does not exist here")))?;
+            let v = e.eval(self.env(u64::MAX as i128)).map_err(Why::Invalid)?;
+            let v = u64::try_from(v).map_err(|_| Why::Invalid(format!("{name} = {v} does not fit rlim_t")))?;
+            limits.push((res as i32, v));
+        }
+        let (call, call_text) = self.call(&case.call)?;
+        let mut steps = Vec::new();
+        for s in &case.steps {
+            steps.push(StepPlan {
+                who: s.who,
+                action: self.action(&s.action)?,
+            });
+        }
+        Ok(Plan {
+            page: host.page_size,
+            top: host.top,
+            timeout: case.timeout,
+            object,
+            mappings,
+            hole_len: self.size(&case.hole, "hole")?,
+            drop_privilege: case.privilege == Privilege::Unprivileged && host.is_root(),
+            limits,
+            call,
+            call_text,
+            steps,
+        })
+    }
+
+    fn object(&self, o: &Object, host: &Host, os: Os) -> Result<ObjectPlan, Why> {
+        let size = if o.kind.has_content() {
+            let v = self.off(&o.size, "object size")?;
+            let v = u64::try_from(v).map_err(|_| Why::Invalid(format!("object size {v} is negative")))?;
+            if v > MAX_OBJECT_BYTES {
+                return Err(Why::Invalid(format!("object size {v} exceeds {MAX_OBJECT_BYTES} bytes")));
+            }
+            v
+        } else {
+            0
+        };
+        if o.kind == ObjectKind::Memfd && os != Os::Linux && os != Os::Freebsd {
+            return Err(Why::NotApplicable("memfd_create does not exist here".into()));
+        }
+        if o.kind == ObjectKind::File && o.fs == Fs::Tmpfs && host_tmpfs(host).is_none() {
+            return Err(Why::NotApplicable(
+                "no tmpfs directory found (set MMAPCONF_TMPFS to one)".into(),
+            ));
+        }
+        Ok(ObjectPlan {
+            kind: o.kind,
+            size,
+            content: o.content,
+            open_flags: self.names(&o.open, &names::OPEN)?,
+            fs: o.fs,
+        })
+    }
+
+    fn call(&self, c: &Call) -> Result<(CallPlan, CallText), Why> {
+        let text = |names: Vec<Option<String>>| CallText {
+            func: c.name(),
+            names,
+            exact_addr: false,
+        };
+        Ok(match c {
+            Call::Mmap {
+                addr,
+                len,
+                prot,
+                flags,
+                fd,
+                offset,
+            } => {
+                let exact = flags
+                    .0
+                    .iter()
+                    .any(|f| f == "MAP_FIXED" || f == "MAP_FIXED_NOREPLACE");
+                let mut t = text(vec![None, None, Some(prot.text()), Some(flags.text()), None, None]);
+                t.exact_addr = exact;
+                (
+                    CallPlan::Mmap {
+                        addr: self.addr(addr)?,
+                        len: self.size(len, "len")?,
+                        prot: self.names(prot, &names::PROT)?,
+                        flags: self.names(flags, &names::MAP)?,
+                        fd: self.fd(fd),
+                        offset: self.off(offset, "offset")?,
+                    },
+                    t,
+                )
+            }
+            Call::Munmap { addr, len } => (
+                CallPlan::Munmap {
+                    addr: self.addr(addr)?,
+                    len: self.size(len, "len")?,
+                },
+                text(vec![None, None]),
+            ),
+            Call::Mincore { addr, len } => (
+                CallPlan::Mincore {
+                    addr: self.addr(addr)?,
+                    len: self.size(len, "len")?,
+                },
+                text(vec![None, None, Some("vec".into())]),
+            ),
+            Call::Mlock { addr, len } => (
+                CallPlan::Mlock {
+                    addr: self.addr(addr)?,
+                    len: self.size(len, "len")?,
+                },
+                text(vec![None, None]),
+            ),
+            Call::Munlock { addr, len } => (
+                CallPlan::Munlock {
+                    addr: self.addr(addr)?,
+                    len: self.size(len, "len")?,
+                },
+                text(vec![None, None]),
+            ),
+            Call::Mprotect { addr, len, prot } => (
+                CallPlan::Mprotect {
+                    addr: self.addr(addr)?,
+                    len: self.size(len, "len")?,
+                    prot: self.names(prot, &names::PROT)?,
+                },
+                text(vec![None, None, Some(prot.text())]),
+            ),
+            Call::Msync { addr, len, flags } => (
+                CallPlan::Msync {
+                    addr: self.addr(addr)?,
+                    len: self.size(len, "len")?,
+                    flags: self.names(flags, &names::MS)?,
+                },
+                text(vec![None, None, Some(flags.text())]),
+            ),
+            Call::Madvise { addr, len, advice } => (
+                CallPlan::Madvise {
+                    addr: self.addr(addr)?,
+                    len: self.size(len, "len")?,
+                    advice: self.names(advice, &names::MADV)?,
+                },
+                text(vec![None, None, Some(advice.text())]),
+            ),
+            Call::Mremap {
+                addr,
+                len,
+                new_len,
+                flags,
+                new_addr,
+            } => (
+                CallPlan::Mremap {
+                    addr: self.addr(addr)?,
+                    len: self.size(len, "len")?,
+                    new_len: self.size(new_len, "new_len")?,
+                    flags: self.names(flags, &names::MREMAP)?,
+                    new_addr: self.addr(new_addr)?,
+                },
+                text(vec![None, None, None, Some(flags.text()), None]),
+            ),
+            Call::Minherit { addr, len, inherit } => (
+                CallPlan::Minherit {
+                    addr: self.addr(addr)?,
+                    len: self.size(len, "len")?,
+                    inherit: self.names(inherit, &names::INHERIT)?,
+                },
+                text(vec![None, None, Some(inherit.text())]),
+            ),
+        })
+    }
+
+    /// The file offset that `addr` maps, when it points into a mapping of the object.
+    fn file_offset_of(&self, addr: &AddrExpr) -> Result<u64, Why> {
+        let base_off = match &addr.base {
+            AddrBase::Result => match &self.case.call {
+                Call::Mmap {
+                    fd: Fd::Object,
+                    offset,
+                    ..
+                } => self.off(offset, "offset")?,
+                _ => return Err(Why::Invalid("bytes = \"object\" needs `result` to map the object".into())),
+            },
+            AddrBase::Mapping(n) => {
+                let m = &self.case.mappings[self.mapping_index(n)?];
+                if m.fd != Fd::Object {
+                    return Err(Why::Invalid(format!("bytes = \"object\" but mapping `{n}` does not map the object")));
+                }
+                self.off(&m.offset, "mapping offset")?
+            }
+            _ => return Err(Why::Invalid("bytes = \"object\" needs an address in a mapping of the object".into())),
+        };
+        let rel = match &addr.offset {
+            Some(e) => e.eval(self.env(usize::MAX as i128)).map_err(Why::Invalid)?,
+            None => 0,
+        };
+        Ok((base_off as i128 + rel) as u64)
+    }
+
+    fn check(&self, b: Option<Bytes>, file_off: impl FnOnce() -> Result<u64, Why>) -> Result<Option<Check>, Why> {
+        Ok(match b {
+            None => None,
+            Some(Bytes::Zeros) => Some(Check::Zeros),
+            Some(Bytes::Byte(v)) => Some(Check::Byte(v)),
+            Some(Bytes::Object) => {
+                let content = self.case.object.as_ref().map(|o| o.content).unwrap_or(Content::Seq);
+                Some(Check::Object {
+                    file_off: file_off()?,
+                    content,
+                })
+            }
+        })
+    }
+
+    fn action(&self, a: &Action) -> Result<ActionPlan, Why> {
+        Ok(match a {
+            Action::Read { addr, len, bytes } => ActionPlan::Read {
+                addr: self.addr(addr)?,
+                len: self.size(len, "len")?,
+                check: self.check(*bytes, || self.file_offset_of(addr))?,
+            },
+            Action::Write { addr, len, byte } => ActionPlan::Write {
+                addr: self.addr(addr)?,
+                len: self.size(len, "len")?,
+                byte: *byte,
+            },
+            Action::Fork => ActionPlan::Fork,
+            Action::Munmap { addr, len } => ActionPlan::Munmap {
+                addr: self.addr(addr)?,
+                len: self.size(len, "len")?,
+            },
+            Action::Mprotect { addr, len, prot } => ActionPlan::Mprotect {
+                addr: self.addr(addr)?,
+                len: self.size(len, "len")?,
+                prot: self.names(prot, &names::PROT)?,
+            },
+            Action::Msync { addr, len, flags } => ActionPlan::Msync {
+                addr: self.addr(addr)?,
+                len: self.size(len, "len")?,
+                flags: self.names(flags, &names::MS)?,
+            },
+            Action::Ftruncate { size } => ActionPlan::Ftruncate {
+                size: self.off(size, "size")?,
+            },
+            Action::Pwrite { offset, len, byte } => ActionPlan::Pwrite {
+                offset: self.off(offset, "offset")?,
+                len: self.size(len, "len")?,
+                byte: *byte,
+            },
+            Action::CloseObject => ActionPlan::CloseObject,
+            Action::Readback {
+                offset,
+                len,
+                bytes,
+                size,
+            } => {
+                let off = self.off(offset, "offset")?;
+                ActionPlan::Readback {
+                    offset: off,
+                    len: self.size(len, "len")?,
+                    check: self.check(*bytes, || Ok(off as u64))?,
+                    size: size.as_ref().map(|s| self.off(s, "size")).transpose()?,
+                }
+            }
+        })
+    }
+}
+
+/// A tmpfs directory for `fs = "tmpfs"` objects: `$MMAPCONF_TMPFS`, else the OS's usual one,
+/// checked to really be tmpfs.
+pub fn host_tmpfs(_host: &Host) -> Option<std::path::PathBuf> {
+    let candidates: Vec<std::path::PathBuf> = match std::env::var_os("MMAPCONF_TMPFS") {
+        Some(d) => vec![d.into()],
+        None => vec!["/dev/shm".into(), "/tmp".into()],
+    };
+    candidates.into_iter().find(|d| is_tmpfs(d))
+}
+
+#[cfg(target_os = "linux")]
+fn is_tmpfs(dir: &std::path::Path) -> bool {
+    nix::sys::statfs::statfs(dir).is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC)
+}
+
+#[cfg(target_os = "freebsd")]
+fn is_tmpfs(dir: &std::path::Path) -> bool {
+    nix::sys::statfs::statfs(dir).is_ok_and(|s| s.filesystem_type_name() == "tmpfs")
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
+fn is_tmpfs(_dir: &std::path::Path) -> bool {
+    false
+}

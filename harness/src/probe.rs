@@ -1,0 +1,278 @@
+//! Fault-recovering single-byte memory access for the forked child.
+//!
+//! A read or write of a mapped byte may raise SIGSEGV or SIGBUS; the suite must record the
+//! signal, its si_code and the address, then go on with the next step. Each access is one
+//! instruction at a known label, written in assembly; the signal handler checks that the
+//! faulting program counter is that label, records the fault, and resumes at the label
+//! after it with a failure value in the return register (a kernel-style exception table).
+//! A fault anywhere else restores the default action and kills the child, which the parent
+//! reports. Everything here is async-signal-safe.
+
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+
+/// Whether probes exist for this architecture (x86_64 and aarch64).
+pub const SUPPORTED: bool = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
+
+/// The last fault a probe caught.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fault {
+    pub signo: i32,
+    pub code: i32,
+    pub addr: u64,
+}
+
+static FAULT_SIGNO: AtomicI32 = AtomicI32::new(0);
+static FAULT_CODE: AtomicI32 = AtomicI32::new(0);
+static FAULT_ADDR: AtomicU64 = AtomicU64::new(0);
+
+#[cfg(target_arch = "x86_64")]
+core::arch::global_asm!(
+    ".pushsection .text.mmapconf_probe,\"ax\",@progbits",
+    ".p2align 4",
+    ".globl mmapconf_probe_read",
+    ".hidden mmapconf_probe_read",
+    "mmapconf_probe_read:",
+    ".globl mmapconf_probe_read_at",
+    ".hidden mmapconf_probe_read_at",
+    "mmapconf_probe_read_at:",
+    "    movzx eax, byte ptr [rdi]",
+    ".globl mmapconf_probe_read_resume",
+    ".hidden mmapconf_probe_read_resume",
+    "mmapconf_probe_read_resume:",
+    "    ret",
+    ".p2align 4",
+    ".globl mmapconf_probe_write",
+    ".hidden mmapconf_probe_write",
+    "mmapconf_probe_write:",
+    "    xor eax, eax",
+    ".globl mmapconf_probe_write_at",
+    ".hidden mmapconf_probe_write_at",
+    "mmapconf_probe_write_at:",
+    "    mov byte ptr [rdi], sil",
+    ".globl mmapconf_probe_write_resume",
+    ".hidden mmapconf_probe_write_resume",
+    "mmapconf_probe_write_resume:",
+    "    ret",
+    ".popsection",
+);
+
+#[cfg(target_arch = "aarch64")]
+core::arch::global_asm!(
+    ".pushsection .text.mmapconf_probe,\"ax\",@progbits",
+    ".p2align 4",
+    ".globl mmapconf_probe_read",
+    ".hidden mmapconf_probe_read",
+    "mmapconf_probe_read:",
+    "    mov x1, x0",
+    ".globl mmapconf_probe_read_at",
+    ".hidden mmapconf_probe_read_at",
+    "mmapconf_probe_read_at:",
+    "    ldrb w0, [x1]",
+    ".globl mmapconf_probe_read_resume",
+    ".hidden mmapconf_probe_read_resume",
+    "mmapconf_probe_read_resume:",
+    "    ret",
+    ".p2align 4",
+    ".globl mmapconf_probe_write",
+    ".hidden mmapconf_probe_write",
+    "mmapconf_probe_write:",
+    "    mov x2, x0",
+    "    mov x0, #0",
+    ".globl mmapconf_probe_write_at",
+    ".hidden mmapconf_probe_write_at",
+    "mmapconf_probe_write_at:",
+    "    strb w1, [x2]",
+    ".globl mmapconf_probe_write_resume",
+    ".hidden mmapconf_probe_write_resume",
+    "mmapconf_probe_write_resume:",
+    "    ret",
+    ".popsection",
+);
+
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+unsafe extern "C" {
+    fn mmapconf_probe_read(addr: usize) -> u64;
+    fn mmapconf_probe_write(addr: usize, byte: u64) -> u64;
+    fn mmapconf_probe_read_at();
+    fn mmapconf_probe_read_resume();
+    fn mmapconf_probe_write_at();
+    fn mmapconf_probe_write_resume();
+}
+
+/// The value the handler leaves in the return register when a probe faulted.
+const FAULTED: u64 = u64::MAX;
+
+/// Reads the byte at `addr`, or reports the fault it raised.
+///
+/// # Safety
+/// [`install`] must have run in this process; `addr` may be anything.
+pub unsafe fn read(addr: usize) -> Result<u8, Fault> {
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    {
+        // SAFETY: the probe touches only `addr`; a fault there is caught by the handler.
+        let v = unsafe { mmapconf_probe_read(addr) };
+        if v == FAULTED { Err(last_fault()) } else { Ok(v as u8) }
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        let _ = addr;
+        Err(Fault { signo: 0, code: 0, addr: 0 })
+    }
+}
+
+/// Writes `byte` at `addr`, or reports the fault it raised.
+///
+/// # Safety
+/// As [`read`]; and `addr` must not be memory the Rust program relies on.
+pub unsafe fn write(addr: usize, byte: u8) -> Result<(), Fault> {
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    {
+        // SAFETY: as for read.
+        let v = unsafe { mmapconf_probe_write(addr, byte as u64) };
+        if v == FAULTED { Err(last_fault()) } else { Ok(()) }
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        let _ = (addr, byte);
+        Err(Fault { signo: 0, code: 0, addr: 0 })
+    }
+}
+
+fn last_fault() -> Fault {
+    Fault {
+        signo: FAULT_SIGNO.load(Ordering::Relaxed),
+        code: FAULT_CODE.load(Ordering::Relaxed),
+        addr: FAULT_ADDR.load(Ordering::Relaxed),
+    }
+}
+
+/// Installs the SIGSEGV and SIGBUS handlers. Returns the errno of a failed sigaction.
+pub fn install() -> Result<(), i32> {
+    for sig in [libc::SIGSEGV, libc::SIGBUS] {
+        // SAFETY: a zeroed sigaction is valid; the handler is async-signal-safe.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_fault as *const () as usize;
+            sa.sa_flags = libc::SA_SIGINFO;
+            libc::sigemptyset(&mut sa.sa_mask);
+            if libc::sigaction(sig, &sa, std::ptr::null_mut()) != 0 {
+                return Err(nix::errno::Errno::last_raw());
+            }
+        }
+    }
+    Ok(())
+}
+
+extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, uctx: *mut libc::c_void) {
+    // SAFETY: the kernel passes valid siginfo and ucontext pointers to SA_SIGINFO handlers.
+    unsafe {
+        FAULT_SIGNO.store(sig, Ordering::Relaxed);
+        FAULT_CODE.store((*info).si_code, Ordering::Relaxed);
+        FAULT_ADDR.store((*info).si_addr() as u64, Ordering::Relaxed);
+        if !redirect(uctx.cast()) {
+            // Not a probe: let the fault kill the child so the parent sees it.
+            libc::signal(sig, libc::SIG_DFL);
+        }
+    }
+}
+
+/// Moves a faulting probe to its resume label with [`FAULTED`] as its result.
+#[allow(unused_variables)]
+unsafe fn redirect(uc: *mut libc::ucontext_t) -> bool {
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    let table = [
+        (
+            mmapconf_probe_read_at as *const () as u64,
+            mmapconf_probe_read_resume as *const () as u64,
+        ),
+        (
+            mmapconf_probe_write_at as *const () as u64,
+            mmapconf_probe_write_resume as *const () as u64,
+        ),
+    ];
+    // SAFETY: `uc` is the live ucontext of the interrupted thread.
+    unsafe {
+        #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+        {
+            let g = &mut (*uc).uc_mcontext.gregs;
+            let pc = g[libc::REG_RIP as usize] as u64;
+            if let Some((_, resume)) = table.iter().find(|(at, _)| *at == pc) {
+                g[libc::REG_RIP as usize] = *resume as i64;
+                g[libc::REG_RAX as usize] = FAULTED as i64;
+                return true;
+            }
+        }
+        #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
+        {
+            let m = &mut (*uc).uc_mcontext;
+            if let Some((_, resume)) = table.iter().find(|(at, _)| *at == m.pc) {
+                m.pc = *resume;
+                m.regs[0] = FAULTED;
+                return true;
+            }
+        }
+        #[cfg(all(target_os = "freebsd", target_arch = "x86_64"))]
+        {
+            let m = &mut (*uc).uc_mcontext;
+            if let Some((_, resume)) = table.iter().find(|(at, _)| *at == m.mc_rip as u64) {
+                m.mc_rip = *resume as i64;
+                m.mc_rax = FAULTED as i64;
+                return true;
+            }
+        }
+        #[cfg(all(target_os = "freebsd", target_arch = "aarch64"))]
+        {
+            let g = &mut (*uc).uc_mcontext.mc_gpregs;
+            if let Some((_, resume)) = table.iter().find(|(at, _)| *at == g.gp_elr as u64) {
+                g.gp_elr = *resume as _;
+                g.gp_x[0] = FAULTED as _;
+                return true;
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serial_test::serial;
+
+    /// Probes in the test process itself: handlers are process-wide, hence serial.
+    #[test]
+    #[serial(signals)]
+    fn probes_read_write_and_catch_faults_without_dying() {
+        if !SUPPORTED {
+            return;
+        }
+        install().unwrap();
+        let page = crate::host::page_size();
+        // SAFETY: a fresh private mapping, unmapped at the end; probes catch the faults.
+        unsafe {
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                2 * page,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANON,
+                -1,
+                0,
+            );
+            assert_ne!(p, libc::MAP_FAILED);
+            let a = p as usize;
+            assert_eq!(read(a), Ok(0));
+            assert_eq!(write(a + 1, 0x5a), Ok(()));
+            assert_eq!(read(a + 1), Ok(0x5a));
+            assert_eq!(libc::mprotect(p, page, libc::PROT_READ), 0);
+            let f = write(a + 3, 1).unwrap_err();
+            assert_eq!((f.signo, f.code, f.addr), (libc::SIGSEGV, 2, a as u64 + 3));
+            assert_eq!(libc::munmap((a + page) as *mut _, page), 0);
+            let f = read(a + page + 7).unwrap_err();
+            assert_eq!((f.signo, f.code, f.addr), (libc::SIGSEGV, 1, (a + page + 7) as u64));
+            assert_eq!(read(a + 1), Ok(0x5a), "probes go on working after faults");
+            libc::munmap(p, page);
+            let dfl: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(libc::SIGSEGV, &dfl, std::ptr::null_mut());
+            libc::sigaction(libc::SIGBUS, &dfl, std::ptr::null_mut());
+        }
+    }
+}
