@@ -2,7 +2,7 @@
 //! [`Verdict`] and a [`CaseResult`] that says, for a kernel developer, which clause, which
 //! call (as C), what was expected and what was seen.
 
-use crate::model::{Action, Case, Outcome};
+use crate::model::{Action, Bytes, Case, Outcome};
 use crate::names::{self, Os};
 use crate::plan::{Check, Plan};
 use crate::record::{ChildEnd, Observation, RawOutcome, Stage};
@@ -104,44 +104,79 @@ impl CaseResult {
     }
 }
 
-/// What the child saw, in the case file's vocabulary where possible.
+/// What the child saw.
 #[derive(Debug, Clone, PartialEq)]
 enum Seen {
-    Outcome(Outcome),
+    Ok,
+    Errno(i32),
+    Fault { signo: i32, code: i32 },
+    /// The first differing bytes (a window of up to 16).
+    BytesDiffer { at: i64, got: Vec<u8>, want: Vec<u8> },
     Other(String),
 }
 
 impl std::fmt::Display for Seen {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ");
         match self {
-            Seen::Outcome(o) => write!(f, "{o}"),
+            Seen::Ok => f.write_str("ok"),
+            Seen::Errno(e) => f.write_str(&names::errno_name(*e)),
+            Seen::Fault { signo, code } => {
+                let c = names::si_code_name(*signo, *code)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("si_code {code}"));
+                write!(f, "{} {c}", names::signal_name(*signo))
+            }
+            Seen::BytesDiffer { at, got, .. } if got.is_empty() => {
+                write!(f, "the file ends at +{at:#x}, before the checked bytes do")
+            }
+            Seen::BytesDiffer { at, got, want } => {
+                write!(f, "bytes differ at +{at:#x}: got [{}], expected [{}]", hex(got), hex(want))
+            }
             Seen::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+impl Seen {
+    /// Whether this is `o`, comparing numeric values on this OS (so `ENOTSUP` and
+    /// `EOPNOTSUPP` are one errno where they share a value).
+    fn is(&self, o: &Outcome) -> bool {
+        match (self, o) {
+            (Seen::Ok, Outcome::Ok) => true,
+            (Seen::Errno(v), Outcome::Errno(name)) => names::ERRNO.value(name) == Ok(*v as i64),
+            (Seen::Fault { signo, code }, Outcome::Fault { signal, code: cname }) => {
+                names::SIGNAL.value(signal) == Ok(*signo as i64)
+                    && names::si_code_value(*signo, cname) == Some(*code)
+            }
+            (Seen::BytesDiffer { got, .. }, Outcome::Bytes(b)) if !got.is_empty() => {
+                got.iter().all(|x| match b {
+                    Bytes::Zeros => *x == 0,
+                    Bytes::Byte(v) => x == v,
+                    Bytes::Object => false,
+                })
+            }
+            _ => false,
         }
     }
 }
 
 fn seen(raw: &RawOutcome, check: Option<Check>, want_size: Option<i64>) -> Seen {
     match raw.state {
-        RawOutcome::OK => Seen::Outcome(Outcome::Ok),
-        RawOutcome::ERRNO => Seen::Outcome(Outcome::Errno(names::errno_name(raw.errno))),
-        RawOutcome::FAULT => {
-            let code = names::si_code_name(raw.signo, raw.code)
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("si_code {}", raw.code));
-            Seen::Outcome(Outcome::Fault {
-                signal: names::signal_name(raw.signo),
-                code,
-            })
-        }
+        RawOutcome::OK => Seen::Ok,
+        RawOutcome::ERRNO => Seen::Errno(raw.errno),
+        RawOutcome::FAULT => Seen::Fault {
+            signo: raw.signo,
+            code: raw.code,
+        },
         RawOutcome::BYTES_DIFFER => {
-            let got: Vec<String> = raw.got[..raw.got_len as usize].iter().map(|b| format!("{b:02x}")).collect();
-            let want: Vec<String> = (0..raw.got_len.max(1) as u64)
-                .map(|k| format!("{:02x}", check.map_or(0, |c| c.expected(raw.at as u64 + k))))
-                .collect();
-            if raw.got_len == 0 {
-                Seen::Other(format!("the file ends at +{:#x}, before the checked bytes do", raw.at))
-            } else {
-                Seen::Other(format!("bytes differ at +{:#x}: got [{}], expected [{}]", raw.at, got.join(" "), want.join(" ")))
+            let n = raw.got_len.min(16) as usize;
+            Seen::BytesDiffer {
+                at: raw.at,
+                got: raw.got[..n].to_vec(),
+                want: (0..n as u64)
+                    .map(|k| check.map_or(0, |c| c.expected(raw.at as u64 + k)))
+                    .collect(),
             }
         }
         RawOutcome::SIZE_DIFFERS => Seen::Other(format!(
@@ -210,12 +245,12 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
     // The call.
     let call_seen = seen(&rec.call, None, None);
     r.observed = match (&call_seen, plan.call_text.func) {
-        (Seen::Outcome(Outcome::Ok), "mmap" | "mremap") => format!("ok ({:#x})", rec.call.ret),
+        (Seen::Ok, "mmap" | "mremap") => format!("ok ({:#x})", rec.call.ret),
         _ => call_seen.to_string(),
     };
     let mut call_verdict = compare(&call_seen, &expected, deviation_for(None), &mut r.message);
-    if call_seen == Seen::Outcome(Outcome::Ok) && plan.call_text.func == "mmap" {
-        if let Some(problem) = mmap_result_problem(rec.call.ret, rec.call.args[0], plan) {
+    if call_seen == Seen::Ok && plan.call_text.func == "mmap" {
+        if let Some(problem) = mmap_result_problem(&rec.call, plan) {
             call_verdict = Verdict::Fail;
             push_line(&mut r.message, &problem);
         }
@@ -283,7 +318,7 @@ fn push_line(msg: &mut String, line: &str) {
 }
 
 fn compare(seen: &Seen, want: &Outcome, deviation: Option<&crate::model::Deviation>, msg: &mut String) -> Verdict {
-    let matches = |o: &Outcome| *seen == Seen::Outcome(o.clone());
+    let matches = |o: &Outcome| seen.is(o);
     if matches(want) {
         if let Some(d) = deviation {
             push_line(
@@ -305,12 +340,16 @@ fn compare(seen: &Seen, want: &Outcome, deviation: Option<&crate::model::Deviati
     }
 }
 
-/// A successful mmap returns a page-aligned address, and exactly `addr` under MAP_FIXED.
-fn mmap_result_problem(ret: u64, addr: u64, plan: &Plan) -> Option<String> {
+/// A successful mmap returns a page-aligned address (offset by the offset's in-page part
+/// where a kernel accepts unaligned offsets, as FreeBSD does), and exactly `addr` under
+/// MAP_FIXED.
+fn mmap_result_problem(call: &RawOutcome, plan: &Plan) -> Option<String> {
+    let (ret, addr, offset) = (call.ret, call.args[0], call.args[5]);
     if ret == u64::MAX {
         return Some("mmap returned MAP_FAILED yet reported success".into());
     }
-    if ret % plan.page as u64 != 0 {
+    let page = plan.page as u64;
+    if ret % page != offset % page {
         return Some(format!("mmap returned {ret:#x}, which is not page aligned"));
     }
     if plan.call_text.exact_addr && ret != addr {

@@ -245,6 +245,7 @@ struct RawCall {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawExpect {
+    bytes: Option<Spanned<String>>,
     result: Option<Spanned<String>>,
     errno: Option<Spanned<String>>,
     fault: Option<Spanned<String>>,
@@ -381,11 +382,11 @@ impl Ctx<'_> {
     }
 
     fn outcome(&mut self, e: &Spanned<RawExpect>) -> PerOs<Outcome> {
-        let default = self.single_outcome(e, true);
+        let default = self.single_outcome(e, true, false);
         let os_outcome = |o: &Option<Spanned<Box<RawExpect>>>, ctx: &mut Self| {
             o.as_ref().map(|s| {
                 let inner = Spanned::new(s.span(), (**s.get_ref()).clone_shallow());
-                ctx.single_outcome(&inner, false)
+                ctx.single_outcome(&inner, false, false)
             })
         };
         let linux = os_outcome(&e.get_ref().linux, self);
@@ -397,18 +398,25 @@ impl Ctx<'_> {
         }
     }
 
-    fn single_outcome(&mut self, e: &Spanned<RawExpect>, allow_os: bool) -> Outcome {
+    /// One outcome; `deviation` allows `bytes` (what a read saw instead) and no per-OS tables.
+    fn single_outcome(&mut self, e: &Spanned<RawExpect>, allow_os: bool, deviation: bool) -> Outcome {
         let r = e.get_ref();
         if !allow_os && (r.linux.is_some() || r.freebsd.is_some()) {
             self.err(e.span(), "per-OS outcomes do not nest");
         }
-        let given = [r.result.is_some(), r.errno.is_some(), r.fault.is_some()];
+        let given = [r.result.is_some(), r.errno.is_some(), r.fault.is_some(), r.bytes.is_some()];
         if given.iter().filter(|g| **g).count() != 1 {
             self.err(
                 e.span(),
-                "an outcome needs exactly one of result = \"ok\", errno = \"E...\", fault = \"SIG... CODE\"",
+                "an outcome needs exactly one of result = \"ok\", errno = \"E...\", fault = \"SIG... CODE\" (deviations also bytes = \"...\")",
             );
             return Outcome::Ok;
+        }
+        if let Some(b) = &r.bytes {
+            if !deviation {
+                self.err(b.span(), "bytes = \"...\" describes what a deviation observed; expectations check bytes in the step");
+            }
+            return Outcome::Bytes(self.pattern(b, false));
         }
         if let Some(res) = &r.result {
             if res.get_ref() != "ok" {
@@ -456,6 +464,7 @@ impl RawExpect {
     /// A copy of the outcome keys only (per-OS tables are read separately).
     fn clone_shallow(&self) -> RawExpect {
         RawExpect {
+            bytes: self.bytes.clone(),
             result: self.result.clone(),
             errno: self.errno.clone(),
             fault: self.fault.clone(),
@@ -625,7 +634,7 @@ fn convert_case(ctx: &mut Ctx, sc: &Spanned<RawCase>, unverified: &[Os], clauses
         if r.why.trim().is_empty() || r.evidence.trim().is_empty() {
             ctx.err(d.span(), "a deviation needs a why and evidence");
         }
-        let observed = ctx.single_outcome(&r.observed, false);
+        let observed = ctx.single_outcome(&r.observed, false, true);
         deviations.push(Deviation {
             os,
             step: r.step.as_ref().map(|s| *s.get_ref()),

@@ -68,6 +68,8 @@ pub enum Outcome {
         signal: String,
         code: String,
     },
+    /// Only in deviations: the access worked but read these bytes instead.
+    Bytes(Bytes),
 }
 
 impl std::fmt::Display for Outcome {
@@ -76,6 +78,7 @@ impl std::fmt::Display for Outcome {
             Outcome::Ok => f.write_str("ok"),
             Outcome::Errno(e) => f.write_str(e),
             Outcome::Fault { signal, code } => write!(f, "{signal} {code}"),
+            Outcome::Bytes(b) => write!(f, "bytes {b}"),
         }
     }
 }
@@ -255,6 +258,16 @@ pub enum Bytes {
     /// The object's content at the file offset the address maps.
     Object,
     Byte(u8),
+}
+
+impl std::fmt::Display for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bytes::Zeros => f.write_str("zeros"),
+            Bytes::Object => f.write_str("of the object"),
+            Bytes::Byte(b) => write!(f, "byte:{b:#04x}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
