@@ -14,6 +14,8 @@ pub enum Expr {
     Page,
     /// The largest value of the argument's C type.
     Max,
+    /// The end of the user address space.
+    Top,
     Neg(Box<Expr>),
     Bin(Box<Expr>, Op, Box<Expr>),
 }
@@ -31,6 +33,7 @@ pub enum Op {
 pub struct Env {
     pub page: i128,
     pub max: i128,
+    pub top: i128,
 }
 
 impl Expr {
@@ -57,6 +60,7 @@ impl Expr {
             Expr::Int(v) => *v,
             Expr::Page => env.page,
             Expr::Max => env.max,
+            Expr::Top => env.top,
             Expr::Neg(e) => -e.eval(env)?,
             Expr::Bin(a, op, b) => {
                 let (a, b) = (a.eval(env)?, b.eval(env)?);
@@ -78,6 +82,7 @@ impl fmt::Display for Expr {
             Expr::Int(v) => write!(f, "{v}"),
             Expr::Page => write!(f, "p"),
             Expr::Max => write!(f, "max"),
+            Expr::Top => write!(f, "top"),
             Expr::Neg(e) => write!(f, "-{e}"),
             Expr::Bin(a, Op::Mul, b) if matches!((&**a, &**b), (Expr::Int(_), Expr::Page)) => {
                 write!(f, "{a}p")
@@ -155,9 +160,13 @@ impl Parser<'_> {
                 self.i += 3;
                 Ok(Expr::Max)
             }
+            Some(b't') if self.s[self.i..].starts_with(b"top") => {
+                self.i += 3;
+                Ok(Expr::Top)
+            }
             Some(c) if c.is_ascii_digit() => self.number(),
             Some(c) => Err(format!(
-                "expected a number, `p`, `max`, `-` or `(` at column {}, found `{}`",
+                "expected a number, `p`, `max`, `top`, `-` or `(` at column {}, found `{}`",
                 self.i + 1,
                 c as char
             )),
@@ -191,7 +200,11 @@ impl Parser<'_> {
         })?;
         if self.s.get(self.i) == Some(&b'p') {
             self.i += 1;
-            return Ok(Expr::Bin(Box::new(Expr::Int(v)), Op::Mul, Box::new(Expr::Page)));
+            return Ok(Expr::Bin(
+                Box::new(Expr::Int(v)),
+                Op::Mul,
+                Box::new(Expr::Page),
+            ));
         }
         Ok(Expr::Int(v))
     }
@@ -268,6 +281,7 @@ mod tests {
     const ENV: Env = Env {
         page: 16384,
         max: u64::MAX as i128,
+        top: 1 << 47,
     };
 
     #[rstest]
@@ -282,6 +296,7 @@ mod tests {
     #[case("0x10", 16)]
     #[case("3 * (p - 1)", 3 * 16383)]
     #[case("--1", 1)]
+    #[case("top-1p", (1 << 47) - 16384)]
     fn sizes_evaluate_against_the_page_size(#[case] text: &str, #[case] want: i128) {
         assert_eq!(Expr::parse(text).unwrap().eval(ENV).unwrap(), want);
     }

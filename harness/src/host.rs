@@ -40,7 +40,7 @@ impl Host {
             euid: nix::unistd::geteuid().as_raw(),
             capabilities: capabilities(),
             tunables: tunables(),
-            top: user_top(),
+            top: user_top(page_size() as u64),
         }
     }
 
@@ -50,7 +50,10 @@ impl Host {
 
     /// `linux-6.18.0-arch` style directory name for reports.
     pub fn report_dir_name(&self) -> String {
-        let os = self.os.map(|o| o.key().to_string()).unwrap_or_else(|| self.os_name.to_lowercase());
+        let os = self
+            .os
+            .map(|o| o.key().to_string())
+            .unwrap_or_else(|| self.os_name.to_lowercase());
         format!("{os}-{}-{}", self.release, self.arch)
     }
 }
@@ -63,16 +66,36 @@ pub fn page_size() -> usize {
 }
 
 /// End of the user address space: the first address no user mapping may reach.
-/// x86_64 with 4-level paging: 2^47 on both OSes (Linux TASK_SIZE_MAX is one page lower,
-/// FreeBSD VM_MAXUSER_ADDRESS is 2^47); arm64: 48-bit user VA on both. Larger 57-bit spaces
-/// are opt-in per mapping on Linux (hint above 2^47) and are not used by the suite.
-fn user_top() -> u64 {
+///
+/// Linux: the stack sits just below it, so it is the stack's end rounded up to a power of
+/// two (x86_64 keeps the last page below 2^47 unmappable: TASK_SIZE_MAX is 2^47 minus one
+/// page). arm64 kernels differ in VA bits (39, 47, 48...), which this reading follows.
+/// FreeBSD: VM_MAXUSER_ADDRESS, 2^47 on amd64 and 2^48 on arm64 (4-level tables).
+fn user_top(page: u64) -> u64 {
+    #[cfg(target_os = "linux")]
+    if let Some(end) = linux_stack_end() {
+        let top = end.next_power_of_two();
+        return if cfg!(target_arch = "x86_64") {
+            top - page
+        } else {
+            top
+        };
+    }
+    let _ = page;
     match std::env::consts::ARCH {
         "x86_64" => 1 << 47,
         "aarch64" => 1 << 48,
-        "riscv64" => 1 << 38,
         _ => 1 << 31,
     }
+}
+
+#[cfg(target_os = "linux")]
+fn linux_stack_end() -> Option<u64> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    let line = maps.lines().find(|l| l.ends_with("[stack]"))?;
+    let range = line.split_whitespace().next()?;
+    let (_, end) = range.split_once('-')?;
+    u64::from_str_radix(end, 16).ok()
 }
 
 #[cfg(target_os = "linux")]
@@ -112,7 +135,8 @@ fn tunables() -> Vec<String> {
     ]
     .iter()
     .map(|t| {
-        let v = std::fs::read_to_string(format!("/proc/sys/{t}")).unwrap_or_else(|_| "unreadable".into());
+        let v = std::fs::read_to_string(format!("/proc/sys/{t}"))
+            .unwrap_or_else(|_| "unreadable".into());
         format!("{}={}", t.replace('/', "."), v.trim())
     })
     .collect()

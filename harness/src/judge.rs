@@ -109,15 +109,27 @@ impl CaseResult {
 enum Seen {
     Ok,
     Errno(i32),
-    Fault { signo: i32, code: i32 },
+    Fault {
+        signo: i32,
+        code: i32,
+    },
     /// The first differing bytes (a window of up to 16).
-    BytesDiffer { at: i64, got: Vec<u8>, want: Vec<u8> },
+    BytesDiffer {
+        at: i64,
+        got: Vec<u8>,
+        want: Vec<u8>,
+    },
     Other(String),
 }
 
 impl std::fmt::Display for Seen {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ");
+        let hex = |b: &[u8]| {
+            b.iter()
+                .map(|x| format!("{x:02x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         match self {
             Seen::Ok => f.write_str("ok"),
             Seen::Errno(e) => f.write_str(&names::errno_name(*e)),
@@ -131,7 +143,12 @@ impl std::fmt::Display for Seen {
                 write!(f, "the file ends at +{at:#x}, before the checked bytes do")
             }
             Seen::BytesDiffer { at, got, want } => {
-                write!(f, "bytes differ at +{at:#x}: got [{}], expected [{}]", hex(got), hex(want))
+                write!(
+                    f,
+                    "bytes differ at +{at:#x}: got [{}], expected [{}]",
+                    hex(got),
+                    hex(want)
+                )
             }
             Seen::Other(s) => f.write_str(s),
         }
@@ -145,7 +162,13 @@ impl Seen {
         match (self, o) {
             (Seen::Ok, Outcome::Ok) => true,
             (Seen::Errno(v), Outcome::Errno(name)) => names::ERRNO.value(name) == Ok(*v as i64),
-            (Seen::Fault { signo, code }, Outcome::Fault { signal, code: cname }) => {
+            (
+                Seen::Fault { signo, code },
+                Outcome::Fault {
+                    signal,
+                    code: cname,
+                },
+            ) => {
                 names::SIGNAL.value(signal) == Ok(*signo as i64)
                     && names::si_code_value(*signo, cname) == Some(*code)
             }
@@ -215,7 +238,10 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
             return r;
         }
         (None, ChildEnd::Signaled(s)) => {
-            r.observed = format!("the child died of {} outside any probe", names::signal_name(*s));
+            r.observed = format!(
+                "the child died of {} outside any probe",
+                names::signal_name(*s)
+            );
             return r;
         }
         (None, ChildEnd::Exited(c)) => {
@@ -239,7 +265,11 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
         return r;
     }
 
-    let deviation_for = |step: Option<usize>| case.deviations.iter().find(|d| d.os == os && d.step == step);
+    let deviation_for = |step: Option<usize>| {
+        case.deviations
+            .iter()
+            .find(|d| d.os == os && d.step == step)
+    };
     let mut verdicts = Vec::new();
 
     // The call.
@@ -249,11 +279,12 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
         _ => call_seen.to_string(),
     };
     let mut call_verdict = compare(&call_seen, &expected, deviation_for(None), &mut r.message);
-    if call_seen == Seen::Ok && plan.call_text.func == "mmap" {
-        if let Some(problem) = mmap_result_problem(&rec.call, plan) {
-            call_verdict = Verdict::Fail;
-            push_line(&mut r.message, &problem);
-        }
+    if call_seen == Seen::Ok
+        && plan.call_text.func == "mmap"
+        && let Some(problem) = mmap_result_problem(&rec.call, plan)
+    {
+        call_verdict = Verdict::Fail;
+        push_line(&mut r.message, &problem);
     }
     verdicts.push(call_verdict);
 
@@ -305,7 +336,10 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
     };
     if matches!(obs.end, ChildEnd::Signaled(_) | ChildEnd::Exited(1..)) {
         r.verdict = Verdict::Fail;
-        push_line(&mut r.message, &format!("the child ended abnormally: {:?}", obs.end));
+        push_line(
+            &mut r.message,
+            &format!("the child ended abnormally: {:?}", obs.end),
+        );
     }
     r
 }
@@ -317,7 +351,12 @@ fn push_line(msg: &mut String, line: &str) {
     msg.push_str(line);
 }
 
-fn compare(seen: &Seen, want: &Outcome, deviation: Option<&crate::model::Deviation>, msg: &mut String) -> Verdict {
+fn compare(
+    seen: &Seen,
+    want: &Outcome,
+    deviation: Option<&crate::model::Deviation>,
+    msg: &mut String,
+) -> Verdict {
     let matches = |o: &Outcome| seen.is(o);
     if matches(want) {
         if let Some(d) = deviation {
@@ -333,7 +372,10 @@ fn compare(seen: &Seen, want: &Outcome, deviation: Option<&crate::model::Deviati
     }
     match deviation {
         Some(d) if matches(&d.observed) => {
-            push_line(msg, &format!("known deviation: {} (evidence: {})", d.why, d.evidence));
+            push_line(
+                msg,
+                &format!("known deviation: {} (evidence: {})", d.why, d.evidence),
+            );
             Verdict::KnownDeviation
         }
         _ => Verdict::Fail,
@@ -353,7 +395,9 @@ fn mmap_result_problem(call: &RawOutcome, plan: &Plan) -> Option<String> {
         return Some(format!("mmap returned {ret:#x}, which is not page aligned"));
     }
     if plan.call_text.exact_addr && ret != addr {
-        return Some(format!("mmap returned {ret:#x}, not the fixed address {addr:#x}"));
+        return Some(format!(
+            "mmap returned {ret:#x}, not the fixed address {addr:#x}"
+        ));
     }
     None
 }
@@ -364,10 +408,14 @@ fn describe(a: &Action, who: crate::model::Who) -> String {
         Action::Write { addr, len, byte } => format!("write {byte:#04x} at {addr} len {len}"),
         Action::Fork => "fork".into(),
         Action::Munmap { addr, len } => format!("munmap {addr} len {len}"),
-        Action::Mprotect { addr, len, prot } => format!("mprotect {addr} len {len} {}", prot.text()),
+        Action::Mprotect { addr, len, prot } => {
+            format!("mprotect {addr} len {len} {}", prot.text())
+        }
         Action::Msync { addr, len, flags } => format!("msync {addr} len {len} {}", flags.text()),
         Action::Ftruncate { size } => format!("ftruncate to {size}"),
-        Action::Pwrite { offset, len, byte } => format!("pwrite {byte:#04x} at offset {offset} len {len}"),
+        Action::Pwrite { offset, len, byte } => {
+            format!("pwrite {byte:#04x} at offset {offset} len {len}")
+        }
         Action::CloseObject => "close the object's fd".into(),
         Action::Readback { offset, len, .. } => format!("read back the file at {offset} len {len}"),
     };

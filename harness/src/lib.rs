@@ -6,8 +6,8 @@
 //! (results.json and summary.md). [`suite`] runs plan, exec and judge over many cases.
 //! The executor and the reporter never import each other.
 
-pub mod exec;
 pub mod bench;
+pub mod exec;
 pub mod expr;
 pub mod host;
 pub mod judge;

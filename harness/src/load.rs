@@ -104,8 +104,12 @@ pub fn load_dir(dir: &Path) -> Result<Suite, Vec<LoadError>> {
         msg,
     };
     let registry = dir.join("clauses.toml");
-    let text = std::fs::read_to_string(&registry)
-        .map_err(|e| vec![err_at(&registry, format!("cannot read the clause registry: {e}"))])?;
+    let text = std::fs::read_to_string(&registry).map_err(|e| {
+        vec![err_at(
+            &registry,
+            format!("cannot read the clause registry: {e}"),
+        )]
+    })?;
     let clauses = Clauses::parse(&registry, &text).map_err(|e| vec![e])?;
 
     let mut files = Vec::new();
@@ -149,7 +153,8 @@ pub fn load_dir(dir: &Path) -> Result<Suite, Vec<LoadError>> {
 }
 
 fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
     for entry in entries {
         let path = entry.map_err(|e| e.to_string())?.path();
         if path.is_dir() {
@@ -341,7 +346,10 @@ impl Ctx<'_> {
             None => t.parse().ok(),
         };
         parsed.unwrap_or_else(|| {
-            self.err(s.span(), format!("bad byte `{t}`: expected 0..255 or 0x00..0xff"));
+            self.err(
+                s.span(),
+                format!("bad byte `{t}`: expected 0..255 or 0x00..0xff"),
+            );
             0
         })
     }
@@ -356,7 +364,9 @@ impl Ctx<'_> {
                     let also = if allow_object { ", \"object\"" } else { "" };
                     self.err(
                         s.span(),
-                        format!("bad byte pattern `{t}`: expected \"zeros\"{also} or \"byte:0xNN\""),
+                        format!(
+                            "bad byte pattern `{t}`: expected \"zeros\"{also} or \"byte:0xNN\""
+                        ),
                     );
                     Bytes::Zeros
                 }
@@ -375,7 +385,10 @@ impl Ctx<'_> {
             },
             RawFd::Text(t) if t == "object" => Fd::Object,
             RawFd::Text(t) => {
-                self.err(s.span(), format!("bad fd `{t}`: expected an integer or \"object\""));
+                self.err(
+                    s.span(),
+                    format!("bad fd `{t}`: expected an integer or \"object\""),
+                );
                 Fd::Num(-1)
             }
         }
@@ -399,12 +412,22 @@ impl Ctx<'_> {
     }
 
     /// One outcome; `deviation` allows `bytes` (what a read saw instead) and no per-OS tables.
-    fn single_outcome(&mut self, e: &Spanned<RawExpect>, allow_os: bool, deviation: bool) -> Outcome {
+    fn single_outcome(
+        &mut self,
+        e: &Spanned<RawExpect>,
+        allow_os: bool,
+        deviation: bool,
+    ) -> Outcome {
         let r = e.get_ref();
         if !allow_os && (r.linux.is_some() || r.freebsd.is_some()) {
             self.err(e.span(), "per-OS outcomes do not nest");
         }
-        let given = [r.result.is_some(), r.errno.is_some(), r.fault.is_some(), r.bytes.is_some()];
+        let given = [
+            r.result.is_some(),
+            r.errno.is_some(),
+            r.fault.is_some(),
+            r.bytes.is_some(),
+        ];
         if given.iter().filter(|g| **g).count() != 1 {
             self.err(
                 e.span(),
@@ -420,20 +443,31 @@ impl Ctx<'_> {
         }
         if let Some(res) = &r.result {
             if res.get_ref() != "ok" {
-                self.err(res.span(), "result must be \"ok\" (use errno = \"E...\" for a failure)");
+                self.err(
+                    res.span(),
+                    "result must be \"ok\" (use errno = \"E...\" for a failure)",
+                );
             }
             return Outcome::Ok;
         }
         if let Some(errno) = &r.errno {
-            if let Err(names::NameError::Unknown { valid, .. }) = names::ERRNO.check(errno.get_ref()) {
-                self.err(errno.span(), format!("unknown errno `{}`; valid names: {valid}", errno.get_ref()));
+            if let Err(names::NameError::Unknown { valid, .. }) =
+                names::ERRNO.check(errno.get_ref())
+            {
+                self.err(
+                    errno.span(),
+                    format!("unknown errno `{}`; valid names: {valid}", errno.get_ref()),
+                );
             }
             return Outcome::Errno(errno.get_ref().clone());
         }
         let fault = r.fault.as_ref().expect("counted above");
         let mut parts = fault.get_ref().split_whitespace();
         let (Some(signal), Some(code), None) = (parts.next(), parts.next(), parts.next()) else {
-            self.err(fault.span(), "fault must be \"SIGNAL SI_CODE\", e.g. \"SIGBUS BUS_ADRERR\"");
+            self.err(
+                fault.span(),
+                "fault must be \"SIGNAL SI_CODE\", e.g. \"SIGBUS BUS_ADRERR\"",
+            );
             return Outcome::Ok;
         };
         let sig_ok = names::SIGNAL.check(signal).is_ok();
@@ -520,18 +554,26 @@ pub fn parse_file(path: &Path, text: &str, clauses: &Clauses) -> Result<Vec<Case
 fn os_name(ctx: &mut Ctx, s: &Spanned<String>) -> Option<Os> {
     let os = Os::from_key(s.get_ref());
     if os.is_none() {
-        ctx.err(s.span(), format!("unknown OS `{}`; expected linux or freebsd", s.get_ref()));
+        ctx.err(
+            s.span(),
+            format!("unknown OS `{}`; expected linux or freebsd", s.get_ref()),
+        );
     }
     os
 }
 
-fn convert_case(ctx: &mut Ctx, sc: &Spanned<RawCase>, unverified: &[Os], clauses: &Clauses) -> Case {
+fn convert_case(
+    ctx: &mut Ctx,
+    sc: &Spanned<RawCase>,
+    unverified: &[Os],
+    clauses: &Clauses,
+) -> Case {
     let c = sc.get_ref();
     let id = c.id.get_ref().clone();
     let id_ok = !id.is_empty()
-        && id
-            .chars()
-            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || matches!(ch, '.' | '-' | '_'))
+        && id.chars().all(|ch| {
+            ch.is_ascii_lowercase() || ch.is_ascii_digit() || matches!(ch, '.' | '-' | '_')
+        })
         && id.contains('.');
     if !id_ok {
         ctx.err(
@@ -556,7 +598,10 @@ fn convert_case(ctx: &mut Ctx, sc: &Spanned<RawCase>, unverified: &[Os], clauses
             } else {
                 format!("; similar IDs: {}", near.join(", "))
             };
-            ctx.err(cl.span(), format!("unknown clause ID `{}`{hint}", cl.get_ref()));
+            ctx.err(
+                cl.span(),
+                format!("unknown clause ID `{}`{hint}", cl.get_ref()),
+            );
         }
     }
     let oses = match &c.os {
@@ -564,7 +609,9 @@ fn convert_case(ctx: &mut Ctx, sc: &Spanned<RawCase>, unverified: &[Os], clauses
         None => Os::ALL.to_vec(),
     };
     let timeout = match &c.timeout {
-        Some(t) if *t.get_ref() > 0.0 && *t.get_ref() <= 600.0 => Duration::from_secs_f64(*t.get_ref()),
+        Some(t) if *t.get_ref() > 0.0 && *t.get_ref() <= 600.0 => {
+            Duration::from_secs_f64(*t.get_ref())
+        }
         Some(t) => {
             ctx.err(t.span(), "timeout must be between 0 and 600 seconds");
             Duration::from_secs(5)
@@ -576,7 +623,10 @@ fn convert_case(ctx: &mut Ctx, sc: &Spanned<RawCase>, unverified: &[Os], clauses
         Some((_, "unprivileged")) => Privilege::Unprivileged,
         Some((_, "root")) => Privilege::Root,
         Some((p, other)) => {
-            ctx.err(p.span(), format!("bad privilege `{other}`: expected any, unprivileged or root"));
+            ctx.err(
+                p.span(),
+                format!("bad privilege `{other}`: expected any, unprivileged or root"),
+            );
             Privilege::Any
         }
     };
@@ -601,7 +651,10 @@ fn convert_case(ctx: &mut Ctx, sc: &Spanned<RawCase>, unverified: &[Os], clauses
     for m in &c.mapping {
         let mapping = convert_mapping(ctx, m, object.is_some());
         if mappings.iter().any(|x| x.name == mapping.name) {
-            ctx.err(m.get_ref().name.span(), format!("duplicate mapping name `{}`", mapping.name));
+            ctx.err(
+                m.get_ref().name.span(),
+                format!("duplicate mapping name `{}`", mapping.name),
+            );
         }
         mappings.push(mapping);
     }
@@ -625,11 +678,20 @@ fn convert_case(ctx: &mut Ctx, sc: &Spanned<RawCase>, unverified: &[Os], clauses
     let mut deviations = Vec::new();
     for d in &c.deviation {
         let r = d.get_ref();
-        let Some(os) = os_name(ctx, &r.os) else { continue };
-        if let Some(n) = &r.step {
-            if *n.get_ref() == 0 || *n.get_ref() > steps.len() {
-                ctx.err(n.span(), format!("step {} does not exist (the case has {})", n.get_ref(), steps.len()));
-            }
+        let Some(os) = os_name(ctx, &r.os) else {
+            continue;
+        };
+        if let Some(n) = &r.step
+            && (*n.get_ref() == 0 || *n.get_ref() > steps.len())
+        {
+            ctx.err(
+                n.span(),
+                format!(
+                    "step {} does not exist (the case has {})",
+                    n.get_ref(),
+                    steps.len()
+                ),
+            );
         }
         if r.why.trim().is_empty() || r.evidence.trim().is_empty() {
             ctx.err(d.span(), "a deviation needs a why and evidence");
@@ -647,7 +709,12 @@ fn convert_case(ctx: &mut Ctx, sc: &Spanned<RawCase>, unverified: &[Os], clauses
     Case {
         id,
         title: c.title.clone(),
-        clauses: c.clauses.get_ref().iter().map(|s| s.get_ref().clone()).collect(),
+        clauses: c
+            .clauses
+            .get_ref()
+            .iter()
+            .map(|s| s.get_ref().clone())
+            .collect(),
         file: ctx.path.to_path_buf(),
         line: located(ctx.path, ctx.text, sc.span(), String::new()).line,
         oses,
@@ -666,7 +733,7 @@ fn convert_case(ctx: &mut Ctx, sc: &Spanned<RawCase>, unverified: &[Os], clauses
 }
 
 fn shares_prefix(a: &str, b: &str) -> bool {
-    let prefix = |s: &str| s.rsplitn(2, '.').nth(1).unwrap_or("").to_string();
+    let prefix = |s: &str| s.rsplit_once('.').map(|x| x.0).unwrap_or("").to_string();
     !prefix(b).is_empty() && a.starts_with(&prefix(b))
 }
 
@@ -678,13 +745,23 @@ fn convert_object(ctx: &mut Ctx, so: &Spanned<RawObject>) -> Object {
         .map(|(_, k)| *k)
         .unwrap_or_else(|| {
             let valid: Vec<_> = ObjectKind::ALL.iter().map(|(n, _)| *n).collect();
-            ctx.err(o.kind.span(), format!("unknown object kind `{}`; valid: {}", o.kind.get_ref(), valid.join(", ")));
+            ctx.err(
+                o.kind.span(),
+                format!(
+                    "unknown object kind `{}`; valid: {}",
+                    o.kind.get_ref(),
+                    valid.join(", ")
+                ),
+            );
             ObjectKind::File
         });
     if !kind.has_content() {
         for (key, v) in [("size", &o.size), ("content", &o.content)] {
             if let Some(v) = v {
-                ctx.err(v.span(), format!("`{key}` applies only to file, memfd and shm objects"));
+                ctx.err(
+                    v.span(),
+                    format!("`{key}` applies only to file, memfd and shm objects"),
+                );
             }
         }
     }
@@ -710,7 +787,10 @@ fn convert_object(ctx: &mut Ctx, so: &Spanned<RawObject>) -> Object {
             let set = ctx.names(s, &names::OPEN);
             let modes = set.0.iter().filter(|n| n.as_str() != "O_APPEND").count();
             if modes != 1 {
-                ctx.err(s.span(), "open needs exactly one of O_RDONLY, O_WRONLY, O_RDWR");
+                ctx.err(
+                    s.span(),
+                    "open needs exactly one of O_RDONLY, O_WRONLY, O_RDWR",
+                );
             }
             set
         }
@@ -720,7 +800,10 @@ fn convert_object(ctx: &mut Ctx, so: &Spanned<RawObject>) -> Object {
         None | Some((_, "disk")) => Fs::Disk,
         Some((_, "tmpfs")) => Fs::Tmpfs,
         Some((f, other)) => {
-            ctx.err(f.span(), format!("bad fs `{other}`: expected disk or tmpfs"));
+            ctx.err(
+                f.span(),
+                format!("bad fs `{other}`: expected disk or tmpfs"),
+            );
             Fs::Disk
         }
     };
@@ -737,7 +820,10 @@ fn convert_mapping(ctx: &mut Ctx, sm: &Spanned<RawMapping>, has_object: bool) ->
     let m = sm.get_ref();
     let name = m.name.get_ref().clone();
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        ctx.err(m.name.span(), format!("bad mapping name `{name}`: use letters, digits and _"));
+        ctx.err(
+            m.name.span(),
+            format!("bad mapping name `{name}`: use letters, digits and _"),
+        );
     }
     let fd = m.fd.as_ref().map(|f| ctx.fd(f)).unwrap_or(Fd::Num(-1));
     if fd == Fd::Object && !has_object {
@@ -783,12 +869,18 @@ fn convert_call(ctx: &mut Ctx, sc: &Spanned<RawCall>, has_object: bool) -> Call 
         ("inherit", c.inherit.is_some()),
     ];
     let (takes, required): (&[&str], &[&str]) = match func {
-        "mmap" => (&["addr", "len", "prot", "flags", "fd", "offset"], &["len", "prot", "flags"]),
+        "mmap" => (
+            &["addr", "len", "prot", "flags", "fd", "offset"],
+            &["len", "prot", "flags"],
+        ),
         "munmap" | "mincore" | "mlock" | "munlock" => (&["addr", "len"], &["addr", "len"]),
         "mprotect" => (&["addr", "len", "prot"], &["addr", "len", "prot"]),
         "msync" => (&["addr", "len", "flags"], &["addr", "len", "flags"]),
         "madvise" => (&["addr", "len", "advice"], &["addr", "len", "advice"]),
-        "mremap" => (&["addr", "len", "new_len", "flags", "new_addr"], &["addr", "len", "new_len"]),
+        "mremap" => (
+            &["addr", "len", "new_len", "flags", "new_addr"],
+            &["addr", "len", "new_len"],
+        ),
         "minherit" => (&["addr", "len", "inherit"], &["addr", "len", "inherit"]),
         other => {
             ctx.err(
@@ -800,7 +892,10 @@ fn convert_call(ctx: &mut Ctx, sc: &Spanned<RawCall>, has_object: bool) -> Call 
     };
     for (arg, given) in args {
         if given && !takes.contains(&arg) && !takes.is_empty() {
-            ctx.err(sc.span(), format!("{func} takes no `{arg}` (it takes {})", takes.join(", ")));
+            ctx.err(
+                sc.span(),
+                format!("{func} takes no `{arg}` (it takes {})", takes.join(", ")),
+            );
         }
         if !given && required.contains(&arg) {
             ctx.err(sc.span(), format!("{func} needs `{arg}`"));
@@ -868,7 +963,12 @@ fn convert_call(ctx: &mut Ctx, sc: &Spanned<RawCall>, has_object: bool) -> Call 
     }
 }
 
-fn convert_step(ctx: &mut Ctx, ss: &Spanned<RawStep>, forked: bool, object: Option<&Object>) -> Step {
+fn convert_step(
+    ctx: &mut Ctx,
+    ss: &Spanned<RawStep>,
+    forked: bool,
+    object: Option<&Object>,
+) -> Step {
     let s = ss.get_ref();
     let actions = [
         s.read.is_some(),
@@ -897,22 +997,23 @@ fn convert_step(ctx: &mut Ctx, ss: &Spanned<RawStep>, forked: bool, object: Opti
             Who::Child
         }
         Some((w, other)) => {
-            ctx.err(w.span(), format!("bad `in` value `{other}`: expected parent or child"));
+            ctx.err(
+                w.span(),
+                format!("bad `in` value `{other}`: expected parent or child"),
+            );
             Who::Parent
         }
     };
     let one = Spanned::new(0..0, "1".to_string());
     let len = |ctx: &mut Ctx| ctx.expr(s.len.as_ref().unwrap_or(&one));
-    let byte = |ctx: &mut Ctx| {
-        s.byte
-            .as_ref()
-            .map(|b| ctx.byte(b))
-            .unwrap_or(0x5a)
-    };
+    let byte = |ctx: &mut Ctx| s.byte.as_ref().map(|b| ctx.byte(b)).unwrap_or(0x5a);
     let bytes = |ctx: &mut Ctx| s.bytes.as_ref().map(|b| ctx.pattern(b, true));
     let needs_file = |ctx: &mut Ctx, what: &str| {
         if !object.is_some_and(|o| o.kind.has_content()) {
-            ctx.err(ss.span(), format!("`{what}` needs a file, memfd or shm object"));
+            ctx.err(
+                ss.span(),
+                format!("`{what}` needs a file, memfd or shm object"),
+            );
         }
     };
     // Keys that only some actions take.
@@ -983,7 +1084,10 @@ fn convert_step(ctx: &mut Ctx, ss: &Spanned<RawStep>, forked: bool, object: Opti
         }
     } else if let Some(c) = &s.close {
         if c.get_ref() != "object" || object.is_none() {
-            ctx.err(c.span(), "close takes \"object\", and the case needs an object");
+            ctx.err(
+                c.span(),
+                "close takes \"object\", and the case needs an object",
+            );
         }
         Action::CloseObject
     } else if let Some(e) = &s.readback {
@@ -1019,7 +1123,11 @@ fn convert_step(ctx: &mut Ctx, ss: &Spanned<RawStep>, forked: bool, object: Opti
             freebsd: None,
         },
     };
-    Step { who, action, expect }
+    Step {
+        who,
+        action,
+        expect,
+    }
 }
 
 /// Address bases must make sense where they are used: `result` only in steps after a
@@ -1034,9 +1142,10 @@ fn check_addresses(
 ) {
     let check = |ctx: &mut Ctx, a: &AddrExpr, in_step: bool| match &a.base {
         AddrBase::Result if !in_step => ctx.err(sc.span(), "`result` is only defined in steps"),
-        AddrBase::Result if !matches!(call, Call::Mmap { .. } | Call::Mremap { .. }) => {
-            ctx.err(sc.span(), "`result` names a mapping only when the call is mmap or mremap")
-        }
+        AddrBase::Result if !matches!(call, Call::Mmap { .. } | Call::Mremap { .. }) => ctx.err(
+            sc.span(),
+            "`result` names a mapping only when the call is mmap or mremap",
+        ),
         AddrBase::Mapping(n) if !names.contains(n) => {
             ctx.err(sc.span(), format!("no setup mapping is named `{n}`"))
         }
@@ -1081,7 +1190,11 @@ mod tests {
 
     fn registry() -> Clauses {
         let mut summaries = BTreeMap::new();
-        for id in ["linux.mmap.errors.EBADF.1", "posix.mmap.19", "linux.mmap.errors.EINVAL.2"] {
+        for id in [
+            "linux.mmap.errors.EBADF.1",
+            "posix.mmap.19",
+            "linux.mmap.errors.EINVAL.2",
+        ] {
             summaries.insert(id.to_string(), "x".to_string());
         }
         Clauses { summaries }
@@ -1109,7 +1222,10 @@ expect = { errno = "EBADF", freebsd = { errno = "EBADF" } }
         assert_eq!(cases.len(), 1);
         assert_eq!(cases[0].line, 4);
         assert_eq!(cases[0].unverified, vec![Os::Freebsd]);
-        assert_eq!(*cases[0].expect.for_os(Os::Linux), Outcome::Errno("EBADF".into()));
+        assert_eq!(
+            *cases[0].expect.for_os(Os::Linux),
+            Outcome::Errno("EBADF".into())
+        );
     }
 
     #[rstest]
@@ -1138,8 +1254,15 @@ expect = { errno = "EBADF", freebsd = { errno = "EBADF" } }
         let errs = load(&text).unwrap_err();
         let all: Vec<String> = errs.iter().map(|e| e.msg.clone()).collect();
         assert!(all.iter().any(|m| m.contains("takes no `prot`")), "{all:?}");
-        assert!(all.iter().any(|m| m.contains("needs an earlier fork")), "{all:?}");
-        assert!(all.iter().any(|m| m.contains("no setup mapping is named `nope`")), "{all:?}");
+        assert!(
+            all.iter().any(|m| m.contains("needs an earlier fork")),
+            "{all:?}"
+        );
+        assert!(
+            all.iter()
+                .any(|m| m.contains("no setup mapping is named `nope`")),
+            "{all:?}"
+        );
     }
 
     #[test]

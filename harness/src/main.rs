@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(version, about = "Clause-by-clause conformance suite for mmap(2) and its family")]
+#[command(
+    version,
+    about = "Clause-by-clause conformance suite for mmap(2) and its family"
+)]
 struct Cli {
     /// The case directory (default: ./cases, else the one beside the harness).
     #[arg(long, global = true)]
@@ -112,7 +115,12 @@ fn executor(host: &Host) -> Option<Executor> {
     }
 }
 
-fn run(suite: &load::Suite, jobs: Option<usize>, out: Option<PathBuf>, filter: Option<String>) -> ExitCode {
+fn run(
+    suite: &load::Suite,
+    jobs: Option<usize>,
+    out: Option<PathBuf>,
+    filter: Option<String>,
+) -> ExitCode {
     let host = Host::detect();
     let cases: Vec<_> = suite
         .cases
@@ -144,7 +152,12 @@ fn run(suite: &load::Suite, jobs: Option<usize>, out: Option<PathBuf>, filter: O
     }
     let dir = out.unwrap_or_else(|| Path::new("reports").join(host.report_dir_name()));
     match report::write(&dir, &host, &results) {
-        Ok((json, md)) => println!("{}\nwrote {} and {}", report::tally(&results), json.display(), md.display()),
+        Ok((json, md)) => println!(
+            "{}\nwrote {} and {}",
+            report::tally(&results),
+            json.display(),
+            md.display()
+        ),
         Err(e) => {
             eprintln!("error: cannot write the report to {}: {e}", dir.display());
             return ExitCode::from(2);

@@ -115,7 +115,10 @@ impl Table {
 
     /// The name of `value` on the running OS, for reports (first match wins).
     pub fn name_of(&self, value: i64) -> Option<&'static str> {
-        self.values.iter().find(|(_, v)| *v == value).map(|(n, _)| *n)
+        self.values
+            .iter()
+            .find(|(_, v)| *v == value)
+            .map(|(n, _)| *n)
     }
 }
 
@@ -281,7 +284,9 @@ impl NameSet {
                     names.push(part.to_string());
                     continue;
                 }
-                return Err(format!("`{part}`: MAP_ALIGNED takes a number from 0 to 255"));
+                return Err(format!(
+                    "`{part}`: MAP_ALIGNED takes a number from 0 to 255"
+                ));
             }
             if let Err(e) = table.check(part) {
                 return Err(match e {
@@ -379,7 +384,10 @@ mod tests {
         let set = NameSet::parse("PROT_READ | PROT_WRITE", &PROT).unwrap();
         let want = (libc::PROT_READ | libc::PROT_WRITE) as i64;
         assert_eq!(set.resolve(&PROT).unwrap(), want);
-        assert_eq!(NameSet::parse("0", &PROT).unwrap().resolve(&PROT).unwrap(), 0);
+        assert_eq!(
+            NameSet::parse("0", &PROT).unwrap().resolve(&PROT).unwrap(),
+            0
+        );
     }
 
     #[rstest]

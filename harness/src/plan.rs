@@ -240,7 +240,10 @@ pub struct StepPlan {
 /// fit its C type, a byte pattern that cannot apply); `NotApplicable` is about this host.
 pub fn plan(case: &Case, host: &Host) -> Result<Planned, String> {
     let Some(os) = host.os else {
-        return Ok(na(format!("the suite has no expectations for {}", host.os_name)));
+        return Ok(na(format!(
+            "the suite has no expectations for {}",
+            host.os_name
+        )));
     };
     if !case.oses.contains(&os) {
         return Ok(na(format!("the case applies only to {}", list(&case.oses))));
@@ -260,6 +263,7 @@ pub fn plan(case: &Case, host: &Host) -> Result<Planned, String> {
     }
     let p = Planner {
         page: host.page_size as i128,
+        top: host.top as i128,
         case,
     };
     match p.build(host, os) {
@@ -284,6 +288,7 @@ enum Why {
 
 struct Planner<'a> {
     page: i128,
+    top: i128,
     case: &'a Case,
 }
 
@@ -292,6 +297,7 @@ impl Planner<'_> {
         Env {
             page: self.page,
             max,
+            top: self.top,
         }
     }
 
@@ -301,7 +307,8 @@ impl Planner<'_> {
             // A negative length is passed as C would: converted to size_t.
             return Ok(v as i64 as usize);
         }
-        usize::try_from(v).map_err(|_| Why::Invalid(format!("{what} `{e}` = {v} does not fit size_t")))
+        usize::try_from(v)
+            .map_err(|_| Why::Invalid(format!("{what} `{e}` = {v} does not fit size_t")))
     }
 
     fn off(&self, e: &Expr, what: &str) -> Result<i64, Why> {
@@ -310,7 +317,9 @@ impl Planner<'_> {
     }
 
     fn names(&self, set: &NameSet, table: &Table) -> Result<i32, Why> {
-        set.resolve(table).map(|v| v as i32).map_err(Why::NotApplicable)
+        set.resolve(table)
+            .map(|v| v as i32)
+            .map_err(Why::NotApplicable)
     }
 
     fn addr(&self, a: &AddrExpr) -> Result<RAddr, Why> {
@@ -369,9 +378,12 @@ impl Planner<'_> {
         mappings.sort_by_key(|m| m.at.is_some());
         let mut limits = Vec::new();
         for (name, e) in &case.limits {
-            let res = names::RLIMIT.value(name).map_err(|_| Why::NotApplicable(format!("{name} does not exist here")))?;
+            let res = names::RLIMIT
+                .value(name)
+                .map_err(|_| Why::NotApplicable(format!("{name} does not exist here")))?;
             let v = e.eval(self.env(u64::MAX as i128)).map_err(Why::Invalid)?;
-            let v = u64::try_from(v).map_err(|_| Why::Invalid(format!("{name} = {v} does not fit rlim_t")))?;
+            let v = u64::try_from(v)
+                .map_err(|_| Why::Invalid(format!("{name} = {v} does not fit rlim_t")))?;
             limits.push((res as i32, v));
         }
         let (call, call_text) = self.call(&case.call)?;
@@ -400,16 +412,21 @@ impl Planner<'_> {
     fn object(&self, o: &Object, host: &Host, os: Os) -> Result<ObjectPlan, Why> {
         let size = if o.kind.has_content() {
             let v = self.off(&o.size, "object size")?;
-            let v = u64::try_from(v).map_err(|_| Why::Invalid(format!("object size {v} is negative")))?;
+            let v = u64::try_from(v)
+                .map_err(|_| Why::Invalid(format!("object size {v} is negative")))?;
             if v > MAX_OBJECT_BYTES {
-                return Err(Why::Invalid(format!("object size {v} exceeds {MAX_OBJECT_BYTES} bytes")));
+                return Err(Why::Invalid(format!(
+                    "object size {v} exceeds {MAX_OBJECT_BYTES} bytes"
+                )));
             }
             v
         } else {
             0
         };
         if o.kind == ObjectKind::Memfd && os != Os::Linux && os != Os::Freebsd {
-            return Err(Why::NotApplicable("memfd_create does not exist here".into()));
+            return Err(Why::NotApplicable(
+                "memfd_create does not exist here".into(),
+            ));
         }
         if o.kind == ObjectKind::File && o.fs == Fs::Tmpfs && host_tmpfs(host).is_none() {
             return Err(Why::NotApplicable(
@@ -444,7 +461,14 @@ impl Planner<'_> {
                     .0
                     .iter()
                     .any(|f| f == "MAP_FIXED" || f == "MAP_FIXED_NOREPLACE");
-                let mut t = text(vec![None, None, Some(prot.text()), Some(flags.text()), None, None]);
+                let mut t = text(vec![
+                    None,
+                    None,
+                    Some(prot.text()),
+                    Some(flags.text()),
+                    None,
+                    None,
+                ]);
                 t.exact_addr = exact;
                 (
                     CallPlan::Mmap {
@@ -546,16 +570,26 @@ impl Planner<'_> {
                     offset,
                     ..
                 } => self.off(offset, "offset")?,
-                _ => return Err(Why::Invalid("bytes = \"object\" needs `result` to map the object".into())),
+                _ => {
+                    return Err(Why::Invalid(
+                        "bytes = \"object\" needs `result` to map the object".into(),
+                    ));
+                }
             },
             AddrBase::Mapping(n) => {
                 let m = &self.case.mappings[self.mapping_index(n)?];
                 if m.fd != Fd::Object {
-                    return Err(Why::Invalid(format!("bytes = \"object\" but mapping `{n}` does not map the object")));
+                    return Err(Why::Invalid(format!(
+                        "bytes = \"object\" but mapping `{n}` does not map the object"
+                    )));
                 }
                 self.off(&m.offset, "mapping offset")?
             }
-            _ => return Err(Why::Invalid("bytes = \"object\" needs an address in a mapping of the object".into())),
+            _ => {
+                return Err(Why::Invalid(
+                    "bytes = \"object\" needs an address in a mapping of the object".into(),
+                ));
+            }
         };
         let rel = match &addr.offset {
             Some(e) => e.eval(self.env(usize::MAX as i128)).map_err(Why::Invalid)?,
@@ -564,13 +598,22 @@ impl Planner<'_> {
         Ok((base_off as i128 + rel) as u64)
     }
 
-    fn check(&self, b: Option<Bytes>, file_off: impl FnOnce() -> Result<u64, Why>) -> Result<Option<Check>, Why> {
+    fn check(
+        &self,
+        b: Option<Bytes>,
+        file_off: impl FnOnce() -> Result<u64, Why>,
+    ) -> Result<Option<Check>, Why> {
         Ok(match b {
             None => None,
             Some(Bytes::Zeros) => Some(Check::Zeros),
             Some(Bytes::Byte(v)) => Some(Check::Byte(v)),
             Some(Bytes::Object) => {
-                let content = self.case.object.as_ref().map(|o| o.content).unwrap_or(Content::Seq);
+                let content = self
+                    .case
+                    .object
+                    .as_ref()
+                    .map(|o| o.content)
+                    .unwrap_or(Content::Seq);
                 Some(Check::Object {
                     file_off: file_off()?,
                     content,
@@ -645,7 +688,8 @@ pub fn host_tmpfs(_host: &Host) -> Option<std::path::PathBuf> {
 
 #[cfg(target_os = "linux")]
 fn is_tmpfs(dir: &std::path::Path) -> bool {
-    nix::sys::statfs::statfs(dir).is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC)
+    nix::sys::statfs::statfs(dir)
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC)
 }
 
 #[cfg(target_os = "freebsd")]

@@ -111,12 +111,20 @@ pub unsafe fn read(addr: usize) -> Result<u8, Fault> {
     {
         // SAFETY: the probe touches only `addr`; a fault there is caught by the handler.
         let v = unsafe { mmapconf_probe_read(addr) };
-        if v == FAULTED { Err(last_fault()) } else { Ok(v as u8) }
+        if v == FAULTED {
+            Err(last_fault())
+        } else {
+            Ok(v as u8)
+        }
     }
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     {
         let _ = addr;
-        Err(Fault { signo: 0, code: 0, addr: 0 })
+        Err(Fault {
+            signo: 0,
+            code: 0,
+            addr: 0,
+        })
     }
 }
 
@@ -129,12 +137,20 @@ pub unsafe fn write(addr: usize, byte: u8) -> Result<(), Fault> {
     {
         // SAFETY: as for read.
         let v = unsafe { mmapconf_probe_write(addr, byte as u64) };
-        if v == FAULTED { Err(last_fault()) } else { Ok(()) }
+        if v == FAULTED {
+            Err(last_fault())
+        } else {
+            Ok(())
+        }
     }
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     {
         let _ = (addr, byte);
-        Err(Fault { signo: 0, code: 0, addr: 0 })
+        Err(Fault {
+            signo: 0,
+            code: 0,
+            addr: 0,
+        })
     }
 }
 
@@ -267,7 +283,10 @@ mod tests {
             assert_eq!((f.signo, f.code, f.addr), (libc::SIGSEGV, 2, a as u64 + 3));
             assert_eq!(libc::munmap((a + page) as *mut _, page), 0);
             let f = read(a + page + 7).unwrap_err();
-            assert_eq!((f.signo, f.code, f.addr), (libc::SIGSEGV, 1, (a + page + 7) as u64));
+            assert_eq!(
+                (f.signo, f.code, f.addr),
+                (libc::SIGSEGV, 1, (a + page + 7) as u64)
+            );
             assert_eq!(read(a + 1), Ok(0x5a), "probes go on working after faults");
             libc::munmap(p, page);
             let dfl: libc::sigaction = std::mem::zeroed();

@@ -17,7 +17,11 @@ struct Results<'a> {
 }
 
 /// Writes both files into `dir` (created if needed) and returns their paths.
-pub fn write(dir: &Path, host: &Host, results: &[CaseResult]) -> std::io::Result<(PathBuf, PathBuf)> {
+pub fn write(
+    dir: &Path,
+    host: &Host,
+    results: &[CaseResult],
+) -> std::io::Result<(PathBuf, PathBuf)> {
     std::fs::create_dir_all(dir)?;
     let json_path = dir.join("results.json");
     let doc = Results {
@@ -45,7 +49,10 @@ pub fn tally(results: &[CaseResult]) -> String {
 
 pub fn summary(host: &Host, results: &[CaseResult]) -> String {
     let mut s = String::new();
-    s.push_str(&format!("# mmapconf on {} {} ({})\n\n", host.os_name, host.release, host.arch));
+    s.push_str(&format!(
+        "# mmapconf on {} {} ({})\n\n",
+        host.os_name, host.release, host.arch
+    ));
     s.push_str(&format!(
         "Page size {} bytes; uid {} (euid {}).",
         host.page_size, host.uid, host.euid
@@ -56,8 +63,15 @@ pub fn summary(host: &Host, results: &[CaseResult]) -> String {
     if !host.tunables.is_empty() {
         s.push_str(&format!(" Tunables: {}.", host.tunables.join(", ")));
     }
-    s.push_str(&format!("\n\n**{}** of {} cases.\n", tally(results), results.len()));
-    let unverified = results.iter().filter(|r| r.unverified && r.verdict != Verdict::NotApplicable).count();
+    s.push_str(&format!(
+        "\n\n**{}** of {} cases.\n",
+        tally(results),
+        results.len()
+    ));
+    let unverified = results
+        .iter()
+        .filter(|r| r.unverified && r.verdict != Verdict::NotApplicable)
+        .count();
     if unverified > 0 {
         s.push_str(&format!(
             "\n{unverified} results judge expectations no earlier run confirmed (marked *unverified*).\n"
@@ -79,7 +93,11 @@ pub fn summary(host: &Host, results: &[CaseResult]) -> String {
     s.push_str("\n## All cases\n\n| case | verdict | clauses | call | expected | observed |\n|---|---|---|---|---|---|\n");
     for r in results {
         let mark = if r.unverified { " (unverified)" } else { "" };
-        let observed = if r.verdict == Verdict::NotApplicable { &r.message } else { &r.observed };
+        let observed = if r.verdict == Verdict::NotApplicable {
+            &r.message
+        } else {
+            &r.observed
+        };
         s.push_str(&format!(
             "| `{}` | {}{mark} | {} | `{}` | {} | {} |\n",
             r.id,

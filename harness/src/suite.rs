@@ -59,8 +59,13 @@ pub fn run_all(
 
 /// Counts by verdict, in report order.
 pub fn totals(results: &[CaseResult]) -> Vec<(Verdict, usize)> {
-    [Verdict::Pass, Verdict::KnownDeviation, Verdict::Fail, Verdict::NotApplicable]
-        .into_iter()
-        .map(|v| (v, results.iter().filter(|r| r.verdict == v).count()))
-        .collect()
+    [
+        Verdict::Pass,
+        Verdict::KnownDeviation,
+        Verdict::Fail,
+        Verdict::NotApplicable,
+    ]
+    .into_iter()
+    .map(|v| (v, results.iter().filter(|r| r.verdict == v).count()))
+    .collect()
 }

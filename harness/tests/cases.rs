@@ -25,7 +25,9 @@ fn main() {
         // A broken case file fails loudly as its own trial instead of skipping cases.
         Err(errors) => {
             let msg: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-            vec![Trial::test("load-case-files", move || Err(Failed::from(msg.join("\n"))))]
+            vec![Trial::test("load-case-files", move || {
+                Err(Failed::from(msg.join("\n")))
+            })]
         }
         Ok(s) => s
             .cases

@@ -7,11 +7,18 @@
 
 use crate::exec::Prepared;
 use crate::load::MAX_STEPS;
+use crate::model::{ObjectKind, Who};
 use crate::plan::*;
 use crate::probe;
 use crate::record::{RawOutcome, Record, Stage};
-use crate::model::{ObjectKind, Who};
 use libc::{c_int, c_void};
+
+/// Lazily backed vector pages for mincore (FreeBSD has no MAP_NORESERVE and never
+/// reserves swap for untouched anonymous pages anyway).
+#[cfg(target_os = "linux")]
+const NORESERVE: c_int = libc::MAP_NORESERVE;
+#[cfg(not(target_os = "linux"))]
+const NORESERVE: c_int = 0;
 
 fn errno() -> i32 {
     nix::errno::Errno::last_raw()
@@ -207,7 +214,8 @@ impl Child<'_> {
                     }
                 }
                 ObjectKind::Socket => {
-                    if libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr()) != 0 {
+                    if libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr()) != 0
+                    {
                         return false;
                     }
                     fds[0]
@@ -246,7 +254,12 @@ impl Child<'_> {
             let buf = &self.prep.content;
             let mut done = 0;
             while done < buf.len() {
-                let n = libc::pwrite(fd, buf[done..].as_ptr().cast(), buf.len() - done, done as libc::off_t);
+                let n = libc::pwrite(
+                    fd,
+                    buf[done..].as_ptr().cast(),
+                    buf.len() - done,
+                    done as libc::off_t,
+                );
                 if n <= 0 {
                     return false;
                 }
@@ -272,7 +285,14 @@ impl Child<'_> {
         };
         // SAFETY: a new mapping; MAP_FIXED only over addresses the case names.
         unsafe {
-            let p = libc::mmap(addr as *mut c_void, m.len, prot, m.flags, self.fd_of(m.fd), m.offset as libc::off_t);
+            let p = libc::mmap(
+                addr as *mut c_void,
+                m.len,
+                prot,
+                m.flags,
+                self.fd_of(m.fd),
+                m.offset as libc::off_t,
+            );
             if p == libc::MAP_FAILED {
                 return false;
             }
@@ -303,14 +323,36 @@ impl Child<'_> {
                 let a = b.resolve(addr);
                 let fd = self.fd_of(fd);
                 // SAFETY: the call under test; MAP_FIXED targets only case-named ranges.
-                let p = unsafe { libc::mmap(a as *mut c_void, len, prot, flags, fd, offset as libc::off_t) };
+                let p = unsafe {
+                    libc::mmap(
+                        a as *mut c_void,
+                        len,
+                        prot,
+                        flags,
+                        fd,
+                        offset as libc::off_t,
+                    )
+                };
                 let ret = if p == libc::MAP_FAILED { -1 } else { p as i64 };
-                (ret, [a, len as u64, prot as u64, flags as u64, fd as u64, offset as u64])
+                (
+                    ret,
+                    [
+                        a,
+                        len as u64,
+                        prot as u64,
+                        flags as u64,
+                        fd as u64,
+                        offset as u64,
+                    ],
+                )
             }
             CallPlan::Munmap { addr, len } => {
                 let a = b.resolve(addr);
                 // SAFETY: the call under test.
-                (unsafe { libc::munmap(a as *mut c_void, len) } as i64, [a, len as u64, 0, 0, 0, 0])
+                (
+                    unsafe { libc::munmap(a as *mut c_void, len) } as i64,
+                    [a, len as u64, 0, 0, 0, 0],
+                )
             }
             CallPlan::Mprotect { addr, len, prot } => {
                 let a = b.resolve(addr);
@@ -341,7 +383,7 @@ impl Child<'_> {
                         std::ptr::null_mut(),
                         pages,
                         libc::PROT_READ | libc::PROT_WRITE,
-                        libc::MAP_PRIVATE | libc::MAP_ANON | libc::MAP_NORESERVE,
+                        libc::MAP_PRIVATE | libc::MAP_ANON | NORESERVE,
                         -1,
                         0,
                     );
@@ -352,12 +394,18 @@ impl Child<'_> {
             CallPlan::Mlock { addr, len } => {
                 let a = b.resolve(addr);
                 // SAFETY: the call under test.
-                (unsafe { libc::mlock(a as *const c_void, len) } as i64, [a, len as u64, 0, 0, 0, 0])
+                (
+                    unsafe { libc::mlock(a as *const c_void, len) } as i64,
+                    [a, len as u64, 0, 0, 0, 0],
+                )
             }
             CallPlan::Munlock { addr, len } => {
                 let a = b.resolve(addr);
                 // SAFETY: the call under test.
-                (unsafe { libc::munlock(a as *const c_void, len) } as i64, [a, len as u64, 0, 0, 0, 0])
+                (
+                    unsafe { libc::munlock(a as *const c_void, len) } as i64,
+                    [a, len as u64, 0, 0, 0, 0],
+                )
             }
             CallPlan::Mremap {
                 addr,
@@ -368,11 +416,17 @@ impl Child<'_> {
             } => {
                 let a = b.resolve(addr);
                 let na = b.resolve(new_addr);
-                (mremap(a, len, new_len, flags, na), [a, len as u64, new_len as u64, flags as u64, na, 0])
+                (
+                    mremap(a, len, new_len, flags, na),
+                    [a, len as u64, new_len as u64, flags as u64, na, 0],
+                )
             }
             CallPlan::Minherit { addr, len, inherit } => {
                 let a = b.resolve(addr);
-                (minherit(a, len, inherit), [a, len as u64, inherit as u64, 0, 0, 0])
+                (
+                    minherit(a, len, inherit),
+                    [a, len as u64, inherit as u64, 0, 0, 0],
+                )
             }
         };
         let out = &mut self.rec.call;
@@ -419,7 +473,9 @@ impl Child<'_> {
             if let ActionPlan::Fork = step.action {
                 // SAFETY: pipe and fork are async-signal-safe.
                 unsafe {
-                    if libc::pipe(to_child.as_mut_ptr()) != 0 || libc::pipe(to_parent.as_mut_ptr()) != 0 {
+                    if libc::pipe(to_child.as_mut_ptr()) != 0
+                        || libc::pipe(to_parent.as_mut_ptr()) != 0
+                    {
                         self.fail(Stage::Fork, i);
                         return me;
                     }
@@ -443,7 +499,11 @@ impl Child<'_> {
             self.rec.steps[i] = out;
         }
         if forked {
-            let tx = if me == Who::Parent { to_child[1] } else { to_parent[1] };
+            let tx = if me == Who::Parent {
+                to_child[1]
+            } else {
+                to_parent[1]
+            };
             if has_baton {
                 pass(tx);
             }
@@ -525,7 +585,12 @@ impl Child<'_> {
                     let mut r = 0i64;
                     while done < len {
                         let n = (len - done).min(buf.len());
-                        let w = libc::pwrite(fd, buf.as_ptr().cast(), n, (offset + done as i64) as libc::off_t);
+                        let w = libc::pwrite(
+                            fd,
+                            buf.as_ptr().cast(),
+                            n,
+                            (offset + done as i64) as libc::off_t,
+                        );
                         if w <= 0 {
                             r = -1;
                             break;
@@ -556,7 +621,15 @@ impl Child<'_> {
         out
     }
 
-    unsafe fn readback(&self, out: &mut RawOutcome, fd: c_int, offset: i64, len: usize, check: Option<Check>, size: Option<i64>) {
+    unsafe fn readback(
+        &self,
+        out: &mut RawOutcome,
+        fd: c_int,
+        offset: i64,
+        len: usize,
+        check: Option<Check>,
+        size: Option<i64>,
+    ) {
         // SAFETY: reads into a stack buffer.
         unsafe {
             let mut st: libc::stat = std::mem::zeroed();
@@ -566,18 +639,23 @@ impl Child<'_> {
             }
             out.state = RawOutcome::OK;
             out.size = st.st_size as i64;
-            if let Some(want) = size {
-                if want != out.size {
-                    out.state = RawOutcome::SIZE_DIFFERS;
-                    return;
-                }
+            if let Some(want) = size
+                && want != out.size
+            {
+                out.state = RawOutcome::SIZE_DIFFERS;
+                return;
             }
             let Some(c) = check else { return };
             let mut buf = [0u8; 512];
             let mut done = 0usize;
             while done < len {
                 let n = (len - done).min(buf.len());
-                let r = libc::pread(fd, buf.as_mut_ptr().cast(), n, (offset + done as i64) as libc::off_t);
+                let r = libc::pread(
+                    fd,
+                    buf.as_mut_ptr().cast(),
+                    n,
+                    (offset + done as i64) as libc::off_t,
+                );
                 if r < 0 {
                     set_ret(out, -1);
                     return;
@@ -684,7 +762,11 @@ fn drop_privilege() -> bool {
 #[cfg(not(target_os = "linux"))]
 fn drop_privilege() -> bool {
     // SAFETY: plain system calls.
-    unsafe { libc::setgroups(0, std::ptr::null()) == 0 && libc::setgid(65534) == 0 && libc::setuid(65534) == 0 }
+    unsafe {
+        libc::setgroups(0, std::ptr::null()) == 0
+            && libc::setgid(65534) == 0
+            && libc::setuid(65534) == 0
+    }
 }
 
 #[cfg(any(target_os = "linux", target_os = "freebsd"))]
@@ -722,7 +804,15 @@ fn shm(prep: &Prepared) -> c_int {
 #[cfg(target_os = "linux")]
 fn mremap(addr: u64, len: usize, new_len: usize, flags: i32, new_addr: u64) -> i64 {
     // SAFETY: the call under test.
-    let p = unsafe { libc::mremap(addr as *mut c_void, len, new_len, flags, new_addr as *mut c_void) };
+    let p = unsafe {
+        libc::mremap(
+            addr as *mut c_void,
+            len,
+            new_len,
+            flags,
+            new_addr as *mut c_void,
+        )
+    };
     if p == libc::MAP_FAILED { -1 } else { p as i64 }
 }
 

@@ -8,9 +8,9 @@
 
 mod child;
 
+use crate::host::Host;
 use crate::model::{Fs, ObjectKind};
 use crate::plan::{Plan, host_tmpfs};
-use crate::host::Host;
 use crate::record::{ChildEnd, Observation, Record};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -82,11 +82,11 @@ impl Executor {
             }
         };
         let (record, end) = fork_and_observe(plan, &prepared);
-        if let Some(o) = &plan.object {
-            if matches!(o.kind, ObjectKind::File | ObjectKind::Dir | ObjectKind::Shm) {
-                let path = Path::new(std::ffi::OsStr::from_bytes(prepared.object_path.as_bytes()));
-                let _ = std::fs::remove_file(path).or_else(|_| std::fs::remove_dir(path));
-            }
+        if let Some(o) = &plan.object
+            && matches!(o.kind, ObjectKind::File | ObjectKind::Dir | ObjectKind::Shm)
+        {
+            let path = Path::new(std::ffi::OsStr::from_bytes(prepared.object_path.as_bytes()));
+            let _ = std::fs::remove_file(path).or_else(|_| std::fs::remove_dir(path));
         }
         Observation {
             record,
@@ -99,7 +99,8 @@ impl Executor {
         let mut path = PathBuf::new();
         let mut content = Vec::new();
         if let Some(o) = &plan.object {
-            let content_of = |size: u64| (0..size).map(|i| o.content.byte_at(i)).collect::<Vec<u8>>();
+            let content_of =
+                |size: u64| (0..size).map(|i| o.content.byte_at(i)).collect::<Vec<u8>>();
             match o.kind {
                 ObjectKind::File => {
                     let dir = match o.fs {
@@ -125,18 +126,24 @@ impl Executor {
                     content = content_of(o.size);
                     path = format!("/dev/shm/mmapconf-{}-{n}", std::process::id()).into();
                 }
-                ObjectKind::PipeRead | ObjectKind::PipeWrite | ObjectKind::Socket | ObjectKind::ClosedFd => {}
+                ObjectKind::PipeRead
+                | ObjectKind::PipeWrite
+                | ObjectKind::Socket
+                | ObjectKind::ClosedFd => {}
             }
         }
         Ok(Prepared {
-            object_path: CString::new(path.as_os_str().as_bytes()).map_err(std::io::Error::other)?,
+            object_path: CString::new(path.as_os_str().as_bytes())
+                .map_err(std::io::Error::other)?,
             content,
         })
     }
 }
 
 fn work_dir(parent: &Path) -> std::io::Result<tempfile::TempDir> {
-    let dir = tempfile::Builder::new().prefix("mmapconf-").tempdir_in(parent)?;
+    let dir = tempfile::Builder::new()
+        .prefix("mmapconf-")
+        .tempdir_in(parent)?;
     // Cases that drop privilege still reach their files.
     set_mode(dir.path(), 0o777)?;
     if let Ok(mut dirs) = WORKDIRS.lock() {
@@ -153,7 +160,9 @@ fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
 impl Drop for Executor {
     fn drop(&mut self) {
         if let Ok(mut dirs) = WORKDIRS.lock() {
-            dirs.retain(|d| d != self.disk.path() && Some(d.as_path()) != self.tmpfs.as_ref().map(|t| t.path()));
+            dirs.retain(|d| {
+                d != self.disk.path() && Some(d.as_path()) != self.tmpfs.as_ref().map(|t| t.path())
+            });
         }
     }
 }
@@ -173,7 +182,10 @@ fn fork_and_observe(plan: &Plan, prep: &Prepared) -> (Option<Record>, ChildEnd) 
     drop(tx);
     drop(guard);
     if pid < 0 {
-        return (None, ChildEnd::Broken(format!("fork: {}", std::io::Error::last_os_error())));
+        return (
+            None,
+            ChildEnd::Broken(format!("fork: {}", std::io::Error::last_os_error())),
+        );
     }
     // Also set here, so the group exists before any kill below, whoever runs first.
     // SAFETY: pid is our child.
