@@ -88,7 +88,7 @@ fn main() -> ExitCode {
         Command::Run { jobs, out, filter } => run(&suite, jobs, out, filter),
         Command::Bench { rounds } => {
             let host = Host::detect();
-            let Some(executor) = executor(&host) else {
+            let Some(executor) = executor() else {
                 return ExitCode::from(2);
             };
             let r = bench::run(&suite.cases, &host, &executor, rounds);
@@ -105,8 +105,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn executor(host: &Host) -> Option<Executor> {
-    match Executor::new(host) {
+fn executor() -> Option<Executor> {
+    match Executor::new() {
         Ok(e) => Some(e),
         Err(err) => {
             eprintln!("error: cannot create the work directory: {err}");
@@ -128,7 +128,7 @@ fn run(
         .filter(|c| filter.as_ref().is_none_or(|f| c.id.contains(f.as_str())))
         .cloned()
         .collect();
-    let Some(executor) = executor(&host) else {
+    let Some(executor) = executor() else {
         return ExitCode::from(2);
     };
     if let Err(e) = ctrlc::set_handler(|| {

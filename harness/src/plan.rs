@@ -248,6 +248,11 @@ pub fn plan(case: &Case, host: &Host) -> Result<Planned, String> {
     if !case.oses.contains(&os) {
         return Ok(na(format!("the case applies only to {}", list(&case.oses))));
     }
+    match (&case.call, os) {
+        (Call::Mremap { .. }, Os::Freebsd) => return Ok(na("FreeBSD has no mremap".into())),
+        (Call::Minherit { .. }, Os::Linux) => return Ok(na("Linux has no minherit".into())),
+        _ => {}
+    }
     if case.privilege == Privilege::Root && !host.is_root() {
         return Ok(na("the case needs root".into()));
     }
@@ -358,7 +363,7 @@ impl Planner<'_> {
     fn build(&self, host: &Host, os: Os) -> Result<Plan, Why> {
         let case = self.case;
         let object = match &case.object {
-            Some(o) => Some(self.object(o, host, os)?),
+            Some(o) => Some(self.object(o, os)?),
             None => None,
         };
         let mut mappings = Vec::new();
@@ -409,7 +414,7 @@ impl Planner<'_> {
         })
     }
 
-    fn object(&self, o: &Object, host: &Host, os: Os) -> Result<ObjectPlan, Why> {
+    fn object(&self, o: &Object, os: Os) -> Result<ObjectPlan, Why> {
         let size = if o.kind.has_content() {
             let v = self.off(&o.size, "object size")?;
             let v = u64::try_from(v)
@@ -428,7 +433,7 @@ impl Planner<'_> {
                 "memfd_create does not exist here".into(),
             ));
         }
-        if o.kind == ObjectKind::File && o.fs == Fs::Tmpfs && host_tmpfs(host).is_none() {
+        if o.kind == ObjectKind::File && o.fs == Fs::Tmpfs && host_tmpfs().is_none() {
             return Err(Why::NotApplicable(
                 "no tmpfs directory found (set MMAPCONF_TMPFS to one)".into(),
             ));
@@ -678,7 +683,7 @@ impl Planner<'_> {
 
 /// A tmpfs directory for `fs = "tmpfs"` objects: `$MMAPCONF_TMPFS`, else the OS's usual one,
 /// checked to really be tmpfs.
-pub fn host_tmpfs(_host: &Host) -> Option<std::path::PathBuf> {
+pub fn host_tmpfs() -> Option<std::path::PathBuf> {
     let candidates: Vec<std::path::PathBuf> = match std::env::var_os("MMAPCONF_TMPFS") {
         Some(d) => vec![d.into()],
         None => vec!["/dev/shm".into(), "/tmp".into()],
@@ -700,4 +705,151 @@ fn is_tmpfs(dir: &std::path::Path) -> bool {
 #[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
 fn is_tmpfs(_dir: &std::path::Path) -> bool {
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::{Clauses, parse_file};
+    use rstest::rstest;
+    use std::path::Path;
+
+    fn host(page: usize, euid: u32) -> Host {
+        Host {
+            os: Os::current(),
+            os_name: "test".into(),
+            release: "0".into(),
+            arch: "x86_64".into(),
+            page_size: page,
+            uid: euid,
+            euid,
+            capabilities: Vec::new(),
+            tunables: Vec::new(),
+            top: 1 << 47,
+        }
+    }
+
+    fn case(body: &str) -> Case {
+        let mut summaries = std::collections::BTreeMap::new();
+        summaries.insert("posix.mmap.1".to_string(), String::new());
+        let text = format!(
+            "[[case]]\nid = \"plan.test.case\"\ntitle = \"t\"\nclauses = [\"posix.mmap.1\"]\n{body}"
+        );
+        parse_file(Path::new("t.toml"), &text, &Clauses { summaries })
+            .unwrap()
+            .remove(0)
+    }
+
+    fn ready(p: Planned) -> Plan {
+        match p {
+            Planned::Ready(p) => *p,
+            Planned::NotApplicable(r) => panic!("not applicable: {r}"),
+        }
+    }
+
+    #[rstest]
+    #[case(4096, "1p", 4096)]
+    #[case(16384, "1p", 16384)]
+    #[case(16384, "2p+1", 32769)]
+    #[case(16384, "p/2", 8192)]
+    #[case(4096, "-1p", (-4096i64) as usize)]
+    #[case(4096, "max", usize::MAX)]
+    fn lengths_follow_the_hosts_page_size(
+        #[case] page: usize,
+        #[case] len: &str,
+        #[case] want: usize,
+    ) {
+        let c = case(&format!(
+            "call = {{ fn = \"mmap\", len = \"{len}\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANON\" }}\nexpect = {{ result = \"ok\" }}"
+        ));
+        let plan = ready(plan(&c, &host(page, 0)).unwrap());
+        let CallPlan::Mmap {
+            len: got,
+            offset,
+            fd,
+            ..
+        } = plan.call
+        else {
+            panic!()
+        };
+        assert_eq!((got, offset, fd), (want, 0, FdPlan::Num(-1)));
+        assert_eq!(plan.page, page);
+    }
+
+    #[rstest]
+    #[case("offset = \"max+1\"", "does not fit off_t")]
+    #[case("offset = \"1/0\"", "division by zero")]
+    #[case("len = \"max+1\"", "does not fit size_t")]
+    fn values_that_do_not_fit_their_c_type_are_case_errors(#[case] arg: &str, #[case] msg: &str) {
+        let args = if arg.starts_with("len") {
+            arg.to_string()
+        } else {
+            format!("len = \"1p\", {arg}")
+        };
+        let c = case(&format!(
+            "call = {{ fn = \"mmap\", {args}, prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANON\" }}\nexpect = {{ result = \"ok\" }}"
+        ));
+        let err = plan(&c, &host(4096, 0)).unwrap_err();
+        assert!(err.contains(msg), "{err}");
+    }
+
+    #[rstest]
+    #[case("os = [\"freebsd\"]", 0, "applies only to freebsd")]
+    #[case("privilege = \"root\"", 1000, "needs root")]
+    fn hosts_that_do_not_fit_make_the_case_not_applicable(
+        #[case] extra: &str,
+        #[case] euid: u32,
+        #[case] why: &str,
+    ) {
+        if Os::current() != Some(Os::Linux) {
+            return;
+        }
+        let c = case(&format!(
+            "{extra}\ncall = {{ fn = \"mmap\", len = \"1p\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANON\" }}\nexpect = {{ result = \"ok\" }}"
+        ));
+        match plan(&c, &host(4096, euid)).unwrap() {
+            Planned::NotApplicable(r) => assert!(r.contains(why), "{r}"),
+            Planned::Ready(_) => panic!("planned"),
+        }
+    }
+
+    #[test]
+    fn object_bytes_map_to_file_offsets_through_the_mapping_offset() {
+        let c = case(
+            "object = { kind = \"file\", size = \"4p\" }\n\
+             call = { fn = \"mmap\", len = \"1p\", prot = \"PROT_READ\", flags = \"MAP_SHARED\", offset = \"2p\" }\n\
+             expect = { result = \"ok\" }\n\
+             [[case.step]]\nread = \"result+3\"\nbytes = \"object\"\n",
+        );
+        let plan = ready(plan(&c, &host(16384, 0)).unwrap());
+        let ActionPlan::Read {
+            check: Some(Check::Object { file_off, .. }),
+            addr,
+            ..
+        } = plan.steps[0].action
+        else {
+            panic!("{:?}", plan.steps[0]);
+        };
+        assert_eq!(file_off, 2 * 16384 + 3);
+        assert_eq!(
+            addr,
+            RAddr {
+                base: RBase::Result,
+                off: 3
+            }
+        );
+    }
+
+    #[test]
+    fn mappings_placed_at_an_address_are_made_after_the_others_and_get_map_fixed() {
+        let c = case(
+            "mapping = [{ name = \"a\", len = \"1p\", at = \"hole\" }, { name = \"b\", len = \"2p\" }]\n\
+             call = { fn = \"munmap\", addr = \"mapping.a\", len = \"1p\" }\nexpect = { result = \"ok\" }\n",
+        );
+        let plan = ready(plan(&c, &host(4096, 0)).unwrap());
+        let order: Vec<usize> = plan.mappings.iter().map(|m| m.index).collect();
+        assert_eq!(order, vec![1, 0]);
+        assert_ne!(plan.mappings[1].flags & libc::MAP_FIXED, 0);
+        assert_eq!(plan.mappings[0].flags & libc::MAP_FIXED, 0);
+    }
 }

@@ -14,7 +14,7 @@ fn main() {
     let args = Arguments::from_args();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cases");
     let host = Arc::new(Host::detect());
-    let executor = match Executor::new(&host) {
+    let executor = match Executor::new() {
         Ok(e) => Arc::new(e),
         Err(e) => {
             eprintln!("cannot create the work directory: {e}");

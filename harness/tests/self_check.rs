@@ -24,7 +24,7 @@ fn env() -> &'static (Host, Executor) {
     static ENV: OnceLock<(Host, Executor)> = OnceLock::new();
     ENV.get_or_init(|| {
         let host = Host::detect();
-        let exec = Executor::new(&host).expect("work directory");
+        let exec = Executor::new().expect("work directory");
         (host, exec)
     })
 }

@@ -8,7 +8,6 @@
 
 mod child;
 
-use crate::host::Host;
 use crate::model::{Fs, ObjectKind};
 use crate::plan::{Plan, host_tmpfs};
 use crate::record::{ChildEnd, Observation, Record};
@@ -57,9 +56,9 @@ pub struct Executor {
 }
 
 impl Executor {
-    pub fn new(host: &Host) -> std::io::Result<Executor> {
+    pub fn new() -> std::io::Result<Executor> {
         let disk = work_dir(&std::env::temp_dir())?;
-        let tmpfs = host_tmpfs(host).and_then(|d| work_dir(&d).ok());
+        let tmpfs = host_tmpfs().and_then(|d| work_dir(&d).ok());
         Ok(Executor {
             disk,
             tmpfs,
