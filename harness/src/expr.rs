@@ -78,23 +78,43 @@ impl Expr {
 
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, 0)
+    }
+}
+
+impl Expr {
+    /// Writes with the fewest parentheses: `outer` is the binding strength around us.
+    fn write(&self, f: &mut fmt::Formatter<'_>, outer: u8) -> fmt::Result {
         match self {
             Expr::Int(v) => write!(f, "{v}"),
             Expr::Page => write!(f, "p"),
             Expr::Max => write!(f, "max"),
             Expr::Top => write!(f, "top"),
-            Expr::Neg(e) => write!(f, "-{e}"),
+            Expr::Neg(e) => {
+                f.write_str("-")?;
+                e.write(f, 3)
+            }
             Expr::Bin(a, Op::Mul, b) if matches!((&**a, &**b), (Expr::Int(_), Expr::Page)) => {
                 write!(f, "{a}p")
             }
             Expr::Bin(a, op, b) => {
-                let c = match op {
-                    Op::Add => '+',
-                    Op::Sub => '-',
-                    Op::Mul => '*',
-                    Op::Div => '/',
+                let (c, strength) = match op {
+                    Op::Add => ('+', 1),
+                    Op::Sub => ('-', 1),
+                    Op::Mul => ('*', 2),
+                    Op::Div => ('/', 2),
                 };
-                write!(f, "({a}{c}{b})")
+                if strength < outer {
+                    f.write_str("(")?;
+                }
+                a.write(f, strength)?;
+                write!(f, "{c}")?;
+                // The right side binds tighter: a-(b-c) keeps its parentheses.
+                b.write(f, strength + 1)?;
+                if strength < outer {
+                    f.write_str(")")?;
+                }
+                Ok(())
             }
         }
     }
@@ -310,6 +330,17 @@ mod tests {
     fn malformed_sizes_are_rejected_with_a_reason(#[case] text: &str, #[case] want: &str) {
         let err = Expr::parse(text).unwrap_err();
         assert!(err.contains(want), "{err}");
+    }
+
+    #[rstest]
+    #[case("p/2")]
+    #[case("2p+1")]
+    #[case("max-1p+2")]
+    #[case("3*(p-1)")]
+    #[case("1-(2-3)")]
+    #[case("-1p")]
+    fn sizes_print_back_as_written(#[case] text: &str) {
+        assert_eq!(Expr::parse(text).unwrap().to_string(), text);
     }
 
     #[test]

@@ -204,6 +204,7 @@ struct RawCase {
 #[serde(deny_unknown_fields)]
 struct RawObject {
     kind: Spanned<String>,
+    seals: Option<Spanned<String>>,
     size: Option<Spanned<String>>,
     content: Option<Spanned<String>>,
     open: Option<Spanned<String>>,
@@ -772,6 +773,14 @@ fn convert_object(ctx: &mut Ctx, so: &Spanned<RawObject>) -> Object {
             }
         }
     }
+    let seals = match &o.seals {
+        Some(s) if kind == ObjectKind::Memfd => ctx.names(s, &names::SEAL),
+        Some(s) => {
+            ctx.err(s.span(), "`seals` applies only to memfd objects");
+            NameSet(Vec::new())
+        }
+        None => NameSet(Vec::new()),
+    };
     let size = ctx.expr_or(&o.size, "0");
     let content = match &o.content {
         None => Content::Seq,
@@ -813,6 +822,7 @@ fn convert_object(ctx: &mut Ctx, so: &Spanned<RawObject>) -> Object {
         content,
         open,
         fs,
+        seals,
     }
 }
 

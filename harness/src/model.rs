@@ -153,6 +153,8 @@ pub struct Object {
     pub content: Content,
     pub open: NameSet,
     pub fs: Fs,
+    /// memfd only: seals added after the content is written.
+    pub seals: NameSet,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -201,6 +201,12 @@ table!(pub OPEN, "open flag",
     freebsd: [],
 );
 
+table!(pub SEAL, "file seal",
+    common: [F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE],
+    linux: [F_SEAL_FUTURE_WRITE],
+    freebsd: [],
+);
+
 table!(pub RLIMIT, "rlimit",
     common: [RLIMIT_AS, RLIMIT_DATA, RLIMIT_MEMLOCK],
     linux: [],
@@ -209,7 +215,7 @@ table!(pub RLIMIT, "rlimit",
 
 table!(pub ERRNO, "errno",
     common: [EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EINVAL, EIO, EMFILE, ENFILE, ENODEV,
-             ENOMEM, ENOTSUP, EOPNOTSUPP, EOVERFLOW, EPERM, ETXTBSY, ENXIO, EINTR, ENOENT,
+             ENOMEM, EOPNOTSUPP, ENOTSUP, EOVERFLOW, EPERM, ETXTBSY, ENXIO, EINTR, ENOENT,
              ENOSYS],
     linux: [],
     freebsd: [ENOTCAPABLE],
@@ -248,7 +254,7 @@ pub fn si_code_name(signal: i32, value: i32) -> Option<&'static str> {
 }
 
 /// The errno name of `value` on this OS (`EOPNOTSUPP` and `ENOTSUP` share a value on Linux;
-/// the name listed first wins).
+/// the name listed first wins: EOPNOTSUPP, as the Linux page writes it).
 pub fn errno_name(value: i32) -> String {
     ERRNO
         .name_of(value as i64)

@@ -48,6 +48,7 @@ pub struct ObjectPlan {
     pub content: Content,
     pub open_flags: i32,
     pub fs: Fs,
+    pub seals: i32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -157,15 +158,37 @@ impl CallText {
             .iter()
             .zip(args.iter())
             .enumerate()
-            .map(|(i, (name, v))| match name {
-                Some(n) => n.clone(),
-                None if i == 0 && *v == 0 => "NULL".into(),
-                None if i == 0 || *v > 1 << 32 => format!("{v:#x}"),
-                None => format!("{}", *v as i64),
+            .map(|(i, (name, v))| match (name, self.kind(i)) {
+                (Some(n), _) => n.clone(),
+                (None, Arg::Addr) if *v == 0 => "NULL".into(),
+                (None, Arg::Addr) => format!("{v:#x}"),
+                (None, Arg::Int) => format!("{}", *v as i32),
+                (None, Arg::Signed) if (*v as i64).unsigned_abs() < 1 << 32 => {
+                    format!("{}", *v as i64)
+                }
+                (None, Arg::Size) if *v < 1 << 32 => format!("{v}"),
+                (None, _) => format!("{v:#x}"),
             })
             .collect();
         format!("{}({})", self.func, parts.join(", "))
     }
+
+    /// The C type of argument `i`, for rendering.
+    fn kind(&self, i: usize) -> Arg {
+        match (self.func, i) {
+            (_, 0) | ("mremap", 4) => Arg::Addr,
+            ("mmap", 4) => Arg::Int,
+            ("mmap", 5) => Arg::Signed,
+            _ => Arg::Size,
+        }
+    }
+}
+
+enum Arg {
+    Addr,
+    Size,
+    Int,
+    Signed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -444,6 +467,7 @@ impl Planner<'_> {
             content: o.content,
             open_flags: self.names(&o.open, &names::OPEN)?,
             fs: o.fs,
+            seals: self.names(&o.seals, &names::SEAL)?,
         })
     }
 

@@ -225,6 +225,9 @@ impl Child<'_> {
                     if fd < 0 || !self.fill_object(fd, o) {
                         return false;
                     }
+                    if o.seals != 0 && libc::fcntl(fd, libc::F_ADD_SEALS, o.seals) != 0 {
+                        return false;
+                    }
                     fd
                 }
                 ObjectKind::Shm => {
@@ -772,7 +775,7 @@ fn drop_privilege() -> bool {
 #[cfg(any(target_os = "linux", target_os = "freebsd"))]
 fn memfd() -> c_int {
     // SAFETY: the name is a static C string.
-    unsafe { libc::memfd_create(c"mmapconf".as_ptr(), 0) }
+    unsafe { libc::memfd_create(c"mmapconf".as_ptr(), libc::MFD_ALLOW_SEALING) }
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
