@@ -143,8 +143,9 @@ fn run(
     let count = std::sync::atomic::AtomicUsize::new(0);
     let progress = |r: &mmapconf::judge::CaseResult| {
         let n = count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "[{n:>3}/{total}] {:<15} {}", r.verdict.label(), r.id);
+        // One write per line: stderr is unbuffered.
+        let line = format!("[{n:>3}/{total}] {:<15} {}\n", r.verdict.label(), r.id);
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
     };
     let results = suite::run_all(&cases, &host, &executor, jobs, &progress);
     for r in results.iter().filter(|r| r.verdict == Verdict::Fail) {

@@ -161,6 +161,14 @@ mod tests {
         assert_eq!(back.steps[3].got[0], 0xaa);
     }
 
+    /// The child relies on this: a zero-filled page plus the magic is a fresh record.
+    #[test]
+    fn a_zeroed_record_with_its_magic_is_a_new_record() {
+        let mut bytes = vec![0u8; std::mem::size_of::<Record>()];
+        bytes[..4].copy_from_slice(&Record::MAGIC.to_ne_bytes());
+        assert_eq!(Record::from_bytes(&bytes).unwrap().as_bytes(), Record::new().as_bytes());
+    }
+
     #[test]
     fn short_or_foreign_bytes_are_not_a_record() {
         let r = Record::new();
