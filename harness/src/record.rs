@@ -166,7 +166,10 @@ mod tests {
     fn a_zeroed_record_with_its_magic_is_a_new_record() {
         let mut bytes = vec![0u8; std::mem::size_of::<Record>()];
         bytes[..4].copy_from_slice(&Record::MAGIC.to_ne_bytes());
-        assert_eq!(Record::from_bytes(&bytes).unwrap().as_bytes(), Record::new().as_bytes());
+        assert_eq!(
+            Record::from_bytes(&bytes).unwrap().as_bytes(),
+            Record::new().as_bytes()
+        );
     }
 
     #[test]

@@ -21,6 +21,11 @@ fn main() {
             std::process::exit(2);
         }
     };
+    // Ctrl-C: kill the running children and remove the work files before leaving.
+    let _ = ctrlc::set_handler(|| {
+        mmapconf::exec::abort_all();
+        std::process::exit(130);
+    });
     let trials = match load::load_dir(&dir) {
         // A broken case file fails loudly as its own trial instead of skipping cases.
         Err(errors) => {

@@ -20,13 +20,9 @@ fn clauses() -> Clauses {
     Clauses { summaries }
 }
 
-fn env() -> &'static (Host, Executor) {
-    static ENV: OnceLock<(Host, Executor)> = OnceLock::new();
-    ENV.get_or_init(|| {
-        let host = Host::detect();
-        let exec = Executor::new().expect("work directory");
-        (host, exec)
-    })
+fn host() -> &'static Host {
+    static HOST: OnceLock<Host> = OnceLock::new();
+    HOST.get_or_init(Host::detect)
 }
 
 /// Runs the single case in `body` (the part after `[[case]]` and its id).
@@ -36,8 +32,9 @@ fn run(body: &str) -> CaseResult {
     );
     let cases =
         parse_file(Path::new("self.toml"), &text, &clauses()).unwrap_or_else(|e| panic!("{e:?}"));
-    let (host, exec) = env();
-    run_case(&cases[0], host, exec)
+    // One executor per test: statics are never dropped, and its drop removes the work files.
+    let exec = Executor::new().expect("work directory");
+    run_case(&cases[0], host(), &exec)
 }
 
 #[test]
