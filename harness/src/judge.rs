@@ -424,3 +424,122 @@ fn describe(a: &Action, who: crate::model::Who) -> String {
         crate::model::Who::Parent => s,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::Host;
+    use crate::load::{Clauses, parse_file};
+    use crate::plan::{Planned, plan};
+    use crate::record::Record;
+    use rstest::rstest;
+    use std::time::Duration;
+
+    fn setup(body: &str) -> (Case, Plan) {
+        let mut summaries = std::collections::BTreeMap::new();
+        summaries.insert("posix.mmap.1".to_string(), String::new());
+        let text = format!(
+            "[[case]]\nid = \"judge.test.case\"\ntitle = \"t\"\nclauses = [\"posix.mmap.1\"]\n{body}"
+        );
+        let case = parse_file(
+            std::path::Path::new("t.toml"),
+            &text,
+            &Clauses { summaries },
+        )
+        .unwrap()
+        .remove(0);
+        let Planned::Ready(p) = plan(&case, &Host::detect()).unwrap() else {
+            panic!()
+        };
+        (case, *p)
+    }
+
+    const MMAP_FIXED: &str = "mapping = [{ name = \"m\", len = \"1p\" }]\n\
+        call = { fn = \"mmap\", addr = \"mapping.m\", len = \"1p\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED\" }\n\
+        expect = { result = \"ok\" }";
+
+    fn ok_record(ret: u64, addr: u64) -> Record {
+        let mut r = Record::new();
+        r.call.state = RawOutcome::OK;
+        r.call.ret = ret;
+        r.call.args[0] = addr;
+        r
+    }
+
+    fn observe(record: Option<Record>, end: ChildEnd) -> Observation {
+        Observation {
+            record,
+            end,
+            elapsed: Duration::from_millis(1),
+        }
+    }
+
+    #[rstest]
+    #[case::right(0x10000, 0x10000, Verdict::Pass, "")]
+    #[case::moved(0x20000, 0x10000, Verdict::Fail, "not the fixed address")]
+    #[case::unaligned(0x10001, 0x10001, Verdict::Fail, "not page aligned")]
+    fn a_successful_map_fixed_must_return_addr_page_aligned(
+        #[case] ret: u64,
+        #[case] addr: u64,
+        #[case] want: Verdict,
+        #[case] msg: &str,
+    ) {
+        let (case, plan) = setup(MMAP_FIXED);
+        let os = Host::detect().os.unwrap();
+        let r = judge(
+            &case,
+            &plan,
+            os,
+            &observe(Some(ok_record(ret, addr)), ChildEnd::Exited(0)),
+        );
+        assert_eq!(r.verdict, want, "{}", r.explain());
+        assert!(r.message.contains(msg), "{}", r.message);
+    }
+
+    #[rstest]
+    #[case::hung(None, ChildEnd::Hung, "hang")]
+    #[case::died(None, ChildEnd::Signaled(libc::SIGSEGV), "died of SIGSEGV")]
+    #[case::silent(None, ChildEnd::Exited(3), "status 3 without a report")]
+    #[case::broken(None, ChildEnd::Broken("fork: EAGAIN".into()), "could not run")]
+    fn a_child_without_a_usable_report_fails(
+        #[case] rec: Option<Record>,
+        #[case] end: ChildEnd,
+        #[case] msg: &str,
+    ) {
+        let (case, plan) = setup(MMAP_FIXED);
+        let r = judge(&case, &plan, Host::detect().os.unwrap(), &observe(rec, end));
+        assert_eq!(r.verdict, Verdict::Fail);
+        assert!(r.observed.contains(msg), "{}", r.observed);
+    }
+
+    #[test]
+    fn a_setup_failure_fails_but_a_failed_privilege_drop_does_not_apply() {
+        let (case, plan) = setup(MMAP_FIXED);
+        let os = Host::detect().os.unwrap();
+        let mut rec = Record::new();
+        rec.failed_stage = Stage::Mapping as u32;
+        rec.failed_errno = libc::ENOMEM;
+        let r = judge(&case, &plan, os, &observe(Some(rec), ChildEnd::Exited(0)));
+        assert_eq!(r.verdict, Verdict::Fail);
+        assert!(
+            r.observed.contains("setup failed at Mapping"),
+            "{}",
+            r.observed
+        );
+        rec.failed_stage = Stage::Privilege as u32;
+        rec.failed_errno = libc::EPERM;
+        let r = judge(&case, &plan, os, &observe(Some(rec), ChildEnd::Exited(0)));
+        assert_eq!(r.verdict, Verdict::NotApplicable);
+    }
+
+    #[test]
+    fn errnos_compare_by_value_so_aliases_match() {
+        let seen = Seen::Errno(libc::EOPNOTSUPP);
+        assert!(seen.is(&Outcome::Errno("EOPNOTSUPP".into())));
+        assert_eq!(
+            seen.is(&Outcome::Errno("ENOTSUP".into())),
+            libc::ENOTSUP == libc::EOPNOTSUPP
+        );
+        assert!(!seen.is(&Outcome::Errno("EINVAL".into())));
+    }
+}
