@@ -285,6 +285,10 @@ impl NameSet {
             if part.is_empty() {
                 return Err(format!("empty {} name in `{text}`", table.what));
             }
+            if raw_bits(part).is_some() {
+                names.push(part.to_string());
+                continue;
+            }
             if let Some(arg) = parameter_of(part, "MAP_ALIGNED") {
                 if std::ptr::eq(table, &MAP) && arg.parse::<u8>().is_ok() {
                     names.push(part.to_string());
@@ -302,7 +306,9 @@ impl NameSet {
                         } else {
                             ""
                         };
-                        format!("unknown {what} `{part}`; valid names: {valid}{extra}, or 0")
+                        format!(
+                            "unknown {what} `{part}`; valid names: {valid}{extra}, a raw bit pattern (0x...), or 0"
+                        )
                     }
                     NameError::Absent { .. } => unreachable!("check() only reports Unknown"),
                 });
@@ -316,9 +322,10 @@ impl NameSet {
     pub fn resolve(&self, table: &Table) -> Result<i64, String> {
         let mut v = 0i64;
         for name in &self.0 {
-            v |= match parameter_of(name, "MAP_ALIGNED") {
-                Some(arg) => map_aligned(arg.parse().unwrap_or(0))?,
-                None => table.value(name).map_err(|e| match e {
+            v |= match (raw_bits(name), parameter_of(name, "MAP_ALIGNED")) {
+                (Some(bits), _) => bits,
+                (None, Some(arg)) => map_aligned(arg.parse().unwrap_or(0))?,
+                (None, None) => table.value(name).map_err(|e| match e {
                     NameError::Absent { os_with_it } => {
                         format!("{name} does not exist on this OS (it is {os_with_it}'s)")
                     }
@@ -336,6 +343,16 @@ impl NameSet {
             self.0.join("|")
         }
     }
+}
+
+/// A raw bit pattern (`0x80000000`, `256`): for cases about bits no name defines.
+fn raw_bits(part: &str) -> Option<i64> {
+    let v = match part.strip_prefix("0x") {
+        Some(h) => u32::from_str_radix(h, 16).ok()?,
+        None if part.starts_with(|c: char| c.is_ascii_digit()) => part.parse::<u32>().ok()?,
+        None => return None,
+    };
+    Some(v as i32 as i64)
 }
 
 fn parameter_of<'a>(name: &'a str, func: &str) -> Option<&'a str> {
@@ -402,6 +419,19 @@ mod tests {
     #[case("MAP_ALIGNED(x)")]
     fn malformed_sets_are_rejected(#[case] text: &str) {
         assert!(NameSet::parse(text, &MAP).is_err() || NameSet::parse(text, &PROT).is_err());
+    }
+
+    #[test]
+    fn raw_bit_patterns_pass_through_for_undefined_flag_cases() {
+        let set = NameSet::parse("MAP_PRIVATE|0x40000000", &MAP).unwrap();
+        assert_eq!(
+            set.resolve(&MAP).unwrap(),
+            (libc::MAP_PRIVATE | 0x4000_0000) as i64
+        );
+        assert!(
+            NameSet::parse("0x1ffffffff", &MAP).is_err(),
+            "wider than int"
+        );
     }
 
     #[test]
