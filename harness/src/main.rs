@@ -33,8 +33,8 @@ enum Command {
         /// Report directory (default: reports/<os>-<release>-<arch>).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Only cases whose id contains this text.
-        filter: Option<String>,
+        /// Only cases whose id contains one of these words.
+        filter: Vec<String>,
     },
     /// Validate every case file and the clause registry.
     Check,
@@ -125,7 +125,7 @@ fn run(
     let cases: Vec<_> = suite
         .cases
         .iter()
-        .filter(|c| filter.as_ref().is_none_or(|f| c.id.contains(f.as_str())))
+        .filter(|c| filter.is_empty() || filter.iter().any(|f| c.id.contains(f.as_str())))
         .cloned()
         .collect();
     let Some(executor) = executor() else {
