@@ -119,7 +119,7 @@ fn run(
     suite: &load::Suite,
     jobs: Option<usize>,
     out: Option<PathBuf>,
-    filter: Option<String>,
+    filter: Vec<String>,
 ) -> ExitCode {
     let host = Host::detect();
     let cases: Vec<_> = suite
