@@ -62,11 +62,12 @@ impl<T> PerOs<T> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Ok,
-    Errno(String),
-    /// Signal name and si_code name.
+    /// Any of these errnos (the cited clauses may allow more than one).
+    Errno(Vec<String>),
+    /// Signal name and, where a clause names it, si_code name.
     Fault {
         signal: String,
-        code: String,
+        code: Option<String>,
     },
     /// Only in deviations: the access worked but read these bytes instead.
     Bytes(Bytes),
@@ -76,8 +77,12 @@ impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Outcome::Ok => f.write_str("ok"),
-            Outcome::Errno(e) => f.write_str(e),
-            Outcome::Fault { signal, code } => write!(f, "{signal} {code}"),
+            Outcome::Errno(e) => f.write_str(&e.join(" or ")),
+            Outcome::Fault {
+                signal,
+                code: Some(code),
+            } => write!(f, "{signal} {code}"),
+            Outcome::Fault { signal, code: None } => f.write_str(signal),
             Outcome::Bytes(b) => write!(f, "bytes {b}"),
         }
     }
