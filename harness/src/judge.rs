@@ -314,7 +314,7 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
             verdicts.push(v);
             r.steps.push(StepResult {
                 step: i + 1,
-                what: describe(&step.action, step.who),
+                what: describe(&step.action, step.who, sp.call_text.as_ref(), &raw.args),
                 expected: want.to_string(),
                 observed,
                 verdict: v,
@@ -406,16 +406,21 @@ fn mmap_result_problem(call: &RawOutcome, plan: &Plan) -> Option<String> {
     None
 }
 
-fn describe(a: &Action, who: crate::model::Who) -> String {
+/// A step in words; a call step as C with the arguments it was made with.
+fn describe(
+    a: &Action,
+    who: crate::model::Who,
+    text: Option<&crate::plan::CallText>,
+    args: &[u64; 6],
+) -> String {
     let s = match a {
         Action::Read { addr, len, .. } => format!("read {addr} len {len}"),
         Action::Write { addr, len, byte } => format!("write {byte:#04x} at {addr} len {len}"),
         Action::Fork => "fork".into(),
-        Action::Munmap { addr, len } => format!("munmap {addr} len {len}"),
-        Action::Mprotect { addr, len, prot } => {
-            format!("mprotect {addr} len {len} {}", prot.text())
-        }
-        Action::Msync { addr, len, flags } => format!("msync {addr} len {len} {}", flags.text()),
+        Action::Call(c) => match text {
+            Some(t) => t.as_c(args),
+            None => c.name().to_string(),
+        },
         Action::Ftruncate { size } => format!("ftruncate to {size}"),
         Action::Pwrite { offset, len, byte } => {
             format!("pwrite {byte:#04x} at offset {offset} len {len}")

@@ -279,6 +279,7 @@ struct RawStep {
     pwrite: Option<Spanned<String>>,
     close: Option<Spanned<String>>,
     readback: Option<Spanned<String>>,
+    call: Option<Spanned<RawCall>>,
     len: Option<Spanned<String>>,
     bytes: Option<Spanned<String>>,
     byte: Option<Spanned<String>>,
@@ -1009,11 +1010,12 @@ fn convert_step(
         s.pwrite.is_some(),
         s.close.is_some(),
         s.readback.is_some(),
+        s.call.is_some(),
     ];
     if actions.iter().filter(|a| **a).count() != 1 {
         ctx.err(
             ss.span(),
-            "a step needs exactly one action: read, write, fork, munmap, mprotect, msync, ftruncate, pwrite, close, readback",
+            "a step needs exactly one action: read, write, fork, munmap, mprotect, msync, call, ftruncate, pwrite, close, readback",
         );
     }
     let who = match s.who.as_ref().map(|w| (w, w.get_ref().as_str())) {
@@ -1070,10 +1072,10 @@ fn convert_step(
         Action::Fork
     } else if let Some(a) = &s.munmap {
         allowed.push("len");
-        Action::Munmap {
+        Action::Call(Call::Munmap {
             addr: ctx.addr(a),
             len: len(ctx),
-        }
+        })
     } else if let Some(a) = &s.mprotect {
         allowed.extend(["len", "prot"]);
         let prot = match &s.prot {
@@ -1083,22 +1085,24 @@ fn convert_step(
                 NameSet(Vec::new())
             }
         };
-        Action::Mprotect {
+        Action::Call(Call::Mprotect {
             addr: ctx.addr(a),
             len: len(ctx),
             prot,
-        }
+        })
     } else if let Some(a) = &s.msync {
         allowed.extend(["len", "flags"]);
         let flags = match &s.flags {
             Some(f) => ctx.names(f, &names::MS),
             None => NameSet(vec!["MS_SYNC".into()]),
         };
-        Action::Msync {
+        Action::Call(Call::Msync {
             addr: ctx.addr(a),
             len: len(ctx),
             flags,
-        }
+        })
+    } else if let Some(c) = &s.call {
+        Action::Call(convert_call(ctx, c, object.is_some()))
     } else if let Some(e) = &s.ftruncate {
         needs_file(ctx, "ftruncate");
         Action::Ftruncate { size: ctx.expr(e) }
@@ -1184,28 +1188,13 @@ fn check_addresses(
             check(ctx, a, false);
         }
     }
-    match call {
-        Call::Mmap { addr, .. }
-        | Call::Munmap { addr, .. }
-        | Call::Mprotect { addr, .. }
-        | Call::Msync { addr, .. }
-        | Call::Madvise { addr, .. }
-        | Call::Mincore { addr, .. }
-        | Call::Mlock { addr, .. }
-        | Call::Munlock { addr, .. }
-        | Call::Minherit { addr, .. } => check(ctx, addr, false),
-        Call::Mremap { addr, new_addr, .. } => {
-            check(ctx, addr, false);
-            check(ctx, new_addr, false);
-        }
+    for a in call.addrs() {
+        check(ctx, a, false);
     }
     for s in steps {
         match &s.action {
-            Action::Read { addr, .. }
-            | Action::Write { addr, .. }
-            | Action::Munmap { addr, .. }
-            | Action::Mprotect { addr, .. }
-            | Action::Msync { addr, .. } => check(ctx, addr, true),
+            Action::Read { addr, .. } | Action::Write { addr, .. } => check(ctx, addr, true),
+            Action::Call(c) => c.addrs().into_iter().for_each(|a| check(ctx, a, true)),
             _ => {}
         }
     }

@@ -237,6 +237,22 @@ pub enum Call {
 }
 
 impl Call {
+    /// The address arguments.
+    pub fn addrs(&self) -> Vec<&AddrExpr> {
+        match self {
+            Call::Mmap { addr, .. }
+            | Call::Munmap { addr, .. }
+            | Call::Mprotect { addr, .. }
+            | Call::Msync { addr, .. }
+            | Call::Madvise { addr, .. }
+            | Call::Mincore { addr, .. }
+            | Call::Mlock { addr, .. }
+            | Call::Munlock { addr, .. }
+            | Call::Minherit { addr, .. } => vec![addr],
+            Call::Mremap { addr, new_addr, .. } => vec![addr, new_addr],
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Call::Mmap { .. } => "mmap",
@@ -290,20 +306,8 @@ pub enum Action {
         byte: u8,
     },
     Fork,
-    Munmap {
-        addr: AddrExpr,
-        len: Expr,
-    },
-    Mprotect {
-        addr: AddrExpr,
-        len: Expr,
-        prot: NameSet,
-    },
-    Msync {
-        addr: AddrExpr,
-        len: Expr,
-        flags: NameSet,
-    },
+    /// A family call made as a step (`munmap = ...`, `call = { fn = ... }`).
+    Call(Call),
     Ftruncate {
         size: Expr,
     },

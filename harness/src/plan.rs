@@ -222,20 +222,7 @@ pub enum ActionPlan {
         byte: u8,
     },
     Fork,
-    Munmap {
-        addr: RAddr,
-        len: usize,
-    },
-    Mprotect {
-        addr: RAddr,
-        len: usize,
-        prot: i32,
-    },
-    Msync {
-        addr: RAddr,
-        len: usize,
-        flags: i32,
-    },
+    Call(CallPlan),
     Ftruncate {
         size: i64,
     },
@@ -253,10 +240,12 @@ pub enum ActionPlan {
     },
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct StepPlan {
     pub who: Who,
     pub action: ActionPlan,
+    /// For call steps: names as written, for rendering as C.
+    pub call_text: Option<CallText>,
 }
 
 /// Plans `case` for `host`. `Err` is a defect of the case itself (a value that does not
@@ -270,11 +259,6 @@ pub fn plan(case: &Case, host: &Host) -> Result<Planned, String> {
     };
     if !case.oses.contains(&os) {
         return Ok(na(format!("the case applies only to {}", list(&case.oses))));
-    }
-    match (&case.call, os) {
-        (Call::Mremap { .. }, Os::Freebsd) => return Ok(na("FreeBSD has no mremap".into())),
-        (Call::Minherit { .. }, Os::Linux) => return Ok(na("Linux has no minherit".into())),
-        _ => {}
     }
     if case.privilege == Privilege::Root && !host.is_root() {
         return Ok(na("the case needs root".into()));
@@ -420,6 +404,10 @@ impl Planner<'_> {
             steps.push(StepPlan {
                 who: s.who,
                 action: self.action(&s.action)?,
+                call_text: match &s.action {
+                    Action::Call(c) => Some(self.call(c)?.1),
+                    _ => None,
+                },
             });
         }
         Ok(Plan {
@@ -472,6 +460,15 @@ impl Planner<'_> {
     }
 
     fn call(&self, c: &Call) -> Result<(CallPlan, CallText), Why> {
+        match (c, Os::current()) {
+            (Call::Mremap { .. }, Some(Os::Freebsd)) => {
+                return Err(Why::NotApplicable("FreeBSD has no mremap".into()));
+            }
+            (Call::Minherit { .. }, Some(Os::Linux)) => {
+                return Err(Why::NotApplicable("Linux has no minherit".into()));
+            }
+            _ => {}
+        }
         let text = |names: Vec<Option<String>>| CallText {
             func: c.name(),
             names,
@@ -664,20 +661,7 @@ impl Planner<'_> {
                 byte: *byte,
             },
             Action::Fork => ActionPlan::Fork,
-            Action::Munmap { addr, len } => ActionPlan::Munmap {
-                addr: self.addr(addr)?,
-                len: self.size(len, "len")?,
-            },
-            Action::Mprotect { addr, len, prot } => ActionPlan::Mprotect {
-                addr: self.addr(addr)?,
-                len: self.size(len, "len")?,
-                prot: self.names(prot, &names::PROT)?,
-            },
-            Action::Msync { addr, len, flags } => ActionPlan::Msync {
-                addr: self.addr(addr)?,
-                len: self.size(len, "len")?,
-                flags: self.names(flags, &names::MS)?,
-            },
+            Action::Call(c) => ActionPlan::Call(self.call(c)?.0),
             Action::Ftruncate { size } => ActionPlan::Ftruncate {
                 size: self.off(size, "size")?,
             },

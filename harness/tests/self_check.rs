@@ -212,3 +212,38 @@ expect = { errno = "EPERM" }
     }
     assert_eq!(r.verdict, Verdict::Pass, "{}", r.explain());
 }
+
+#[test]
+fn a_call_step_runs_any_family_call_and_renders_it_as_c() {
+    let r = run(r#"
+call = { fn = "mmap", len = "2p", prot = "PROT_READ|PROT_WRITE", flags = "MAP_PRIVATE|MAP_ANONYMOUS" }
+expect = { result = "ok" }
+[[case.step]]
+write = "result+1p"
+byte = "0x33"
+[[case.step]]
+call = { fn = "mmap", addr = "result", len = "1p", prot = "PROT_NONE", flags = "MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED" }
+[[case.step]]
+read = "result"
+expect = { fault = "SIGSEGV SEGV_ACCERR" }
+[[case.step]]
+read = "result+1p"
+bytes = "byte:0x33"
+[[case.step]]
+call = { fn = "munmap", addr = "result+1", len = "1p" }
+expect = { errno = "EINVAL" }
+"#);
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.explain());
+    assert!(
+        r.steps[1].what.starts_with("mmap(0x"),
+        "{}",
+        r.steps[1].what
+    );
+    assert!(
+        r.steps[1]
+            .what
+            .contains("PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0)"),
+        "{}",
+        r.steps[1].what
+    );
+}

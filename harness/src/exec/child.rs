@@ -314,9 +314,21 @@ impl Child<'_> {
         }
     }
 
+    /// The call under test; its result becomes the `result` address base.
     unsafe fn call(&mut self) {
+        // SAFETY: as invoke.
+        let out = unsafe { self.invoke(&self.plan.call) };
+        if out.state == RawOutcome::OK {
+            self.bases.result = out.ret;
+        }
+        self.rec.call = out;
+    }
+
+    /// Makes one family call with its addresses resolved now; -1 is failure for all of
+    /// them (mmap's MAP_FAILED included).
+    unsafe fn invoke(&self, call: &CallPlan) -> RawOutcome {
         let b = &self.bases;
-        let (ret, args): (i64, [u64; 6]) = match self.plan.call {
+        let (ret, args): (i64, [u64; 6]) = match *call {
             CallPlan::Mmap {
                 addr,
                 len,
@@ -434,16 +446,12 @@ impl Child<'_> {
                 )
             }
         };
-        let out = &mut self.rec.call;
-        out.args = args;
-        if ret == -1 {
-            out.state = RawOutcome::ERRNO;
-            out.errno = errno();
-        } else {
-            out.state = RawOutcome::OK;
-            out.ret = ret as u64;
-            self.bases.result = ret as u64;
-        }
+        let mut out = RawOutcome {
+            args,
+            ..RawOutcome::default()
+        };
+        set_ret(&mut out, ret);
+        out
     }
 
     /// Runs the steps; after a fork step each side runs its own, passing a baton through a
@@ -561,21 +569,7 @@ impl Child<'_> {
                     }
                 }
                 ActionPlan::Fork => {}
-                ActionPlan::Munmap { addr, len } => {
-                    let a = b.resolve(addr);
-                    out.args = [a, len as u64, 0, 0, 0, 0];
-                    set_ret(&mut out, libc::munmap(a as *mut c_void, len) as i64);
-                }
-                ActionPlan::Mprotect { addr, len, prot } => {
-                    let a = b.resolve(addr);
-                    out.args = [a, len as u64, prot as u64, 0, 0, 0];
-                    set_ret(&mut out, libc::mprotect(a as *mut c_void, len, prot) as i64);
-                }
-                ActionPlan::Msync { addr, len, flags } => {
-                    let a = b.resolve(addr);
-                    out.args = [a, len as u64, flags as u64, 0, 0, 0];
-                    set_ret(&mut out, libc::msync(a as *mut c_void, len, flags) as i64);
-                }
+                ActionPlan::Call(ref c) => out = self.invoke(c),
                 ActionPlan::Ftruncate { size } => {
                     out.args = [size as u64, 0, 0, 0, 0, 0];
                     let fd = self.file_fd(libc::O_RDWR);
