@@ -79,9 +79,10 @@ impl CaseResult {
     /// The failure report: case, clauses, call as C, expected vs observed.
     pub fn explain(&self) -> String {
         let mut s = format!(
-            "{} [{}]\n  {}\n  call:     {}\n  expected: {}\n  observed: {}\n",
+            "{} [{}]\n  {}\n  {}\n  call:     {}\n  expected: {}\n  observed: {}\n",
             self.id,
             self.clauses.join(", "),
+            self.title,
             self.file,
             self.call,
             self.expected,

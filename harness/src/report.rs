@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 struct Results<'a> {
     tool: &'static str,
     version: &'static str,
+    /// When the run ended, seconds since the Unix epoch.
+    finished_at: u64,
     host: &'a Host,
     totals: Vec<(Verdict, usize)>,
     cases: &'a [CaseResult],
@@ -27,6 +29,9 @@ pub fn write(
     let doc = Results {
         tool: "mmapconf",
         version: env!("CARGO_PKG_VERSION"),
+        finished_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
         host,
         totals: totals(results),
         cases: results,
