@@ -55,6 +55,8 @@ pub struct Table {
     pub freebsd: &'static [&'static str],
     /// Name and value of every name of this family on the running OS.
     pub values: &'static [(&'static str, i64)],
+    /// Names only some architectures have, with the value on this one, if it has it.
+    pub arch: &'static [(&'static str, Option<i64>)],
 }
 
 /// Why a name could not be resolved.
@@ -68,6 +70,9 @@ pub enum NameError {
 
 impl Table {
     fn oses(&self, name: &str) -> Vec<Os> {
+        if self.arch.iter().any(|(n, _)| *n == name) {
+            return Os::ALL.to_vec();
+        }
         let mut v = Vec::new();
         if self.common.contains(&name) || self.linux.contains(&name) {
             v.push(Os::Linux);
@@ -101,6 +106,11 @@ impl Table {
     /// The value of `name` on the running OS (plan time).
     pub fn value(&self, name: &str) -> Result<i64, NameError> {
         self.check(name)?;
+        if let Some((_, here)) = self.arch.iter().find(|(n, _)| *n == name) {
+            return here.ok_or(NameError::Absent {
+                os_with_it: "another architecture",
+            });
+        }
         match self.values.iter().find(|(n, _)| *n == name) {
             Some((_, v)) => Ok(*v),
             None => Err(NameError::Absent {
@@ -127,8 +137,10 @@ macro_rules! table {
     ($vis:vis $id:ident, $what:literal,
      common: [$($c:ident),* $(,)?],
      linux: [$($l:ident),* $(,)?],
-     freebsd: [$($f:ident),* $(,)?] $(,)?) => {
+     freebsd: [$($f:ident),* $(,)?]
+     $(, arch: $arch:expr)? $(,)?) => {
         $vis static $id: Table = Table {
+            arch: { #[allow(unused_mut, unused_assignments)] let mut a: &[(&str, Option<i64>)] = &[]; $(a = $arch;)? a },
             what: $what,
             common: &[$(stringify!($c)),*],
             linux: &[$(stringify!($l)),*],
@@ -159,13 +171,26 @@ table!(pub PROT, "prot bit",
 );
 
 table!(pub MAP, "mmap flag",
-    common: [MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANON, MAP_ANONYMOUS, MAP_STACK, MAP_32BIT],
+    common: [MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANON, MAP_ANONYMOUS, MAP_STACK],
     linux: [MAP_SHARED_VALIDATE, MAP_DROPPABLE, MAP_FIXED_NOREPLACE, MAP_DENYWRITE,
             MAP_EXECUTABLE, MAP_FILE, MAP_GROWSDOWN, MAP_HUGETLB, MAP_HUGE_2MB, MAP_HUGE_1GB,
             MAP_LOCKED, MAP_NONBLOCK, MAP_NORESERVE, MAP_POPULATE, MAP_SYNC],
     freebsd: [MAP_EXCL, MAP_GUARD, MAP_NOCORE, MAP_NOSYNC, MAP_PREFAULT_READ,
               MAP_ALIGNED_SUPER, MAP_HASSEMAPHORE],
+    arch: &[("MAP_32BIT", MAP_32BIT_HERE)],
 );
+
+/// MAP_32BIT: Linux has it on x86_64 only; FreeBSD on its 64-bit platforms.
+#[cfg(any(
+    all(target_os = "linux", target_arch = "x86_64"),
+    all(target_os = "freebsd", target_pointer_width = "64")
+))]
+const MAP_32BIT_HERE: Option<i64> = Some(libc::MAP_32BIT as i64);
+#[cfg(not(any(
+    all(target_os = "linux", target_arch = "x86_64"),
+    all(target_os = "freebsd", target_pointer_width = "64")
+)))]
+const MAP_32BIT_HERE: Option<i64> = None;
 
 table!(pub MS, "msync flag",
     common: [MS_ASYNC, MS_SYNC, MS_INVALIDATE],
