@@ -20,6 +20,9 @@ pub struct Host {
     pub tunables: Vec<String>,
     /// One past the highest user address on this OS and architecture.
     pub top: u64,
+    /// What the suite ran under when that is not the kernel itself (a sandbox, an
+    /// emulator), as given with `run --under`; empty on bare kernels.
+    pub under: String,
 }
 
 impl Host {
@@ -41,6 +44,7 @@ impl Host {
             capabilities: capabilities(),
             tunables: tunables(),
             top: user_top(page_size() as u64),
+            under: String::new(),
         }
     }
 
@@ -67,11 +71,16 @@ pub fn page_size() -> usize {
 
 /// End of the user address space: the first address no user mapping may reach.
 ///
-/// Linux: the stack sits just below it, so it is the stack's end rounded up to a power of
-/// two (x86_64 keeps the last page below 2^47 unmappable: TASK_SIZE_MAX is 2^47 minus one
-/// page). arm64 kernels differ in VA bits (39, 47, 48...), which this reading follows.
-/// FreeBSD: VM_MAXUSER_ADDRESS, 2^47 on amd64 and 2^48 on arm64 (4-level tables).
+/// Measured where possible: the smallest power-of-two candidate (minus one page on x86_64,
+/// whose TASK_SIZE_MAX keeps the last page below 2^47 unmappable) such that a hinted
+/// one-page mapping lands exactly one page below it and not at it. A hint never replaces
+/// anything, so this is safe in a running harness, and it also holds under emulators whose
+/// stacks sit far below their top. Otherwise, Linux: the stack's end rounded up to a power
+/// of two; FreeBSD: VM_MAXUSER_ADDRESS, 2^47 on amd64 and 2^48 on arm64.
 fn user_top(page: u64) -> u64 {
+    if let Some(top) = probe_top(page) {
+        return top;
+    }
     #[cfg(target_os = "linux")]
     if let Some(end) = linux_stack_end() {
         let top = end.next_power_of_two();
@@ -81,11 +90,42 @@ fn user_top(page: u64) -> u64 {
             top
         };
     }
-    let _ = page;
     match std::env::consts::ARCH {
         "x86_64" => 1 << 47,
         "aarch64" => 1 << 48,
         _ => 1 << 31,
+    }
+}
+
+fn probe_top(page: u64) -> Option<u64> {
+    let below = if cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        page
+    } else {
+        0
+    };
+    [39u32, 42, 47, 48, 52, 56, 57]
+        .into_iter()
+        .map(|bits| (1u64 << bits) - below)
+        .find(|&top| placed_at(top - page, page) && !placed_at(top, page))
+}
+
+/// Whether a PROT_NONE page hinted at `addr` lands exactly there (it is unmapped again).
+fn placed_at(addr: u64, page: u64) -> bool {
+    // SAFETY: a hint without MAP_FIXED never replaces a mapping; we unmap only what we got.
+    unsafe {
+        let p = libc::mmap(
+            addr as *mut libc::c_void,
+            page as usize,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANON,
+            -1,
+            0,
+        );
+        if p == libc::MAP_FAILED {
+            return false;
+        }
+        libc::munmap(p, page as usize);
+        p as u64 == addr
     }
 }
 

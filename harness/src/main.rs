@@ -35,6 +35,10 @@ enum Command {
         out: Option<PathBuf>,
         /// Only cases whose id contains one of these words.
         filter: Vec<String>,
+        /// What the suite runs under when not the bare kernel, for the report
+        /// (e.g. "gVisor runsc 20221219, ptrace platform").
+        #[arg(long)]
+        under: Option<String>,
     },
     /// Validate every case file and the clause registry.
     Check,
@@ -85,7 +89,12 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Run { jobs, out, filter } => run(&suite, jobs, out, filter),
+        Command::Run {
+            jobs,
+            out,
+            filter,
+            under,
+        } => run(&suite, jobs, out, filter, under),
         Command::Bench { rounds } => {
             let host = Host::detect();
             let Some(executor) = executor() else {
@@ -120,8 +129,10 @@ fn run(
     jobs: Option<usize>,
     out: Option<PathBuf>,
     filter: Vec<String>,
+    under: Option<String>,
 ) -> ExitCode {
-    let host = Host::detect();
+    let mut host = Host::detect();
+    host.under = under.unwrap_or_default();
     let cases: Vec<_> = suite
         .cases
         .iter()

@@ -734,6 +734,7 @@ mod tests {
             capabilities: Vec::new(),
             tunables: Vec::new(),
             top: 1 << 47,
+            under: String::new(),
         }
     }
 
