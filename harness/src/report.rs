@@ -55,9 +55,13 @@ pub fn tally(results: &[CaseResult]) -> String {
 pub fn summary(host: &Host, results: &[CaseResult]) -> String {
     let mut s = String::new();
     s.push_str(&format!(
-        "# mmapconf on {} {} ({})\n\n",
+        "# mmapconf on {} {} ({})",
         host.os_name, host.release, host.arch
     ));
+    if !host.under.is_empty() {
+        s.push_str(&format!(", under {}", host.under));
+    }
+    s.push_str("\n\n");
     s.push_str(&format!(
         "Page size {} bytes; uid {} (euid {}).",
         host.page_size, host.uid, host.euid
@@ -118,4 +122,24 @@ pub fn summary(host: &Host, results: &[CaseResult]) -> String {
 
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_title_says_what_the_suite_ran_under() {
+        let mut host = Host::detect();
+        assert!(
+            !summary(&host, &[])
+                .lines()
+                .next()
+                .unwrap()
+                .contains("under")
+        );
+        host.under = "gVisor runsc 1".into();
+        let title = summary(&host, &[]).lines().next().unwrap().to_string();
+        assert!(title.ends_with(", under gVisor runsc 1"), "{title}");
+    }
 }
