@@ -12,6 +12,7 @@ pub mod expr;
 pub mod host;
 pub mod judge;
 pub mod load;
+pub mod matrix;
 pub mod model;
 pub mod names;
 pub mod plan;

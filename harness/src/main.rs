@@ -44,6 +44,15 @@ enum Command {
     Check,
     /// List case ids with their verdict-independent facts.
     List,
+    /// Put several runs' reports side by side (one column per report directory).
+    Matrix {
+        /// Report directories holding results.json.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Write the Markdown here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Time the suite per case against a bare fork + _exit + waitpid.
     Bench {
         /// Rounds over the whole suite.
@@ -62,6 +71,9 @@ fn default_cases() -> PathBuf {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Matrix { reports, out } = &cli.command {
+        return matrix(reports, out.as_deref());
+    }
     let dir = cli.cases.clone().unwrap_or_else(default_cases);
     let suite = match load::load_dir(&dir) {
         Ok(s) => s,
@@ -95,6 +107,7 @@ fn main() -> ExitCode {
             filter,
             under,
         } => run(&suite, jobs, out, filter, under),
+        Command::Matrix { .. } => unreachable!("handled before loading cases"),
         Command::Bench { rounds } => {
             let host = Host::detect();
             let Some(executor) = executor() else {
@@ -179,5 +192,35 @@ fn run(
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+fn matrix(reports: &[PathBuf], out: Option<&Path>) -> ExitCode {
+    let mut runs = Vec::new();
+    for dir in reports {
+        match mmapconf::matrix::read_run(dir) {
+            Ok(r) => runs.push(r),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let text = mmapconf::matrix::render(&runs);
+    match out {
+        Some(path) => match std::fs::write(path, text) {
+            Ok(()) => {
+                println!("wrote {}", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                ExitCode::from(2)
+            }
+        },
+        None => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
     }
 }
