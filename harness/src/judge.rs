@@ -255,8 +255,8 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
         }
         (Some(rec), _) => rec,
     };
-    r.call = plan.call_text.as_c(&rec.call.args);
     if let Some(stage) = Stage::from_raw(rec.failed_stage).filter(|s| *s != Stage::Done) {
+        r.call = format!("{} (not made: setup failed)", plan.call_text.func);
         let what = format!(
             "setup failed at {stage:?} (#{}): {}",
             rec.failed_index,
@@ -270,6 +270,7 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
         return r;
     }
 
+    r.call = plan.call_text.as_c(&rec.call.args);
     let deviation_for = |step: Option<usize>| {
         case.deviations
             .iter()

@@ -28,8 +28,8 @@ pub struct Plan {
     pub top: u64,
     pub timeout: Duration,
     pub object: Option<ObjectPlan>,
-    /// Setup mappings in the order they are made: those without `at` first, then the hole
-    /// is found, then those with `at`. `index` keeps the case's numbering for `mapping.N`.
+    /// Setup mappings as the case lists them. The child makes those without `at` first,
+    /// then finds the hole, then makes those with `at` (which may be placed in it).
     pub mappings: Vec<MappingPlan>,
     pub hole_len: usize,
     pub drop_privilege: bool,
@@ -387,7 +387,6 @@ impl Planner<'_> {
                 fill: m.fill,
             });
         }
-        mappings.sort_by_key(|m| m.at.is_some());
         let mut limits = Vec::new();
         for (name, e) in &case.limits {
             let res = names::RLIMIT
@@ -850,15 +849,13 @@ mod tests {
     }
 
     #[test]
-    fn mappings_placed_at_an_address_are_made_after_the_others_and_get_map_fixed() {
+    fn mappings_placed_at_an_address_get_map_fixed() {
         let c = case(
             "mapping = [{ name = \"a\", len = \"1p\", at = \"hole\" }, { name = \"b\", len = \"2p\" }]\n\
              call = { fn = \"munmap\", addr = \"mapping.a\", len = \"1p\" }\nexpect = { result = \"ok\" }\n",
         );
         let plan = ready(plan(&c, &host(4096, 0)).unwrap());
-        let order: Vec<usize> = plan.mappings.iter().map(|m| m.index).collect();
-        assert_eq!(order, vec![1, 0]);
-        assert_ne!(plan.mappings[1].flags & libc::MAP_FIXED, 0);
-        assert_eq!(plan.mappings[0].flags & libc::MAP_FIXED, 0);
+        assert_ne!(plan.mappings[0].flags & libc::MAP_FIXED, 0);
+        assert_eq!(plan.mappings[1].flags & libc::MAP_FIXED, 0);
     }
 }
