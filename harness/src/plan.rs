@@ -721,6 +721,9 @@ mod tests {
     use rstest::rstest;
     use std::path::Path;
 
+    /// The two page sizes kernels use today, as host facts to plan against.
+    const KIB4: usize = 4 << 10;
+
     fn host(page: usize, euid: u32) -> Host {
         Host {
             os: Os::current(),
@@ -756,12 +759,12 @@ mod tests {
     }
 
     #[rstest]
-    #[case(4096, "1p", 4096)]
+    #[case(KIB4, "1p", KIB4)]
     #[case(16384, "1p", 16384)]
     #[case(16384, "2p+1", 32769)]
     #[case(16384, "p/2", 8192)]
-    #[case(4096, "-1p", (-4096i64) as usize)]
-    #[case(4096, "max", usize::MAX)]
+    #[case(KIB4, "-1p", KIB4.wrapping_neg())]
+    #[case(KIB4, "max", usize::MAX)]
     fn lengths_follow_the_hosts_page_size(
         #[case] page: usize,
         #[case] len: &str,
@@ -797,7 +800,7 @@ mod tests {
         let c = case(&format!(
             "call = {{ fn = \"mmap\", {args}, prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANON\" }}\nexpect = {{ result = \"ok\" }}"
         ));
-        let err = plan(&c, &host(4096, 0)).unwrap_err();
+        let err = plan(&c, &host(KIB4, 0)).unwrap_err();
         assert!(err.contains(msg), "{err}");
     }
 
@@ -815,7 +818,7 @@ mod tests {
         let c = case(&format!(
             "{extra}\ncall = {{ fn = \"mmap\", len = \"1p\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANON\" }}\nexpect = {{ result = \"ok\" }}"
         ));
-        match plan(&c, &host(4096, euid)).unwrap() {
+        match plan(&c, &host(KIB4, euid)).unwrap() {
             Planned::NotApplicable(r) => assert!(r.contains(why), "{r}"),
             Planned::Ready(_) => panic!("planned"),
         }
@@ -854,7 +857,7 @@ mod tests {
             "mapping = [{ name = \"a\", len = \"1p\", at = \"hole\" }, { name = \"b\", len = \"2p\" }]\n\
              call = { fn = \"munmap\", addr = \"mapping.a\", len = \"1p\" }\nexpect = { result = \"ok\" }\n",
         );
-        let plan = ready(plan(&c, &host(4096, 0)).unwrap());
+        let plan = ready(plan(&c, &host(KIB4, 0)).unwrap());
         assert_ne!(plan.mappings[0].flags & libc::MAP_FIXED, 0);
         assert_eq!(plan.mappings[1].flags & libc::MAP_FIXED, 0);
     }

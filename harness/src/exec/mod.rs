@@ -219,7 +219,7 @@ fn fork_and_observe(plan: &Plan, prep: &Prepared) -> (Option<Record>, ChildEnd) 
 fn read_report(rx: OwnedFd, timeout: Duration) -> (Vec<u8>, bool) {
     let deadline = Instant::now() + timeout;
     let mut bytes = Vec::with_capacity(std::mem::size_of::<Record>());
-    let mut buf = [0u8; 4096];
+    let mut buf = [0u8; 1024];
     // SAFETY: rx is a valid owned descriptor; the File takes ownership.
     let mut file = unsafe { std::fs::File::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(rx)) };
     loop {
