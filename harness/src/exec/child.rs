@@ -52,6 +52,9 @@ struct Child<'a> {
     object_fd: c_int,
     /// A second descriptor of a memfd/shm object, for readback/pwrite/ftruncate.
     aux_fd: c_int,
+    /// mincore's result vector for the call under test, made before the hole is found so
+    /// that it cannot land in the hole; (address, bytes).
+    vec: (*mut c_void, usize),
     bases: Bases,
 }
 
@@ -85,6 +88,7 @@ pub unsafe fn run(plan: &Plan, prep: &Prepared, report_fd: c_int) -> ! {
             rec,
             object_fd: -1,
             aux_fd: -1,
+            vec: (std::ptr::null_mut(), 0),
             bases: Bases {
                 result: 0,
                 mappings: [0; crate::load::MAX_MAPPINGS],
@@ -135,6 +139,9 @@ impl Child<'_> {
                     self.fail(Stage::Mapping, m.index);
                     return Who::Parent;
                 }
+            }
+            if let CallPlan::Mincore { len, .. } = plan.call {
+                self.vec = (new_vec(len, plan.page), len.div_ceil(plan.page));
             }
             let hole = libc::mmap(
                 std::ptr::null_mut(),
@@ -274,6 +281,16 @@ impl Child<'_> {
         }
     }
 
+    /// A vector of one byte per page of `len`: the one made in setup when it is big
+    /// enough, else a new one (steps). Null when none can be had: a range that large is
+    /// refused before the kernel looks at the vector.
+    fn mincore_vec(&self, len: usize) -> *mut c_void {
+        if !self.vec.0.is_null() && len.div_ceil(self.plan.page) <= self.vec.1 {
+            return self.vec.0;
+        }
+        new_vec(len, self.plan.page)
+    }
+
     fn fd_of(&self, fd: FdPlan) -> c_int {
         match fd {
             FdPlan::Object => self.object_fd,
@@ -391,21 +408,9 @@ impl Child<'_> {
             }
             CallPlan::Mincore { addr, len } => {
                 let a = b.resolve(addr);
-                // One byte per page; the vector is a fresh mapping so a huge len cannot
-                // overrun harness memory.
-                let pages = len.div_ceil(self.plan.page).max(1);
-                // SAFETY: the vector mapping is owned by the child.
-                let r = unsafe {
-                    let vec = libc::mmap(
-                        std::ptr::null_mut(),
-                        pages,
-                        libc::PROT_READ | libc::PROT_WRITE,
-                        libc::MAP_PRIVATE | libc::MAP_ANON | NORESERVE,
-                        -1,
-                        0,
-                    );
-                    libc::mincore(a as *mut c_void, len, vec.cast())
-                };
+                // SAFETY: the vector is the child's own mapping (or null when none fits).
+                let r =
+                    unsafe { libc::mincore(a as *mut c_void, len, self.mincore_vec(len).cast()) };
                 (r as i64, [a, len as u64, 0, 0, 0, 0])
             }
             CallPlan::Mlock { addr, len } => {
@@ -692,6 +697,27 @@ impl Child<'_> {
             // SAFETY: closing a descriptor this step opened.
             unsafe { libc::close(fd) };
         }
+    }
+}
+
+/// A fresh, lazily backed mapping of one byte per page of `len`, or null.
+fn new_vec(len: usize, page: usize) -> *mut c_void {
+    let bytes = len.div_ceil(page).max(1);
+    // SAFETY: a new private mapping owned by the child.
+    let v = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            bytes,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANON | NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if v == libc::MAP_FAILED {
+        std::ptr::null_mut()
+    } else {
+        v
     }
 }
 
