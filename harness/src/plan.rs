@@ -443,6 +443,15 @@ impl Planner<'_> {
                 "memfd_create does not exist here".into(),
             ));
         }
+        // Linux's shm_open is a file under /dev/shm; the child opens it there directly.
+        if o.kind == ObjectKind::Shm
+            && os == Os::Linux
+            && !std::path::Path::new("/dev/shm").is_dir()
+        {
+            return Err(Why::NotApplicable(
+                "no /dev/shm for POSIX shared memory objects".into(),
+            ));
+        }
         if o.kind == ObjectKind::File && o.fs == Fs::Tmpfs && host_tmpfs().is_none() {
             return Err(Why::NotApplicable(
                 "no tmpfs directory found (set MMAPCONF_TMPFS to one)".into(),
