@@ -438,11 +438,6 @@ impl Planner<'_> {
         } else {
             0
         };
-        if o.kind == ObjectKind::Memfd && os != Os::Linux && os != Os::Freebsd {
-            return Err(Why::NotApplicable(
-                "memfd_create does not exist here".into(),
-            ));
-        }
         // Linux's shm_open is a file under /dev/shm; the child opens it there directly.
         if o.kind == ObjectKind::Shm
             && os == Os::Linux
