@@ -276,9 +276,10 @@ pub fn plan(case: &Case, host: &Host) -> Result<Planned, String> {
     let p = Planner {
         page: host.page_size as i128,
         top: host.top as i128,
+        os,
         case,
     };
-    match p.build(host, os) {
+    match p.build(host) {
         Ok(plan) => Ok(Planned::Ready(Box::new(plan))),
         Err(Why::NotApplicable(r)) => Ok(na(r)),
         Err(Why::Invalid(e)) => Err(format!("{}: {e}", case.id)),
@@ -301,6 +302,7 @@ enum Why {
 struct Planner<'a> {
     page: i128,
     top: i128,
+    os: Os,
     case: &'a Case,
 }
 
@@ -367,10 +369,10 @@ impl Planner<'_> {
         }
     }
 
-    fn build(&self, host: &Host, os: Os) -> Result<Plan, Why> {
+    fn build(&self, host: &Host) -> Result<Plan, Why> {
         let case = self.case;
         let object = match &case.object {
-            Some(o) => Some(self.object(o, os)?),
+            Some(o) => Some(self.object(o)?),
             None => None,
         };
         let mut mappings = Vec::new();
@@ -424,7 +426,7 @@ impl Planner<'_> {
         })
     }
 
-    fn object(&self, o: &Object, os: Os) -> Result<ObjectPlan, Why> {
+    fn object(&self, o: &Object) -> Result<ObjectPlan, Why> {
         let size = if o.kind.has_content() {
             let v = self.off(&o.size, "object size")?;
             let v = u64::try_from(v)
@@ -440,7 +442,7 @@ impl Planner<'_> {
         };
         // Linux's shm_open is a file under /dev/shm; the child opens it there directly.
         if o.kind == ObjectKind::Shm
-            && os == Os::Linux
+            && self.os == Os::Linux
             && !std::path::Path::new("/dev/shm").is_dir()
         {
             return Err(Why::NotApplicable(
@@ -463,11 +465,11 @@ impl Planner<'_> {
     }
 
     fn call(&self, c: &Call) -> Result<(CallPlan, CallText), Why> {
-        match (c, Os::current()) {
-            (Call::Mremap { .. }, Some(Os::Freebsd)) => {
+        match (c, self.os) {
+            (Call::Mremap { .. }, Os::Freebsd) => {
                 return Err(Why::NotApplicable("FreeBSD has no mremap".into()));
             }
-            (Call::Minherit { .. }, Some(Os::Linux)) => {
+            (Call::Minherit { .. }, Os::Linux) => {
                 return Err(Why::NotApplicable("Linux has no minherit".into()));
             }
             _ => {}
