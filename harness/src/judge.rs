@@ -440,22 +440,21 @@ fn describe(
 mod tests {
     use super::*;
     use crate::host::Host;
-    use crate::load::{Clauses, parse_file};
+    use crate::load::parse_file;
     use crate::plan::{Planned, plan};
     use crate::record::Record;
+    use crate::registry::Registry;
     use rstest::rstest;
     use std::time::Duration;
 
     fn setup(body: &str) -> (Case, Plan) {
-        let mut summaries = std::collections::BTreeMap::new();
-        summaries.insert("posix.mmap.1".to_string(), String::new());
         let text = format!(
             "[[case]]\nid = \"judge.test.case\"\ntitle = \"t\"\nclauses = [\"posix.mmap.1\"]\n{body}"
         );
         let case = parse_file(
             std::path::Path::new("t.toml"),
             &text,
-            &Clauses { summaries },
+            &Registry::of_ids(&["posix.mmap.1"]),
         )
         .unwrap()
         .remove(0);

@@ -7,6 +7,7 @@
 //! The executor and the reporter never import each other.
 
 pub mod bench;
+pub mod embedded;
 pub mod exec;
 pub mod expr;
 pub mod host;
@@ -15,8 +16,10 @@ pub mod load;
 pub mod matrix;
 pub mod model;
 pub mod names;
+pub mod pid1;
 pub mod plan;
 pub mod probe;
 pub mod record;
+pub mod registry;
 pub mod report;
 pub mod suite;

@@ -7,6 +7,7 @@
 use crate::expr::{AddrBase, AddrExpr, Expr};
 use crate::model::*;
 use crate::names::{self, NameSet, Os, Table};
+use crate::registry::Registry;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -43,89 +44,88 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// The clause IDs a case may cite, with their summaries.
-#[derive(Debug, Clone, Default)]
-pub struct Clauses {
-    pub summaries: BTreeMap<String, String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRegistry {
-    #[serde(default)]
-    source: BTreeMap<String, String>,
-    clause: BTreeMap<String, RawClause>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawClause {
-    source: String,
-    summary: String,
-}
-
-impl Clauses {
-    pub fn parse(path: &Path, text: &str) -> Result<Clauses, LoadError> {
-        let raw: RawRegistry = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
-        let mut summaries = BTreeMap::new();
-        for (id, c) in raw.clause {
-            if !raw.source.contains_key(&c.source) {
-                let at = text.find(&format!("\"{id}\"")).unwrap_or(0);
-                return Err(located(
-                    path,
-                    text,
-                    at..at,
-                    format!(
-                        "clause `{id}` names source `{}`, which [source] does not define",
-                        c.source
-                    ),
-                ));
-            }
-            summaries.insert(id, c.summary);
-        }
-        Ok(Clauses { summaries })
-    }
-}
-
 /// Everything under a cases directory.
 #[derive(Debug, Clone)]
 pub struct Suite {
-    pub clauses: Clauses,
+    pub registry: Registry,
     pub cases: Vec<Case>,
 }
 
-/// Loads `dir/clauses.toml` and every other `*.toml` below `dir`, in path order.
-/// All errors are collected, so one run shows every broken file.
+/// The registry's directory, relative to the cases directory.
+pub const REGISTRY_DIR: &str = "clauses";
+
+/// Loads every `*.toml` below `dir`: the registry under `dir/clauses/`, cases elsewhere.
 pub fn load_dir(dir: &Path) -> Result<Suite, Vec<LoadError>> {
-    let err_at = |file: &Path, msg: String| LoadError {
+    let mut files = Vec::new();
+    collect_toml(dir, &mut files).map_err(|e| vec![err_at(dir, e)])?;
+    let mut sources = Vec::new();
+    let mut errors = Vec::new();
+    for file in files {
+        match std::fs::read_to_string(&file) {
+            Ok(text) => {
+                let rel = file.strip_prefix(dir).unwrap_or(&file).to_path_buf();
+                sources.push((rel, file, text));
+            }
+            Err(e) => errors.push(err_at(&file, format!("cannot read: {e}"))),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    load_sources(
+        sources
+            .iter()
+            .map(|(rel, shown, text)| (rel.as_path(), shown.as_path(), text.as_str())),
+    )
+}
+
+fn err_at(file: &Path, msg: String) -> LoadError {
+    LoadError {
         file: file.to_path_buf(),
         line: 0,
         col: 0,
         msg,
-    };
-    let registry = dir.join("clauses.toml");
-    let text = std::fs::read_to_string(&registry).map_err(|e| {
-        vec![err_at(
-            &registry,
-            format!("cannot read the clause registry: {e}"),
-        )]
-    })?;
-    let clauses = Clauses::parse(&registry, &text).map_err(|e| vec![e])?;
+    }
+}
 
-    let mut files = Vec::new();
-    collect_toml(dir, &mut files).map_err(|e| vec![err_at(dir, e)])?;
-    files.retain(|f| f != &registry);
-    files.sort();
+/// Loads a suite from files given as (path relative to the cases directory, path to show
+/// in errors, text): the same for a directory on disk and for the copy built into the binary.
+/// All errors are collected, so one run shows every broken file.
+pub fn load_sources<'a>(
+    sources: impl IntoIterator<Item = (&'a Path, &'a Path, &'a str)>,
+) -> Result<Suite, Vec<LoadError>> {
+    let mut sources: Vec<_> = sources.into_iter().collect();
+    sources.sort_by_key(|(rel, _, _)| rel.to_path_buf());
+    let (reg, case_files): (Vec<_>, Vec<_>) = sources
+        .into_iter()
+        .partition(|(rel, _, _)| rel.starts_with(REGISTRY_DIR));
+    let mut registry = Registry::default();
+    let mut errors = Vec::new();
+    let mut shown_of = BTreeMap::new();
+    for (_, shown, text) in &reg {
+        if let Err(e) = registry.add_file(shown, text) {
+            errors.push(e);
+        }
+        if let Some(stem) = shown.file_stem() {
+            shown_of.insert(stem.to_string_lossy().into_owned(), shown.to_path_buf());
+        }
+    }
+    if reg.is_empty() {
+        errors.push(err_at(
+            Path::new(REGISTRY_DIR),
+            "no clause registry: the cases directory has no clauses/*.toml".into(),
+        ));
+    }
+    errors.extend(registry.check_links(|page| shown_of.get(page).cloned().unwrap_or_default()));
+    if !errors.is_empty() {
+        return Err(errors);
+    }
 
     let mut cases = Vec::new();
-    let mut errors = Vec::new();
-    for file in &files {
-        match std::fs::read_to_string(file) {
-            Ok(text) => match parse_file(file, &text, &clauses) {
-                Ok(mut c) => cases.append(&mut c),
-                Err(mut e) => errors.append(&mut e),
-            },
-            Err(e) => errors.push(err_at(file, format!("cannot read: {e}"))),
+    for (_, shown, text) in &case_files {
+        match parse_file(shown, text, &registry) {
+            Ok(mut c) => cases.append(&mut c),
+            Err(mut e) => errors.append(&mut e),
         }
     }
     let mut seen: HashMap<String, (PathBuf, usize)> = HashMap::new();
@@ -146,7 +146,7 @@ pub fn load_dir(dir: &Path) -> Result<Suite, Vec<LoadError>> {
         }
     }
     if errors.is_empty() {
-        Ok(Suite { clauses, cases })
+        Ok(Suite { registry, cases })
     } else {
         Err(errors)
     }
@@ -528,7 +528,7 @@ impl RawExpect {
     }
 }
 
-fn located(path: &Path, text: &str, span: Range<usize>, msg: String) -> LoadError {
+pub(crate) fn located(path: &Path, text: &str, span: Range<usize>, msg: String) -> LoadError {
     let at = span.start.min(text.len());
     let before = &text[..at];
     let line = before.matches('\n').count() + 1;
@@ -541,13 +541,17 @@ fn located(path: &Path, text: &str, span: Range<usize>, msg: String) -> LoadErro
     }
 }
 
-fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> LoadError {
+pub(crate) fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> LoadError {
     let msg = e.message().trim().to_string();
     located(path, text, e.span().unwrap_or(0..0), msg)
 }
 
 /// Parses one case file.
-pub fn parse_file(path: &Path, text: &str, clauses: &Clauses) -> Result<Vec<Case>, Vec<LoadError>> {
+pub fn parse_file(
+    path: &Path,
+    text: &str,
+    clauses: &Registry,
+) -> Result<Vec<Case>, Vec<LoadError>> {
     let raw: RawFile = toml::from_str(text).map_err(|e| vec![toml_error(path, text, &e)])?;
     let mut ctx = Ctx {
         path,
@@ -586,7 +590,7 @@ fn convert_case(
     ctx: &mut Ctx,
     sc: &Spanned<RawCase>,
     unverified: &[Os],
-    clauses: &Clauses,
+    clauses: &Registry,
 ) -> Case {
     let c = sc.get_ref();
     let id = c.id.get_ref().clone();
@@ -605,9 +609,9 @@ fn convert_case(
         ctx.err(c.clauses.span(), "a case cites at least one clause");
     }
     for cl in c.clauses.get_ref() {
-        if !clauses.summaries.contains_key(cl.get_ref()) {
+        if !clauses.contains(cl.get_ref()) {
             let near: Vec<&str> = clauses
-                .summaries
+                .clauses
                 .keys()
                 .filter(|k| shares_prefix(k, cl.get_ref()))
                 .map(String::as_str)
@@ -1205,16 +1209,12 @@ mod tests {
     use super::*;
     use rstest::rstest;
 
-    fn registry() -> Clauses {
-        let mut summaries = BTreeMap::new();
-        for id in [
+    fn registry() -> Registry {
+        Registry::of_ids(&[
             "linux.mmap.errors.EBADF.1",
             "posix.mmap.19",
             "linux.mmap.errors.EINVAL.2",
-        ] {
-            summaries.insert(id.to_string(), "x".to_string());
-        }
-        Clauses { summaries }
+        ])
     }
 
     const GOOD: &str = r#"
@@ -1287,9 +1287,10 @@ expect = { errno = "EBADF", freebsd = { errno = "EBADF" } }
     #[test]
     fn duplicate_ids_across_files_are_reported() {
         let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("clauses")).unwrap();
         std::fs::write(
-            dir.path().join("clauses.toml"),
-            "[source]\ns = \"x\"\n[clause]\n\"linux.mmap.errors.EBADF.1\" = { source = \"s\", summary = \"x\" }\n\"posix.mmap.19\" = { source = \"s\", summary = \"x\" }\n",
+            dir.path().join("clauses/test.toml"),
+            "[page]\nos = \"linux\"\nname = \"mmap\"\nsection = \"2\"\nread_from = \"t\"\n[clause]\n\"linux.mmap.errors.EBADF.1\" = { section = \"ERRORS\", summary = \"x\" }\n\"posix.mmap.19\" = { section = \"ERRORS\", summary = \"x\" }\n",
         )
         .unwrap();
         std::fs::write(dir.path().join("a.toml"), GOOD).unwrap();
@@ -1298,13 +1299,5 @@ expect = { errno = "EBADF", freebsd = { errno = "EBADF" } }
         assert_eq!(errs.len(), 1);
         assert!(errs[0].msg.contains("duplicate case id"), "{errs:?}");
         assert!(errs[0].file.ends_with("b.toml"));
-    }
-
-    #[test]
-    fn a_registry_entry_with_an_undefined_source_is_an_error() {
-        let text = "[source]\na = \"x\"\n[clause]\n\"x.y\" = { source = \"b\", summary = \"s\" }\n";
-        let err = Clauses::parse(Path::new("c.toml"), text).unwrap_err();
-        assert_eq!(err.line, 4);
-        assert!(err.msg.contains("source `b`"));
     }
 }

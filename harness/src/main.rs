@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use mmapconf::exec::{self, Executor};
 use mmapconf::host::Host;
 use mmapconf::judge::Verdict;
-use mmapconf::{bench, load, report, suite};
+use mmapconf::{bench, embedded, load, pid1, report, suite};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,7 +16,7 @@ use std::process::ExitCode;
     about = "Clause-by-clause conformance suite for mmap(2) and its family"
 )]
 struct Cli {
-    /// The case directory (default: ./cases, else the one beside the harness).
+    /// Load cases from this directory instead of the copy built into the binary.
     #[arg(long, global = true)]
     cases: Option<PathBuf>,
     #[command(subcommand)]
@@ -61,37 +61,45 @@ enum Command {
     },
 }
 
-fn default_cases() -> PathBuf {
-    let here = Path::new("cases");
-    if here.join("clauses.toml").exists() {
-        return here.to_path_buf();
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../cases")
+/// The suite from `dir`, or the built-in copy; errors are printed, located.
+fn load_suite(dir: Option<&Path>) -> Option<load::Suite> {
+    let loaded = match dir {
+        Some(d) => load::load_dir(d),
+        None => embedded::suite(),
+    };
+    loaded
+        .map_err(|errors| {
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            let from = dir.map_or_else(|| "the built-in cases".into(), |d| d.display().to_string());
+            eprintln!("{} error(s) in {from}", errors.len());
+        })
+        .ok()
 }
 
 fn main() -> ExitCode {
+    if pid1::is_init() {
+        init_main();
+    }
     let cli = Cli::parse();
     if let Command::Matrix { reports, out } = &cli.command {
         return matrix(reports, out.as_deref());
     }
-    let dir = cli.cases.clone().unwrap_or_else(default_cases);
-    let suite = match load::load_dir(&dir) {
-        Ok(s) => s,
-        Err(errors) => {
-            for e in &errors {
-                eprintln!("error: {e}");
-            }
-            eprintln!("{} error(s) in {}", errors.len(), dir.display());
-            return ExitCode::from(2);
-        }
+    let Some(suite) = load_suite(cli.cases.as_deref()) else {
+        return ExitCode::from(2);
     };
+    let from = cli
+        .cases
+        .as_ref()
+        .map_or_else(|| "the built-in cases".into(), |d| d.display().to_string());
     match cli.command {
         Command::Check => {
             println!(
-                "ok: {} cases, {} clauses in {}",
+                "ok: {} cases, {} clauses of {} pages in {from}",
                 suite.cases.len(),
-                suite.clauses.summaries.len(),
-                dir.display()
+                suite.registry.clauses.len(),
+                suite.registry.pages.len(),
             );
             ExitCode::SUCCESS
         }
@@ -106,7 +114,7 @@ fn main() -> ExitCode {
             out,
             filter,
             under,
-        } => run(&suite, jobs, out, filter, under),
+        } => ExitCode::from(run(&suite, jobs, out, filter, under)),
         Command::Matrix { .. } => unreachable!("handled before loading cases"),
         Command::Bench { rounds } => {
             let host = Host::detect();
@@ -127,6 +135,45 @@ fn main() -> ExitCode {
     }
 }
 
+/// PID 1 of a minimal VM: mount, run every built-in case, hand results.json to the host,
+/// power off. Arguments are ignored: the kernel passes its leftover words to init.
+fn init_main() -> ! {
+    let settings = pid1::Settings::from_env();
+    pid1::mount_all(&settings);
+    let uts = nix::sys::utsname::uname().ok();
+    println!(
+        "mmapconf init: {} {}, results to {}",
+        uts.as_ref()
+            .map_or("?".into(), |u| u.sysname().to_string_lossy().into_owned()),
+        uts.as_ref()
+            .map_or("?".into(), |u| u.release().to_string_lossy().into_owned()),
+        settings.results
+    );
+    let out = PathBuf::from("/tmp/mmapconf-report");
+    let code = match load_suite(None) {
+        Some(suite) => run(
+            &suite,
+            None,
+            Some(out.clone()),
+            Vec::new(),
+            Some(settings.under.clone()),
+        ),
+        None => 2,
+    };
+    match pid1::deliver(&out.join("results.json"), &settings.results) {
+        Ok(n) => println!(
+            "mmapconf init: wrote {n} bytes of results.json to {}",
+            settings.results
+        ),
+        Err(e) => println!(
+            "mmapconf init: cannot deliver results to {}: {e}",
+            settings.results
+        ),
+    }
+    println!("mmapconf init: exit status {code}; powering off");
+    pid1::power_off()
+}
+
 fn executor() -> Option<Executor> {
     match Executor::new() {
         Ok(e) => Some(e),
@@ -143,7 +190,7 @@ fn run(
     out: Option<PathBuf>,
     filter: Vec<String>,
     under: Option<String>,
-) -> ExitCode {
+) -> u8 {
     let mut host = Host::detect();
     host.under = under.unwrap_or_default();
     let cases: Vec<_> = suite
@@ -153,7 +200,7 @@ fn run(
         .cloned()
         .collect();
     let Some(executor) = executor() else {
-        return ExitCode::from(2);
+        return 2;
     };
     if let Err(e) = ctrlc::set_handler(|| {
         exec::abort_all();
@@ -185,14 +232,10 @@ fn run(
         ),
         Err(e) => {
             eprintln!("error: cannot write the report to {}: {e}", dir.display());
-            return ExitCode::from(2);
+            return 2;
         }
     }
-    if results.iter().any(|r| r.verdict == Verdict::Fail) {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    u8::from(results.iter().any(|r| r.verdict == Verdict::Fail))
 }
 
 fn matrix(reports: &[PathBuf], out: Option<&Path>) -> ExitCode {

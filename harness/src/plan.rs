@@ -723,7 +723,8 @@ fn is_tmpfs(_dir: &std::path::Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::{Clauses, parse_file};
+    use crate::load::parse_file;
+    use crate::registry::Registry;
     use rstest::rstest;
     use std::path::Path;
 
@@ -747,14 +748,16 @@ mod tests {
     }
 
     fn case(body: &str) -> Case {
-        let mut summaries = std::collections::BTreeMap::new();
-        summaries.insert("posix.mmap.1".to_string(), String::new());
         let text = format!(
             "[[case]]\nid = \"plan.test.case\"\ntitle = \"t\"\nclauses = [\"posix.mmap.1\"]\n{body}"
         );
-        parse_file(Path::new("t.toml"), &text, &Clauses { summaries })
-            .unwrap()
-            .remove(0)
+        parse_file(
+            Path::new("t.toml"),
+            &text,
+            &Registry::of_ids(&["posix.mmap.1"]),
+        )
+        .unwrap()
+        .remove(0)
     }
 
     fn ready(p: Planned) -> Plan {

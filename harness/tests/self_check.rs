@@ -6,18 +6,14 @@
 use mmapconf::exec::Executor;
 use mmapconf::host::{Host, page_size};
 use mmapconf::judge::{CaseResult, Verdict};
-use mmapconf::load::{Clauses, parse_file};
+use mmapconf::load::parse_file;
+use mmapconf::registry::Registry;
 use mmapconf::suite::run_case;
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
-fn clauses() -> Clauses {
-    let mut summaries = BTreeMap::new();
-    for id in ["posix.mmap.17", "posix.mmap.11", "linux.mmap.desc.1"] {
-        summaries.insert(id.to_string(), "test".to_string());
-    }
-    Clauses { summaries }
+fn clauses() -> Registry {
+    Registry::of_ids(&["posix.mmap.17", "posix.mmap.11", "linux.mmap.desc.1"])
 }
 
 fn host() -> &'static Host {

@@ -1,0 +1,101 @@
+//! Running as PID 1 in a minimal VM (an initramfs whose `/init` is this binary, or a
+//! User-Mode Linux hostfs root): mount what the cases need, then, after the run, hand the
+//! results to the host and power off. Settings come from the kernel command line, which
+//! passes unknown `name=value` words to init's environment:
+//!
+//! - `mmapconf_results`: file or device to write results.json to (default `/dev/ttyS1`,
+//!   a second serial port the host reads into a file);
+//! - `mmapconf_under`: the run's `--under` text;
+//! - `mmapconf_tmp`: a block device to mount as ext4 on `/tmp` (default: a tmpfs), so file
+//!   cases run on a disk filesystem as they do on a host.
+
+use std::path::Path;
+
+/// True when this process is the first one of its kernel.
+pub fn is_init() -> bool {
+    std::process::id() == 1
+}
+
+/// The settings init reads from its environment.
+pub struct Settings {
+    pub results: String,
+    pub under: String,
+    pub tmp_device: Option<String>,
+}
+
+impl Settings {
+    pub fn from_env() -> Settings {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        Settings {
+            results: var("mmapconf_results").unwrap_or_else(|| "/dev/ttyS1".into()),
+            under: var("mmapconf_under").unwrap_or_default(),
+            tmp_device: var("mmapconf_tmp"),
+        }
+    }
+}
+
+/// Mounts proc, sysfs, devtmpfs, /tmp and /dev/shm. Failures are printed, not fatal: a
+/// missing filesystem shows up as not-applicable or failing cases, which say more.
+#[cfg(target_os = "linux")]
+pub fn mount_all(settings: &Settings) {
+    use nix::mount::{MsFlags, mount};
+    let mnt = |src: &str, target: &str, fstype: &str, data: Option<&str>| {
+        let _ = std::fs::create_dir_all(target);
+        if let Err(e) = mount(Some(src), target, Some(fstype), MsFlags::empty(), data) {
+            println!("mmapconf init: cannot mount {fstype} on {target}: {e}");
+            return false;
+        }
+        true
+    };
+    mnt("proc", "/proc", "proc", None);
+    mnt("sysfs", "/sys", "sysfs", None);
+    mnt("devtmpfs", "/dev", "devtmpfs", None);
+    let on_disk = settings
+        .tmp_device
+        .as_deref()
+        .is_some_and(|dev| mnt(dev, "/tmp", "ext4", None));
+    if !on_disk {
+        mnt("tmpfs", "/tmp", "tmpfs", Some("mode=1777"));
+    }
+    let _ = std::fs::set_permissions("/tmp", std::os::unix::fs::PermissionsExt::from_mode(0o1777));
+    mnt("tmpfs", "/dev/shm", "tmpfs", Some("mode=1777"));
+    // SAFETY: single-threaded at this point (before any case runs).
+    unsafe { std::env::set_var("TMPDIR", "/tmp") };
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn mount_all(_settings: &Settings) {
+    println!("mmapconf init: PID-1 mode mounts filesystems on Linux only; continuing without");
+}
+
+/// Copies the results file to `dest` byte for byte; a terminal is put in raw mode first
+/// so no `\r` is added.
+pub fn deliver(results: &Path, dest: &str) -> std::io::Result<usize> {
+    use std::io::Write;
+    let bytes = std::fs::read(results)?;
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create(!dest.starts_with("/dev/"))
+        .truncate(!dest.starts_with("/dev/"))
+        .open(dest)?;
+    if let Ok(mut t) = nix::sys::termios::tcgetattr(&out) {
+        nix::sys::termios::cfmakeraw(&mut t);
+        let _ = nix::sys::termios::tcsetattr(&out, nix::sys::termios::SetArg::TCSANOW, &t);
+    }
+    out.write_all(&bytes)?;
+    out.flush()?;
+    let _ = nix::sys::termios::tcdrain(&out);
+    let _ = out.sync_all();
+    Ok(bytes.len())
+}
+
+/// Syncs and powers the machine off; never returns.
+pub fn power_off() -> ! {
+    nix::unistd::sync();
+    #[cfg(target_os = "linux")]
+    {
+        let _ = nix::sys::reboot::reboot(nix::sys::reboot::RebootMode::RB_POWER_OFF);
+    }
+    // reboot() returned: not allowed here (e.g. not really PID 1 of a VM).
+    std::process::exit(125)
+}

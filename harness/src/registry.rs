@@ -1,0 +1,314 @@
+//! The clause registry: every clause ID a case may cite, grouped by the page (and page
+//! version) it was read from. One TOML file per page under `cases/clauses/`, historical
+//! texts under `cases/clauses/history/`. Owns parsing and validating those files; the case
+//! loader only asks it whether an ID exists.
+
+use crate::load::{LoadError, located, toml_error};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One page, in one version, that clauses were read from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page {
+    /// The file's stem, e.g. `linux-mmap` or `hist-freebsd-6-1`.
+    pub key: String,
+    /// `linux`, `freebsd` or `posix`.
+    pub os: String,
+    /// The page's own name (`.TH`/`.Dt`), e.g. `mmap`.
+    pub name: String,
+    /// Manual section, e.g. `2`.
+    pub section: String,
+    /// Other functions the page documents (e.g. munmap on Linux's mmap page).
+    pub covers: Vec<String>,
+    /// Where and in which version the text was read.
+    pub read_from: String,
+    /// An old text kept to hold today's kernels against; cases do not cite it directly.
+    pub historical: bool,
+}
+
+/// One clause: a single checkable statement of a page.
+#[derive(Debug, Clone, Serialize)]
+pub struct Clause {
+    pub id: String,
+    /// The [`Page::key`] it belongs to.
+    pub page: String,
+    /// The page section it is in, as the page names it (`ERRORS`, `DESCRIPTION`, ...).
+    pub section: String,
+    /// The project's own one-line paraphrase (never the page's wording).
+    pub summary: String,
+    /// For historical clauses: today's clauses about the same behaviour, whose cases
+    /// show what kernels do now.
+    pub now: Vec<String>,
+    /// For historical clauses: the call outcome the old text promised for those cases
+    /// (`ok` or an errno name), so a report can hold a kernel against the old page.
+    pub predicts: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Registry {
+    pub pages: BTreeMap<String, Page>,
+    pub clauses: BTreeMap<String, Clause>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    page: RawPage,
+    clause: BTreeMap<String, RawClause>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPage {
+    os: String,
+    name: String,
+    section: String,
+    #[serde(default)]
+    covers: Vec<String>,
+    read_from: String,
+    #[serde(default)]
+    historical: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClause {
+    section: String,
+    summary: String,
+    #[serde(default)]
+    now: Vec<String>,
+    predicts: Option<String>,
+}
+
+const OSES: [&str; 3] = ["linux", "freebsd", "posix"];
+
+impl Registry {
+    /// Parses one page file and adds it. `path`'s stem is the page key.
+    pub fn add_file(&mut self, path: &Path, text: &str) -> Result<(), LoadError> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
+        let at = |needle: &str| {
+            let i = text.find(needle).unwrap_or(0);
+            i..i
+        };
+        let key = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some(old) = self.pages.get(&key) {
+            return Err(located(
+                path,
+                text,
+                at("[page]"),
+                format!("page key `{key}` is used twice (also {})", old.read_from),
+            ));
+        }
+        if !OSES.contains(&raw.page.os.as_str()) {
+            return Err(located(
+                path,
+                text,
+                at("os"),
+                format!("unknown os `{}`; valid: {}", raw.page.os, OSES.join(", ")),
+            ));
+        }
+        for (id, c) in &raw.clause {
+            let here = at(&format!("\"{id}\""));
+            if self.clauses.contains_key(id) {
+                let other = &self.clauses[id].page;
+                return Err(located(
+                    path,
+                    text,
+                    here,
+                    format!("clause `{id}` is also defined by page `{other}`"),
+                ));
+            }
+            if !raw.page.historical && (c.predicts.is_some() || !c.now.is_empty()) {
+                return Err(located(
+                    path,
+                    text,
+                    here,
+                    format!("clause `{id}`: `now` and `predicts` belong to historical pages"),
+                ));
+            }
+            if let Some(p) = &c.predicts
+                && p != "ok"
+                && crate::names::ERRNO.check(p).is_err()
+            {
+                return Err(located(
+                    path,
+                    text,
+                    here,
+                    format!(
+                        "clause `{id}`: predicts `{p}`, which is neither `ok` nor an errno name"
+                    ),
+                ));
+            }
+            self.clauses.insert(
+                id.clone(),
+                Clause {
+                    id: id.clone(),
+                    page: key.clone(),
+                    section: c.section.clone(),
+                    summary: c.summary.clone(),
+                    now: c.now.clone(),
+                    predicts: c.predicts.clone(),
+                },
+            );
+        }
+        self.pages.insert(
+            key.clone(),
+            Page {
+                key,
+                os: raw.page.os,
+                name: raw.page.name,
+                section: raw.page.section,
+                covers: raw.page.covers,
+                read_from: raw.page.read_from,
+                historical: raw.page.historical,
+            },
+        );
+        Ok(())
+    }
+
+    /// Checks what only the whole registry can tell: `now` links point at clauses that exist.
+    pub fn check_links(&self, file_of: impl Fn(&str) -> PathBuf) -> Vec<LoadError> {
+        let mut errors = Vec::new();
+        for c in self.clauses.values() {
+            for n in &c.now {
+                if !self.clauses.contains_key(n) {
+                    errors.push(LoadError {
+                        file: file_of(&c.page),
+                        line: 0,
+                        col: 0,
+                        msg: format!("clause `{}` names `now = {n}`, which no page defines", c.id),
+                    });
+                }
+            }
+        }
+        errors
+    }
+
+    /// A registry of bare IDs on one test page, for tests that need a few citable clauses.
+    pub fn of_ids(ids: &[&str]) -> Registry {
+        let mut r = Registry::default();
+        for id in ids {
+            r.clauses.insert(
+                id.to_string(),
+                Clause {
+                    id: id.to_string(),
+                    page: "test".into(),
+                    section: "DESCRIPTION".into(),
+                    summary: String::new(),
+                    now: Vec::new(),
+                    predicts: None,
+                },
+            );
+        }
+        r
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.clauses.contains_key(id)
+    }
+
+    /// Clause IDs sharing the longest prefix with `id`, for "did you mean" hints.
+    pub fn near(&self, id: &str) -> Vec<&str> {
+        let stem = id.rsplit_once('.').map_or(id, |(s, _)| s);
+        self.clauses
+            .keys()
+            .filter(|k| k.starts_with(stem))
+            .take(6)
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// The page a clause belongs to.
+    pub fn page_of(&self, id: &str) -> Option<&Page> {
+        self.clauses.get(id).and_then(|c| self.pages.get(&c.page))
+    }
+
+    /// The clauses of one page, in ID order.
+    pub fn clauses_of<'a>(&'a self, page: &'a str) -> impl Iterator<Item = &'a Clause> + 'a {
+        self.clauses.values().filter(move |c| c.page == page)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = r#"
+[page]
+os = "linux"
+name = "mmap"
+section = "2"
+read_from = "test"
+
+[clause]
+"linux.mmap.errors.EBADF.1" = { section = "ERRORS", summary = "bad fd" }
+"#;
+
+    const OLD: &str = r#"
+[page]
+os = "freebsd"
+name = "mmap"
+section = "2"
+read_from = "old"
+historical = true
+
+[clause]
+"hist.x.len0" = { section = "DESCRIPTION", summary = "zero succeeds", now = ["linux.mmap.errors.EBADF.1"], predicts = "ok" }
+"#;
+
+    #[test]
+    fn pages_and_clauses_load_with_their_page_keys() {
+        let mut r = Registry::default();
+        r.add_file(Path::new("x/linux-mmap.toml"), PAGE).unwrap();
+        r.add_file(Path::new("x/hist-old.toml"), OLD).unwrap();
+        assert!(r.check_links(|k| PathBuf::from(k)).is_empty());
+        assert_eq!(
+            r.page_of("linux.mmap.errors.EBADF.1").unwrap().key,
+            "linux-mmap"
+        );
+        assert_eq!(r.clauses["hist.x.len0"].predicts.as_deref(), Some("ok"));
+        assert!(r.pages["hist-old"].historical);
+    }
+
+    #[test]
+    fn a_clause_defined_twice_is_located() {
+        let mut r = Registry::default();
+        r.add_file(Path::new("a.toml"), PAGE).unwrap();
+        let e = r.add_file(Path::new("b.toml"), PAGE).unwrap_err();
+        assert!(e.msg.contains("also defined by page `a`"), "{e}");
+        assert_eq!(e.line, 9, "{e}");
+    }
+
+    #[test]
+    fn predictions_and_links_are_checked() {
+        let mut r = Registry::default();
+        let e = r
+            .add_file(Path::new("h.toml"), &OLD.replace("\"ok\"", "\"EWHAT\""))
+            .unwrap_err();
+        assert!(e.msg.contains("neither `ok` nor an errno"), "{e}");
+        r.add_file(Path::new("h.toml"), OLD).unwrap();
+        assert_eq!(r.check_links(|k| PathBuf::from(k)).len(), 1);
+        let e = Registry::default()
+            .add_file(
+                Path::new("p.toml"),
+                &PAGE.replace(
+                    "summary = \"bad fd\"",
+                    "summary = \"bad fd\", predicts = \"ok\"",
+                ),
+            )
+            .unwrap_err();
+        assert!(e.msg.contains("belong to historical pages"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_os_is_an_error() {
+        let e = Registry::default()
+            .add_file(Path::new("p.toml"), &PAGE.replace("\"linux\"", "\"plan9\""))
+            .unwrap_err();
+        assert!(e.msg.contains("unknown os `plan9`"), "{e}");
+    }
+}
