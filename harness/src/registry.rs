@@ -23,7 +23,8 @@ pub struct Page {
     pub covers: Vec<String>,
     /// Where and in which version the text was read.
     pub read_from: String,
-    /// An old text kept to hold today's kernels against; cases do not cite it directly.
+    /// An old text kept to hold today's kernels against (cases may cite it beside the
+    /// current clause they check).
     pub historical: bool,
 }
 
