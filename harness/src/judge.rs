@@ -38,6 +38,17 @@ pub struct StepResult {
     pub verdict: Verdict,
 }
 
+/// A recorded deviation that a run observed.
+#[derive(Debug, Clone, Serialize)]
+pub struct MatchedDeviation {
+    /// 1-based step number; `None` is the call.
+    pub step: Option<usize>,
+    pub why: String,
+    pub evidence: String,
+    /// The cited clauses contradicted; empty means every clause it cites for this OS.
+    pub contradicts: Vec<String>,
+}
+
 /// One case's judged result, ready for reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseResult {
@@ -53,6 +64,8 @@ pub struct CaseResult {
     pub expected: String,
     pub observed: String,
     pub steps: Vec<StepResult>,
+    /// The recorded deviations the kernel's behaviour matched, with their evidence.
+    pub deviations: Vec<MatchedDeviation>,
     /// Why it failed, which deviation matched, or why it does not apply.
     pub message: String,
     pub elapsed_us: u64,
@@ -71,6 +84,7 @@ impl CaseResult {
             expected: String::new(),
             observed: String::new(),
             steps: Vec::new(),
+            deviations: Vec::new(),
             message: reason.to_string(),
             elapsed_us: 0,
         }
@@ -230,6 +244,7 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
         expected: expected.to_string(),
         observed: String::new(),
         steps: Vec::new(),
+        deviations: Vec::new(),
         message: String::new(),
         elapsed_us: obs.elapsed.as_micros() as u64,
     };
@@ -284,7 +299,7 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
         (Seen::Ok, "mmap" | "mremap") => format!("ok ({:#x})", rec.call.ret),
         _ => call_seen.to_string(),
     };
-    let mut call_verdict = compare(&call_seen, &expected, deviation_for(None), &mut r.message);
+    let mut call_verdict = compare(&call_seen, &expected, deviation_for(None), &mut r);
     if call_seen == Seen::Ok
         && plan.call_text.func == "mmap"
         && let Some(problem) = mmap_result_problem(&rec.call, plan)
@@ -312,7 +327,7 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
                 observed.push_str(&format!(" at +{:#x}", raw.fault_off));
             }
             let want = step.expect.for_os(os);
-            let v = compare(&s, want, deviation_for(Some(i + 1)), &mut r.message);
+            let v = compare(&s, want, deviation_for(Some(i + 1)), &mut r);
             verdicts.push(v);
             r.steps.push(StepResult {
                 step: i + 1,
@@ -357,12 +372,14 @@ fn push_line(msg: &mut String, line: &str) {
     msg.push_str(line);
 }
 
+/// Judges one observation; a matched deviation is recorded in `r`.
 fn compare(
     seen: &Seen,
     want: &Outcome,
     deviation: Option<&crate::model::Deviation>,
-    msg: &mut String,
+    r: &mut CaseResult,
 ) -> Verdict {
+    let msg = &mut r.message;
     let matches = |o: &Outcome| seen.is(o);
     if matches(want) {
         if let Some(d) = deviation {
@@ -382,6 +399,12 @@ fn compare(
                 msg,
                 &format!("known deviation: {} (evidence: {})", d.why, d.evidence),
             );
+            r.deviations.push(MatchedDeviation {
+                step: d.step,
+                why: d.why.clone(),
+                evidence: d.evidence.clone(),
+                contradicts: d.contradicts.clone(),
+            });
             Verdict::KnownDeviation
         }
         _ => Verdict::Fail,

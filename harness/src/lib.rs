@@ -13,7 +13,6 @@ pub mod expr;
 pub mod host;
 pub mod judge;
 pub mod load;
-pub mod matrix;
 pub mod model;
 pub mod names;
 pub mod pid1;

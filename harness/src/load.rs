@@ -299,6 +299,8 @@ struct RawDeviation {
     observed: Spanned<RawExpect>,
     why: String,
     evidence: String,
+    #[serde(default)]
+    contradicts: Vec<Spanned<String>>,
 }
 
 // ---- conversion ------------------------------------------------------------------------
@@ -720,8 +722,25 @@ fn convert_case(
         if r.why.trim().is_empty() || r.evidence.trim().is_empty() {
             ctx.err(d.span(), "a deviation needs a why and evidence");
         }
+        for cl in &r.contradicts {
+            if !c
+                .clauses
+                .get_ref()
+                .iter()
+                .any(|x| x.get_ref() == cl.get_ref())
+            {
+                ctx.err(
+                    cl.span(),
+                    format!(
+                        "`{}` is not among the clauses this case cites",
+                        cl.get_ref()
+                    ),
+                );
+            }
+        }
         let observed = ctx.single_outcome(&r.observed, false, true);
         deviations.push(Deviation {
+            contradicts: r.contradicts.iter().map(|s| s.get_ref().clone()).collect(),
             os,
             step: r.step.as_ref().map(|s| *s.get_ref()),
             observed,

@@ -44,14 +44,15 @@ enum Command {
     Check,
     /// List case ids with their verdict-independent facts.
     List,
-    /// Put several runs' reports side by side (one column per report directory).
-    Matrix {
-        /// Report directories holding results.json.
+    /// Merge results files (one per kernel) into a report: HTML, Markdown, JUnit XML and
+    /// the merged JSON.
+    Report {
+        /// results.json files written by `run`; each run is named after its directory.
         #[arg(required = true)]
-        reports: Vec<PathBuf>,
-        /// Write the Markdown here instead of standard output.
-        #[arg(long)]
-        out: Option<PathBuf>,
+        results: Vec<PathBuf>,
+        /// The report directory.
+        #[arg(long, default_value = "report")]
+        out: PathBuf,
     },
     /// Time the suite per case against a bare fork + _exit + waitpid.
     Bench {
@@ -83,9 +84,6 @@ fn main() -> ExitCode {
         init_main();
     }
     let cli = Cli::parse();
-    if let Command::Matrix { reports, out } = &cli.command {
-        return matrix(reports, out.as_deref());
-    }
     let Some(suite) = load_suite(cli.cases.as_deref()) else {
         return ExitCode::from(2);
     };
@@ -115,7 +113,7 @@ fn main() -> ExitCode {
             filter,
             under,
         } => ExitCode::from(run(&suite, jobs, out, filter, under)),
-        Command::Matrix { .. } => unreachable!("handled before loading cases"),
+        Command::Report { results, out } => ExitCode::from(merge_report(&suite, &results, &out)),
         Command::Bench { rounds } => {
             let host = Host::detect();
             let Some(executor) = executor() else {
@@ -223,47 +221,52 @@ fn run(
         eprintln!("\n{}", r.explain());
     }
     let dir = out.unwrap_or_else(|| Path::new("reports").join(host.report_dir_name()));
-    match report::write(&dir, &host, &results) {
-        Ok((json, md)) => println!(
-            "{}\nwrote {} and {}",
-            report::tally(&results),
-            json.display(),
-            md.display()
-        ),
+    let json = match report::write_results(&dir, &host, &results) {
+        Ok(json) => json,
         Err(e) => {
-            eprintln!("error: cannot write the report to {}: {e}", dir.display());
+            eprintln!("error: cannot write the results to {}: {e}", dir.display());
             return 2;
         }
+    };
+    println!("{}\nwrote {}", report::tally(&results), json.display());
+    // The report for this one kernel, beside its results.
+    if merge_report(suite, &[json], &dir) != 0 {
+        return 2;
     }
     u8::from(results.iter().any(|r| r.verdict == Verdict::Fail))
 }
 
-fn matrix(reports: &[PathBuf], out: Option<&Path>) -> ExitCode {
+/// Reads every results file and writes the merged report; 2 when a file is unreadable.
+fn merge_report(suite: &load::Suite, files: &[PathBuf], out: &Path) -> u8 {
     let mut runs = Vec::new();
-    for dir in reports {
-        match mmapconf::matrix::read_run(dir) {
+    for f in files {
+        match report::merge::Run::read(f) {
             Ok(r) => runs.push(r),
             Err(e) => {
                 eprintln!("error: {e}");
-                return ExitCode::from(2);
+                return 2;
             }
         }
     }
-    let text = mmapconf::matrix::render(&runs);
-    match out {
-        Some(path) => match std::fs::write(path, text) {
-            Ok(()) => {
-                println!("wrote {}", path.display());
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: cannot write {}: {e}", path.display());
-                ExitCode::from(2)
-            }
-        },
-        None => {
-            print!("{text}");
-            ExitCode::SUCCESS
+    let merged = report::merge::Merged::new(runs, &suite.registry, Default::default());
+    match report::write_report(out, &merged) {
+        Ok(paths) => {
+            println!(
+                "{} runs: {} clause contradictions, {} cases differ; wrote {}",
+                merged.runs.len(),
+                merged.contradictions.len(),
+                merged.differences.len(),
+                paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("error: cannot write the report to {}: {e}", out.display());
+            2
         }
     }
 }

@@ -340,4 +340,7 @@ pub struct Deviation {
     pub observed: Outcome,
     pub why: String,
     pub evidence: String,
+    /// The cited clauses the kernel's behaviour contradicts (empty: all it cites for
+    /// this OS).
+    pub contradicts: Vec<String>,
 }

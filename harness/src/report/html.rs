@@ -1,0 +1,271 @@
+//! The report as one self-contained HTML page (inline CSS, no scripts, no external
+//! assets): red cells first, then kernel against page, kernel against kernel, the
+//! clause-by-clause matrix and coverage. Laid out to fit a laptop screen without
+//! sideways scrolling for two kernels.
+
+use super::merge::{Cell, Mark, Merged};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+const STYLE: &str = r#"
+body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1500px;padding:0 12px 40px;color:#1b1b1b}
+h1{font-size:20px;margin:12px 0 4px}h2{font-size:17px;margin:22px 0 6px;border-bottom:2px solid #444}
+h3{font-size:15px;margin:14px 0 4px}h4{font-size:13px;margin:10px 0 2px;color:#444}
+table{border-collapse:collapse;width:100%;table-layout:fixed;margin:4px 0 10px}
+th,td{border:1px solid #c8c8c8;padding:2px 5px;vertical-align:top;overflow-wrap:anywhere;text-align:left}
+thead th{position:sticky;top:0;background:#ececec;z-index:1;font-weight:600}
+code{font:12px ui-monospace,Menlo,Consolas,monospace}
+.small{font-size:12px;color:#555}
+td.fail{background:#c62828;color:#fff;font-weight:600}
+td.known{background:#ffcdd2;color:#5d0000}
+td.differs{box-shadow:inset 5px 0 #f9a825}
+td.na,td.other{color:#8a8a8a;background:#fafafa}
+tr.clause td{background:#eef3fb;font-weight:600}
+tr.clause td span{font-weight:normal}
+.legend span{display:inline-block;padding:0 6px;margin:2px 4px 2px 0;border:1px solid #c8c8c8}
+.glance{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:8px}
+.glance>div{border:1px solid #c8c8c8;padding:6px 8px}
+.glance ul{margin:4px 0;padding-left:18px;max-height:260px;overflow-y:auto}
+.glance li a{color:#b71c1c}
+.bad{color:#b71c1c;font-weight:600}
+a{color:#0b57d0}
+"#;
+
+fn mark_class(c: &Cell) -> String {
+    let base = match c.mark {
+        Mark::Conforms => "ok",
+        Mark::KnownDeviation => "known",
+        Mark::Fail => "fail",
+        Mark::NotApplicable => "na",
+        Mark::OtherOs => "other",
+    };
+    if c.differs {
+        format!("{base} differs")
+    } else {
+        base.into()
+    }
+}
+
+/// Anchor of a matrix cell (a case appears under each clause it cites).
+fn anchor(run: usize, clause: &str, case: &str) -> String {
+    format!("k{run}-{clause}-{case}")
+}
+
+fn cols(runs: usize, first: u32) -> Markup {
+    let rest = (100 - first) as f64 / runs.max(1) as f64;
+    html! {
+        colgroup {
+            col style=(format!("width:{first}%"));
+            @for _ in 0..runs { col style=(format!("width:{rest:.2}%")); }
+        }
+    }
+}
+
+pub fn render(m: &Merged) -> String {
+    let n = m.runs.len();
+    let first_col = if n <= 2 { 34 } else { 24 };
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "mmapconf: kernels against their man pages" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                h1 { "mmapconf: kernels against their man pages" }
+                p.small {
+                    (m.tool) " " (m.version) "; " (n) " run(s); "
+                    (m.contradictions.len()) " clause contradictions, "
+                    (m.differences.len()) " cases differ between kernels. "
+                    "Sections: " a href="#glance" { "at a glance" } ", "
+                    a href="#page" { "(b) kernel against man page" } ", "
+                    @if n > 1 { a href="#kernels" { "(c) kernel against kernel" } ", " }
+                    a href="#matrix" { "(a) clause by clause" } ", "
+                    a href="#coverage" { "(d) coverage" } "."
+                }
+                p.legend.small {
+                    span style="background:#c62828;color:#fff" { "✗ deviates, FAIL (nothing recorded)" }
+                    span style="background:#ffcdd2" { "≠ deviates, known (evidence recorded)" }
+                    span style="box-shadow:inset 5px 0 #f9a825" { "◆ differs from the other kernels" }
+                    span { "✓ conforms" }
+                    span style="color:#8a8a8a" { "– n/a · another OS's clause" }
+                }
+                h2 #glance { "At a glance" }
+                div.glance {
+                    @for (i, r) in m.runs.iter().enumerate() {
+                        @let [p, k, f, na] = m.tally(i);
+                        @let red: Vec<_> = m.contradictions.iter().filter(|c| c.run == r.name).collect();
+                        div {
+                            strong { code { (r.name) } }
+                            div.small { (r.label()) }
+                            div {
+                                (p) " conform, " (k) " known deviations, "
+                                span class=[(f > 0).then_some("bad")] { (f) " FAIL" }
+                                ", " (na) " n/a"
+                            }
+                            @if red.is_empty() {
+                                div.small { "No clause contradicted." }
+                            } @else {
+                                ul.small {
+                                    @for c in &red {
+                                        li {
+                                            a href=(format!("#{}", anchor(i, &c.clause, &c.case))) {
+                                                (if c.mark == Mark::Fail { "✗ " } else { "≠ " })
+                                                code { (c.clause) }
+                                            }
+                                            " " (c.case)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+
+                h2 #page { "(b) Kernel against man page" }
+                p.small { "Every clause a kernel's observed behaviour contradicts, with the clause as the page given says it (else the registry's summary, marked), the case, what was seen, and the recorded evidence." }
+                @for r in &m.runs {
+                    @let rows: Vec<_> = m.contradictions.iter().filter(|c| c.run == r.name).collect();
+                    h3 { code { (r.name) } ": " (rows.len()) " contradictions" }
+                    @if !rows.is_empty() {
+                        table {
+                            colgroup { col style="width:17%"; col style="width:25%"; col style="width:18%"; col style="width:15%"; col style="width:25%"; }
+                            thead { tr { th { "clause" } th { "the page says" } th { "case" } th { "expected → observed" } th { "evidence" } } }
+                            tbody {
+                                @for c in rows {
+                                    tr {
+                                        td { code { (c.clause) } }
+                                        td { @if !c.text_from_page { em.small { "(registry summary) " } } (c.clause_text) }
+                                        td { code { (c.case) } div.small { code { (c.call) } } }
+                                        td class=(if c.mark == Mark::Fail { "fail" } else { "known" }) { (c.expected) " → " (c.observed) }
+                                        td.small { (c.evidence) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if !m.historical.is_empty() {
+                    h3 { "Against historical pages" }
+                    table {
+                        colgroup { col style="width:14%"; col style="width:30%"; col style="width:8%"; col style="width:24%"; col style="width:16%"; col style="width:8%"; }
+                        thead { tr { th { "run" } th { "old clause" } th { "promised" } th { "case" } th { "observed" } th { "holds" } } }
+                        tbody {
+                            @for h in &m.historical {
+                                tr {
+                                    td { code { (h.run) } }
+                                    td { code { (h.clause) } " " span.small { (h.summary) } }
+                                    td { (h.predicts) }
+                                    td { code { (h.case) } }
+                                    td { (h.observed) }
+                                    td class=(if h.holds { "ok" } else { "known" }) { (if h.holds { "yes" } else { "no" }) }
+                                }
+                            }
+                        }
+                    }
+                }
+
+                @if n > 1 {
+                    h2 #kernels { "(c) Kernel against kernel: " (m.differences.len()) " cases differ" }
+                    table {
+                        (cols(n, first_col))
+                        thead { tr { th { "case" } @for r in &m.runs { th { code { (r.name) } } } } }
+                        tbody {
+                            @for d in &m.differences {
+                                tr {
+                                    td { code { (d.case) } div.small { (d.title) } }
+                                    @for o in &d.outcomes {
+                                        @match o {
+                                            Some((v, out)) => td class=(match v.as_str() { "pass" => "ok differs", "known-deviation" => "known differs", _ => "fail differs" }) { (out) },
+                                            None => td.na { "n/a" },
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+
+                h2 #matrix { "(a) Clause by clause" }
+                @for (key, sections) in &m.sections {
+                    @let pg = m.page(key);
+                    h3 { (pg.os) " " (pg.name) "(" (pg.section) ")" @if pg.historical { " — historical text" } }
+                    p.small { "Read from: " (pg.read_from) }
+                    @for (section, ids) in sections {
+                        h4 { (section) }
+                        table {
+                            (cols(n, first_col))
+                            thead { tr { th { "clause / case" } @for r in &m.runs { th { code { (r.name) } } } } }
+                            tbody {
+                                @for id in ids {
+                                    @let (text, _) = m.clause_text(id);
+                                    tr.clause { td colspan=(n + 1) { code { (id) } " " span { (text) } } }
+                                    @for case in &m.cases_of[id] {
+                                        tr {
+                                            td { code { (case) } }
+                                            @for i in 0..n {
+                                                @match m.cell(i, case, id) {
+                                                    Some(c) => td id=(anchor(i, id, case)) class=(mark_class(&c)) title=(c.mark.label()) { (c.symbol()) " " (c.outcome) },
+                                                    None => td.na { "absent" },
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+
+                h2 #coverage { "(d) Coverage: clauses without a case" }
+                table {
+                    colgroup { col style="width:18%"; col style="width:10%"; col style="width:72%"; }
+                    thead { tr { th { "page" } th { "with a case" } th { "clauses no case cites" } } }
+                    tbody {
+                        @for c in &m.coverage {
+                            tr {
+                                td { code { (c.page) } }
+                                td { (c.covered) " of " (c.clauses) }
+                                td.small { @for u in &c.uncovered { code { (u) } " " } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page.into_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::merge::tests::{registry, two_kernels};
+    use super::*;
+
+    #[test]
+    fn the_page_is_self_contained_and_links_every_red_cell() {
+        let reg = registry();
+        let m = two_kernels(&reg);
+        let page = render(&m);
+        assert!(
+            !page.contains("<script") && !page.contains("http://") && !page.contains("https://")
+        );
+        for c in &m.contradictions {
+            let i = m.runs.iter().position(|r| r.name == c.run).unwrap();
+            let a = anchor(i, &c.clause, &c.case);
+            assert!(page.contains(&format!("href=\"#{a}\"")), "no link to {a}");
+            assert!(page.contains(&format!("id=\"{a}\"")), "no cell {a}");
+        }
+        assert!(page.contains("class=\"fail differs\""), "{page}");
+    }
+
+    #[test]
+    fn text_from_results_is_escaped() {
+        let reg = registry();
+        let mut m = two_kernels(&reg);
+        m.runs[0].cases[0].observed = "<b>boom</b>".into();
+        let page = render(&m);
+        assert!(page.contains("&lt;b&gt;boom"), "not escaped");
+    }
+}

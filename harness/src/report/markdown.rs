@@ -1,0 +1,235 @@
+//! The report as Markdown: the same sections as the HTML page, for terminals, pull
+//! requests and CI summaries.
+
+use super::merge::{Mark, Merged};
+use std::fmt::Write;
+
+const LEGEND: &str = "✓ conforms · ✗ deviates from the clause, nothing recorded (FAIL) · \
+≠ deviates, a deviation with evidence is recorded · ◆ differs from the other kernels · \
+– not applicable · `·` another OS's clause, shown for comparison";
+
+fn esc(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn render(m: &Merged) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# mmapconf: kernels against their man pages\n");
+    let _ = writeln!(
+        s,
+        "| run | kernel | conforms | deviates (known) | FAIL | n/a |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|");
+    for (i, r) in m.runs.iter().enumerate() {
+        let [p, k, f, n] = m.tally(i);
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {p} | {k} | {f} | {n} |",
+            r.name,
+            esc(&r.label())
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n{} clause contradictions, {} cases differ between kernels, {} checks against historical pages.\n\nMarks: {LEGEND}\n",
+        m.contradictions.len(),
+        m.differences.len(),
+        m.historical.len()
+    );
+
+    let _ = writeln!(s, "## (b) Kernel against man page\n");
+    for r in &m.runs {
+        let rows: Vec<_> = m
+            .contradictions
+            .iter()
+            .filter(|c| c.run == r.name)
+            .collect();
+        let _ = writeln!(
+            s,
+            "### `{}`: {} contradictions\n\n{}\n",
+            r.name,
+            rows.len(),
+            r.label()
+        );
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            s,
+            "| clause | the page says | case | expected | observed | evidence |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|---|");
+        for c in rows {
+            let mark = if c.mark == Mark::Fail {
+                "✗ FAIL"
+            } else {
+                "≠ known"
+            };
+            let said = if c.text_from_page {
+                esc(&c.clause_text)
+            } else {
+                format!("*(registry summary)* {}", esc(&c.clause_text))
+            };
+            let _ = writeln!(
+                s,
+                "| `{}` | {said} | `{}` | {} | {mark}: {} | {} |",
+                c.clause,
+                c.case,
+                esc(&c.expected),
+                esc(&c.observed),
+                esc(&c.evidence)
+            );
+        }
+        s.push('\n');
+    }
+
+    if !m.historical.is_empty() {
+        let _ = writeln!(s, "## (b) Kernel against historical pages\n");
+        let _ = writeln!(
+            s,
+            "| run | old clause | it promised | case | observed | holds today |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|---|");
+        for h in &m.historical {
+            let _ = writeln!(
+                s,
+                "| `{}` | `{}` {} | {} | `{}` | {} | {} |",
+                h.run,
+                h.clause,
+                esc(&h.summary),
+                h.predicts,
+                h.case,
+                esc(&h.observed),
+                if h.holds { "yes" } else { "**no**" }
+            );
+        }
+        s.push('\n');
+    }
+
+    if m.runs.len() > 1 {
+        let _ = writeln!(
+            s,
+            "## (c) Kernel against kernel: {} cases differ\n",
+            m.differences.len()
+        );
+        let _ = write!(s, "| case |");
+        for r in &m.runs {
+            let _ = write!(s, " `{}` |", r.name);
+        }
+        let _ = writeln!(s, "\n|---|{}", "---|".repeat(m.runs.len()));
+        for d in &m.differences {
+            let _ = write!(s, "| `{}` |", d.case);
+            for o in &d.outcomes {
+                match o {
+                    Some((v, out)) => {
+                        let _ = write!(s, " {v}: {} |", esc(out));
+                    }
+                    None => s.push_str(" n/a |"),
+                }
+            }
+            s.push('\n');
+        }
+        s.push('\n');
+    }
+
+    let _ = writeln!(s, "## (a) Clause by clause\n");
+    for (key, sections) in &m.sections {
+        let page = m.page(key);
+        let _ = writeln!(
+            s,
+            "### {} {}({}){}\n\nRead from: {}\n",
+            page.os,
+            page.name,
+            page.section,
+            if page.historical {
+                ", historical text"
+            } else {
+                ""
+            },
+            page.read_from
+        );
+        for (section, ids) in sections {
+            let _ = write!(s, "#### {section}\n\n| clause, case |");
+            for r in &m.runs {
+                let _ = write!(s, " `{}` |", r.name);
+            }
+            let _ = writeln!(s, "\n|---|{}", "---|".repeat(m.runs.len()));
+            for id in ids {
+                let (text, _) = m.clause_text(id);
+                let _ = writeln!(
+                    s,
+                    "| **`{id}`** {} |{}",
+                    esc(&text),
+                    " |".repeat(m.runs.len())
+                );
+                for case in &m.cases_of[id] {
+                    let _ = write!(s, "| &nbsp;&nbsp;`{case}` |");
+                    for i in 0..m.runs.len() {
+                        match m.cell(i, case, id) {
+                            Some(c) => {
+                                let _ = write!(s, " {} {} |", c.symbol(), esc(&c.outcome));
+                            }
+                            None => s.push_str(" absent |"),
+                        }
+                    }
+                    s.push('\n');
+                }
+            }
+            s.push('\n');
+        }
+    }
+
+    let _ = writeln!(s, "## (d) Coverage: clauses without a case\n");
+    for c in &m.coverage {
+        let _ = writeln!(
+            s,
+            "- **{}**: {} of {} clauses have a case{}",
+            c.page,
+            c.covered,
+            c.clauses,
+            if c.uncovered.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; none for {}",
+                    c.uncovered
+                        .iter()
+                        .map(|u| format!("`{u}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::merge::tests::{registry, two_kernels};
+    use super::*;
+
+    #[test]
+    fn every_section_is_there_and_cells_name_their_case_and_outcome() {
+        let reg = registry();
+        let text = render(&two_kernels(&reg));
+        for heading in [
+            "## (a) Clause by clause",
+            "## (b) Kernel against man page",
+            "## (c) Kernel against kernel: 1 cases differ",
+            "## (d) Coverage",
+            "### `linux-b`: 3 contradictions",
+        ] {
+            assert!(text.contains(heading), "{heading} missing:\n{text}");
+        }
+        assert!(
+            text.contains("| &nbsp;&nbsp;`mmap.len0` | ✓◆ EINVAL | ✗◆ ok |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| `mmap.len0` | pass: EINVAL | fail: ok |"),
+            "{text}"
+        );
+        assert!(text.contains("none for `linux.mmap.notes.1`"), "{text}");
+    }
+}

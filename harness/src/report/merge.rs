@@ -1,0 +1,795 @@
+//! Merging runs: reads one or more `results.json` files (one per kernel) and works out,
+//! against the clause registry, everything the report shows: each cell's mark, the
+//! clauses each kernel contradicts, the cases where kernels differ, the clauses without a
+//! case, and how kernels fare against historical pages. The renderers only format this.
+
+use crate::registry::{Clause, Page, Registry};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// One kernel's run, as read from its results.json.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Run {
+    /// Column key: the results file's directory name (or file stem).
+    #[serde(default)]
+    pub name: String,
+    pub host: HostFacts,
+    pub cases: Vec<CaseRow>,
+    #[serde(default)]
+    pub finished_at: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostFacts {
+    /// `linux` or `freebsd`; absent on an OS the suite has no expectations for.
+    pub os: Option<String>,
+    pub os_name: String,
+    pub release: String,
+    pub arch: String,
+    pub page_size: usize,
+    #[serde(default)]
+    pub under: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseRow {
+    pub id: String,
+    pub title: String,
+    pub clauses: Vec<String>,
+    pub file: String,
+    pub verdict: String,
+    #[serde(default)]
+    pub unverified: bool,
+    pub call: String,
+    pub expected: String,
+    pub observed: String,
+    #[serde(default)]
+    pub steps: Vec<StepRow>,
+    #[serde(default)]
+    pub deviations: Vec<DeviationRow>,
+    #[serde(default)]
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepRow {
+    pub step: usize,
+    pub what: String,
+    pub expected: String,
+    pub observed: String,
+    pub verdict: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviationRow {
+    pub step: Option<usize>,
+    pub why: String,
+    pub evidence: String,
+    /// Empty: every clause the case cites for the kernel's OS.
+    #[serde(default)]
+    pub contradicts: Vec<String>,
+}
+
+impl Run {
+    /// Reads a results.json; the run is named after its directory.
+    pub fn read(path: &Path) -> Result<Run, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let mut run: Run = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: not a mmapconf results file: {e}", path.display()))?;
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        let parent = path
+            .parent()
+            .and_then(Path::file_name)
+            .map(|s| s.to_string_lossy().into_owned());
+        run.name = match (stem.as_deref(), parent) {
+            (Some("results"), Some(dir)) => dir,
+            (Some(stem), _) => stem.to_string(),
+            _ => path.display().to_string(),
+        };
+        Ok(run)
+    }
+
+    /// The column heading: OS, release, arch, page size, and what it ran under.
+    pub fn label(&self) -> String {
+        let h = &self.host;
+        let page = if h.page_size.is_multiple_of(1024) {
+            format!("{} KiB pages", h.page_size / 1024)
+        } else {
+            format!("{}-byte pages", h.page_size)
+        };
+        let mut s = format!("{} {} {}, {page}", h.os_name, h.release, h.arch);
+        if !h.under.is_empty() {
+            s.push_str(&format!("; under {}", h.under));
+        }
+        s
+    }
+
+    pub fn case(&self, id: &str) -> Option<&CaseRow> {
+        self.cases.iter().find(|c| c.id == id)
+    }
+
+    /// Whether a page's clauses hold for this kernel (its own OS's pages, and POSIX).
+    pub fn bound_by(&self, page: &Page) -> bool {
+        page.os == "posix" || self.host.os.as_deref() == Some(page.os.as_str())
+    }
+}
+
+impl CaseRow {
+    pub fn ran(&self) -> bool {
+        self.verdict != "not-applicable"
+    }
+
+    /// The call's outcome in one word: `ok`, an errno name, or a signal.
+    pub fn call_outcome(&self) -> &str {
+        self.observed.split_whitespace().next().unwrap_or("")
+    }
+
+    /// What was observed, comparable across runs: the call's outcome without addresses,
+    /// and every step that did not pass.
+    pub fn outcome(&self) -> String {
+        if !self.ran() {
+            return "n/a".into();
+        }
+        let mut s = self.observed.split(" (0x").next().unwrap_or("").to_string();
+        for step in self.steps.iter().filter(|s| s.verdict != "pass") {
+            s.push_str(&format!("; step {}: {}", step.step, step.observed));
+        }
+        s
+    }
+
+    /// Whether the observed behaviour contradicts `clause`: a failure implicates every
+    /// clause the case cites; a recorded deviation only those it names (if it names any).
+    pub fn contradicts(&self, clause: &str) -> bool {
+        match self.verdict.as_str() {
+            "known-deviation" => self
+                .deviations
+                .iter()
+                .any(|d| d.contradicts.is_empty() || d.contradicts.iter().any(|c| c == clause)),
+            "fail" => true,
+            _ => false,
+        }
+    }
+
+    /// The recorded evidence, or why there is none.
+    pub fn evidence(&self) -> String {
+        if self.deviations.is_empty() {
+            return "none recorded: an unexplained failure".into();
+        }
+        self.deviations
+            .iter()
+            .map(|d| format!("{} (evidence: {})", d.why, d.evidence))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// How one kernel's result stands against one clause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mark {
+    Conforms,
+    /// Deviates, and a deviation with evidence is recorded.
+    KnownDeviation,
+    /// Deviates with nothing recorded.
+    Fail,
+    NotApplicable,
+    /// The clause is another OS's; the observation is shown for comparison only.
+    OtherOs,
+}
+
+impl Mark {
+    /// How `case` on `run` stands against `clause` of `page`.
+    pub fn of(run: &Run, page: &Page, case: &CaseRow, clause: &str) -> Mark {
+        if !case.ran() {
+            return Mark::NotApplicable;
+        }
+        if !run.bound_by(page) {
+            return Mark::OtherOs;
+        }
+        match case.verdict.as_str() {
+            "pass" => Mark::Conforms,
+            "known-deviation" if case.contradicts(clause) => Mark::KnownDeviation,
+            "known-deviation" => Mark::Conforms,
+            _ => Mark::Fail,
+        }
+    }
+
+    pub fn deviates(self) -> bool {
+        matches!(self, Mark::KnownDeviation | Mark::Fail)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Mark::Conforms => "conforms",
+            Mark::KnownDeviation => "deviates (known)",
+            Mark::Fail => "deviates (FAIL)",
+            Mark::NotApplicable => "n/a",
+            Mark::OtherOs => "other OS",
+        }
+    }
+}
+
+/// One cell of the matrix.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    pub mark: Mark,
+    /// The case's outcome is not the same on every kernel.
+    pub differs: bool,
+    pub outcome: String,
+}
+
+impl Cell {
+    /// The cell's symbols, for text renderings.
+    pub fn symbol(&self) -> String {
+        let m = match self.mark {
+            Mark::Conforms => "✓",
+            Mark::KnownDeviation => "≠",
+            Mark::Fail => "✗",
+            Mark::NotApplicable => "–",
+            Mark::OtherOs => "·",
+        };
+        if self.differs {
+            format!("{m}◆")
+        } else {
+            m.into()
+        }
+    }
+}
+
+/// One clause that a kernel's observed behaviour contradicts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Contradiction {
+    pub run: String,
+    pub clause: String,
+    pub page: String,
+    /// The clause as read from the page given, or the registry's summary.
+    pub clause_text: String,
+    pub text_from_page: bool,
+    pub case: String,
+    pub call: String,
+    pub expected: String,
+    pub observed: String,
+    pub mark: Mark,
+    pub evidence: String,
+}
+
+/// A case whose outcome is not the same on every kernel it ran on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Difference {
+    pub case: String,
+    pub title: String,
+    pub clauses: Vec<String>,
+    /// Per run (in run order): verdict and outcome, `None` where the case did not run.
+    pub outcomes: Vec<Option<(String, String)>>,
+}
+
+/// A historical clause's promise against what a kernel does today.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoricalCheck {
+    pub run: String,
+    pub page: String,
+    pub clause: String,
+    pub summary: String,
+    pub predicts: String,
+    pub case: String,
+    pub observed: String,
+    pub holds: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Coverage {
+    pub page: String,
+    pub clauses: usize,
+    pub covered: usize,
+    /// IDs of clauses no case cites.
+    pub uncovered: Vec<String>,
+}
+
+/// Everything the report shows, for all renderers and the merged JSON.
+#[derive(Debug, Serialize)]
+pub struct Merged<'r> {
+    pub tool: &'static str,
+    pub version: &'static str,
+    /// The newest run's end, seconds since the Unix epoch (keeps reports reproducible).
+    pub newest_run: u64,
+    pub runs: Vec<Run>,
+    #[serde(skip)]
+    pub registry: &'r Registry,
+    /// Page keys in report order, then per page its sections in page order, each with the
+    /// clauses some case cites.
+    pub sections: Vec<(String, Vec<(String, Vec<String>)>)>,
+    /// clause id -> ids of the cases citing it (in any run).
+    pub cases_of: BTreeMap<String, Vec<String>>,
+    pub contradictions: Vec<Contradiction>,
+    pub differences: Vec<Difference>,
+    pub historical: Vec<HistoricalCheck>,
+    pub coverage: Vec<Coverage>,
+    /// Clause texts read from man pages given to the report, by clause id.
+    pub page_texts: BTreeMap<String, String>,
+}
+
+/// Order of sections on a page, as man pages lay them out.
+const SECTION_ORDER: [&str; 10] = [
+    "DESCRIPTION",
+    "RETURN VALUE",
+    "RETURN VALUES",
+    "ERRORS",
+    "VERSIONS",
+    "STANDARDS",
+    "HISTORY",
+    "NOTES",
+    "CAVEATS",
+    "BUGS",
+];
+
+/// Sorts IDs so that `EINVAL.10` follows `EINVAL.9`.
+pub fn natural_key(id: &str) -> Vec<(String, u64)> {
+    id.split('.')
+        .map(|part| match part.parse::<u64>() {
+            Ok(n) => (String::new(), n),
+            Err(_) => (part.to_string(), 0),
+        })
+        .collect()
+}
+
+fn page_order(p: &Page) -> (bool, usize, String) {
+    let os = ["linux", "freebsd", "posix"]
+        .iter()
+        .position(|o| *o == p.os)
+        .unwrap_or(3);
+    (p.historical, os, p.key.clone())
+}
+
+impl<'r> Merged<'r> {
+    pub fn new(
+        runs: Vec<Run>,
+        registry: &'r Registry,
+        page_texts: BTreeMap<String, String>,
+    ) -> Self {
+        let mut cases_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut case_ids: Vec<&str> = Vec::new();
+        for run in &runs {
+            for c in &run.cases {
+                if !case_ids.contains(&c.id.as_str()) {
+                    case_ids.push(&c.id);
+                    for cl in &c.clauses {
+                        cases_of.entry(cl.clone()).or_default().push(c.id.clone());
+                    }
+                }
+            }
+        }
+
+        let mut pages: Vec<&Page> = registry.pages.values().collect();
+        pages.sort_by_key(|p| page_order(p));
+        let mut sections = Vec::new();
+        let mut coverage = Vec::new();
+        for page in &pages {
+            let mut clauses: Vec<&Clause> = registry.clauses_of(&page.key).collect();
+            clauses.sort_by_key(|c| natural_key(&c.id));
+            let mut by_section: BTreeMap<(usize, String), Vec<String>> = BTreeMap::new();
+            for c in clauses.iter().filter(|c| cases_of.contains_key(&c.id)) {
+                let rank = SECTION_ORDER
+                    .iter()
+                    .position(|s| *s == c.section)
+                    .unwrap_or(SECTION_ORDER.len());
+                by_section
+                    .entry((rank, c.section.clone()))
+                    .or_default()
+                    .push(c.id.clone());
+            }
+            if !by_section.is_empty() {
+                sections.push((
+                    page.key.clone(),
+                    by_section
+                        .into_iter()
+                        .map(|((_, s), ids)| (s, ids))
+                        .collect(),
+                ));
+            }
+            if !page.historical {
+                let uncovered: Vec<String> = clauses
+                    .iter()
+                    .filter(|c| !cases_of.contains_key(&c.id))
+                    .map(|c| c.id.clone())
+                    .collect();
+                coverage.push(Coverage {
+                    page: page.key.clone(),
+                    clauses: clauses.len(),
+                    covered: clauses.len() - uncovered.len(),
+                    uncovered,
+                });
+            }
+        }
+
+        let mut merged = Merged {
+            tool: "mmapconf",
+            version: env!("CARGO_PKG_VERSION"),
+            newest_run: runs.iter().map(|r| r.finished_at).max().unwrap_or(0),
+            runs: Vec::new(),
+            registry,
+            sections,
+            cases_of,
+            contradictions: Vec::new(),
+            differences: Vec::new(),
+            historical: Vec::new(),
+            coverage,
+            page_texts,
+        };
+        merged.contradictions = merged.find_contradictions(&runs);
+        merged.differences = differences(&runs, &case_ids);
+        merged.historical = merged.hold_against_history(&runs);
+        merged.runs = runs;
+        merged
+    }
+
+    /// One matrix cell: run `run`'s result for `case` under a clause of `page`.
+    pub fn cell(&self, run: usize, case: &str, clause: &str) -> Option<Cell> {
+        let r = &self.runs[run];
+        let c = r.case(case)?;
+        let page = self.registry.page_of(clause)?;
+        Some(Cell {
+            mark: Mark::of(r, page, c, clause),
+            differs: c.ran() && self.differences.iter().any(|d| d.case == case),
+            outcome: c.outcome(),
+        })
+    }
+
+    pub fn page(&self, key: &str) -> &Page {
+        &self.registry.pages[key]
+    }
+
+    /// Per run: (conforms, known deviations, fails, not applicable) over its cases.
+    pub fn tally(&self, run: usize) -> [usize; 4] {
+        let mut t = [0; 4];
+        for c in &self.runs[run].cases {
+            let i = match c.verdict.as_str() {
+                "pass" => 0,
+                "known-deviation" => 1,
+                "not-applicable" => 3,
+                _ => 2,
+            };
+            t[i] += 1;
+        }
+        t
+    }
+
+    /// The clause's text as the page given says it, else the registry's summary.
+    pub fn clause_text(&self, id: &str) -> (String, bool) {
+        match self.page_texts.get(id) {
+            Some(t) => (t.clone(), true),
+            None => (
+                self.registry
+                    .clauses
+                    .get(id)
+                    .map_or_else(|| "(not in the registry)".into(), |c| c.summary.clone()),
+                false,
+            ),
+        }
+    }
+
+    fn find_contradictions(&self, runs: &[Run]) -> Vec<Contradiction> {
+        let mut out = Vec::new();
+        for run in runs {
+            for case in &run.cases {
+                for cl in &case.clauses {
+                    let Some(page) = self.registry.page_of(cl) else {
+                        continue;
+                    };
+                    let mark = Mark::of(run, page, case, cl);
+                    if page.historical || !mark.deviates() || !case.contradicts(cl) {
+                        continue;
+                    }
+                    let (clause_text, text_from_page) = self.clause_text(cl);
+                    out.push(Contradiction {
+                        run: run.name.clone(),
+                        clause: cl.clone(),
+                        page: page.key.clone(),
+                        clause_text,
+                        text_from_page,
+                        case: case.id.clone(),
+                        call: case.call.clone(),
+                        expected: case.expected.clone(),
+                        observed: case.outcome(),
+                        mark,
+                        evidence: case.evidence(),
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            (&a.run, natural_key(&a.clause), &a.case).cmp(&(
+                &b.run,
+                natural_key(&b.clause),
+                &b.case,
+            ))
+        });
+        out
+    }
+
+    fn hold_against_history(&self, runs: &[Run]) -> Vec<HistoricalCheck> {
+        let mut out = Vec::new();
+        for clause in self.registry.clauses.values() {
+            let (Some(page), Some(predicts)) =
+                (self.registry.pages.get(&clause.page), &clause.predicts)
+            else {
+                continue;
+            };
+            let mut about: BTreeSet<&str> = clause.now.iter().map(String::as_str).collect();
+            about.insert(&clause.id);
+            for run in runs.iter().filter(|r| r.bound_by(page)) {
+                for case in run.cases.iter().filter(|c| c.ran()) {
+                    if !case.clauses.iter().any(|c| about.contains(c.as_str())) {
+                        continue;
+                    }
+                    out.push(HistoricalCheck {
+                        run: run.name.clone(),
+                        page: page.key.clone(),
+                        clause: clause.id.clone(),
+                        summary: clause.summary.clone(),
+                        predicts: predicts.clone(),
+                        case: case.id.clone(),
+                        observed: case.outcome(),
+                        holds: case.call_outcome() == predicts,
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+fn differences(runs: &[Run], case_ids: &[&str]) -> Vec<Difference> {
+    let mut out = Vec::new();
+    for id in case_ids {
+        let outcomes: Vec<Option<(String, String)>> = runs
+            .iter()
+            .map(|r| {
+                r.case(id)
+                    .filter(|c| c.ran())
+                    .map(|c| (c.verdict.clone(), c.outcome()))
+            })
+            .collect();
+        let seen: BTreeSet<&String> = outcomes.iter().flatten().map(|(_, o)| o).collect();
+        if seen.len() > 1 {
+            let c = runs
+                .iter()
+                .find_map(|r| r.case(id))
+                .expect("id comes from a run");
+            out.push(Difference {
+                case: id.to_string(),
+                title: c.title.clone(),
+                clauses: c.clauses.clone(),
+                outcomes,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn registry() -> Registry {
+        let mut r = Registry::default();
+        r.add_file(
+            Path::new("linux-mmap.toml"),
+            r#"[page]
+os = "linux"
+name = "mmap"
+section = "2"
+read_from = "test"
+[clause]
+"linux.mmap.errors.EINVAL.2" = { section = "ERRORS", summary = "EINVAL when length is 0" }
+"linux.mmap.errors.EINVAL.10" = { section = "ERRORS", summary = "a tenth EINVAL" }
+"linux.mmap.desc.1" = { section = "DESCRIPTION", summary = "maps" }
+"linux.mmap.notes.1" = { section = "NOTES", summary = "uncited" }
+"#,
+        )
+        .unwrap();
+        r.add_file(
+            Path::new("hist-freebsd-6-1.toml"),
+            r#"[page]
+os = "freebsd"
+name = "mmap"
+section = "2"
+read_from = "old"
+historical = true
+[clause]
+"hist.freebsd-6.1.len0" = { section = "DESCRIPTION", summary = "zero succeeds", now = ["linux.mmap.errors.EINVAL.2"], predicts = "ok" }
+"#,
+        )
+        .unwrap();
+        r
+    }
+
+    pub fn case(id: &str, clauses: &[&str], verdict: &str, observed: &str) -> CaseRow {
+        CaseRow {
+            id: id.into(),
+            title: format!("title of {id}"),
+            clauses: clauses.iter().map(|s| s.to_string()).collect(),
+            file: "cases/x.toml:1".into(),
+            verdict: verdict.into(),
+            unverified: false,
+            call: "mmap(NULL, 0, PROT_READ, MAP_PRIVATE, 3, 0)".into(),
+            expected: "EINVAL".into(),
+            observed: observed.into(),
+            steps: Vec::new(),
+            deviations: Vec::new(),
+            message: String::new(),
+        }
+    }
+
+    pub fn run(name: &str, os: &str, cases: Vec<CaseRow>) -> Run {
+        Run {
+            name: name.into(),
+            host: HostFacts {
+                os: Some(os.into()),
+                os_name: if os == "linux" { "Linux" } else { "FreeBSD" }.into(),
+                release: "1.0".into(),
+                arch: "x86_64".into(),
+                page_size: 16384,
+                under: String::new(),
+            },
+            cases,
+            finished_at: 7,
+        }
+    }
+
+    pub fn two_kernels(reg: &Registry) -> Merged<'_> {
+        let len0 = ["linux.mmap.errors.EINVAL.2", "linux.mmap.desc.1"];
+        Merged::new(
+            vec![
+                run(
+                    "linux-a",
+                    "linux",
+                    vec![
+                        case("mmap.len0", &len0, "pass", "EINVAL"),
+                        case(
+                            "mmap.tenth",
+                            &["linux.mmap.errors.EINVAL.10"],
+                            "fail",
+                            "ok (0x7f00)",
+                        ),
+                    ],
+                ),
+                run(
+                    "linux-b",
+                    "linux",
+                    vec![
+                        case("mmap.len0", &len0, "fail", "ok (0x7e00)"),
+                        case(
+                            "mmap.tenth",
+                            &["linux.mmap.errors.EINVAL.10"],
+                            "fail",
+                            "ok (0x1000)",
+                        ),
+                    ],
+                ),
+            ],
+            reg,
+            BTreeMap::new(),
+        )
+    }
+
+    #[test]
+    fn a_failing_case_contradicts_each_clause_it_cites_on_its_own_os() {
+        let reg = registry();
+        let m = two_kernels(&reg);
+        let found: Vec<(&str, &str, &str)> = m
+            .contradictions
+            .iter()
+            .map(|c| (c.run.as_str(), c.clause.as_str(), c.case.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("linux-a", "linux.mmap.errors.EINVAL.10", "mmap.tenth"),
+                ("linux-b", "linux.mmap.desc.1", "mmap.len0"),
+                ("linux-b", "linux.mmap.errors.EINVAL.2", "mmap.len0"),
+                ("linux-b", "linux.mmap.errors.EINVAL.10", "mmap.tenth"),
+            ]
+        );
+        assert_eq!(
+            m.contradictions[0].evidence,
+            "none recorded: an unexplained failure"
+        );
+    }
+
+    #[test]
+    fn outcomes_differ_only_where_more_than_addresses_differ() {
+        let reg = registry();
+        let m = two_kernels(&reg);
+        let ids: Vec<&str> = m.differences.iter().map(|d| d.case.as_str()).collect();
+        assert_eq!(ids, ["mmap.len0"]);
+        assert_eq!(
+            m.differences[0].outcomes,
+            [
+                Some(("pass".into(), "EINVAL".into())),
+                Some(("fail".into(), "ok".into()))
+            ]
+        );
+    }
+
+    #[test]
+    fn sections_follow_the_page_and_ids_sort_naturally() {
+        let reg = registry();
+        let m = two_kernels(&reg);
+        let (page, sections) = &m.sections[0];
+        assert_eq!(page, "linux-mmap");
+        let names: Vec<&str> = sections.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(names, ["DESCRIPTION", "ERRORS"]);
+        assert_eq!(
+            sections[1].1,
+            ["linux.mmap.errors.EINVAL.2", "linux.mmap.errors.EINVAL.10"]
+        );
+        let cov = &m.coverage[0];
+        assert_eq!((cov.clauses, cov.covered), (4, 3));
+        assert_eq!(cov.uncovered, ["linux.mmap.notes.1"]);
+    }
+
+    #[test]
+    fn an_old_page_is_held_only_against_kernels_of_its_os() {
+        let reg = registry();
+        let linux_only = two_kernels(&reg);
+        assert!(linux_only.historical.is_empty());
+        let bsd = Merged::new(
+            vec![run(
+                "freebsd-14",
+                "freebsd",
+                vec![case(
+                    "mmap.len0",
+                    &["linux.mmap.errors.EINVAL.2"],
+                    "pass",
+                    "EINVAL",
+                )],
+            )],
+            &reg,
+            BTreeMap::new(),
+        );
+        assert_eq!(bsd.historical.len(), 1);
+        let h = &bsd.historical[0];
+        assert_eq!(
+            (h.predicts.as_str(), h.observed.as_str(), h.holds),
+            ("ok", "EINVAL", false)
+        );
+    }
+
+    #[test]
+    fn a_deviation_naming_its_clause_contradicts_only_that_one() {
+        let reg = registry();
+        let mut c = case(
+            "mmap.len0",
+            &["linux.mmap.errors.EINVAL.2", "linux.mmap.desc.1"],
+            "known-deviation",
+            "ok (0x1000)",
+        );
+        c.deviations.push(DeviationRow {
+            step: None,
+            why: "w".into(),
+            evidence: "e".into(),
+            contradicts: vec!["linux.mmap.errors.EINVAL.2".into()],
+        });
+        let m = Merged::new(vec![run("k", "linux", vec![c])], &reg, BTreeMap::new());
+        let found: Vec<&str> = m.contradictions.iter().map(|c| c.clause.as_str()).collect();
+        assert_eq!(found, ["linux.mmap.errors.EINVAL.2"]);
+        assert_eq!(
+            m.cell(0, "mmap.len0", "linux.mmap.desc.1").unwrap().mark,
+            Mark::Conforms
+        );
+        assert_eq!(m.contradictions[0].evidence, "w (evidence: e)");
+    }
+
+    #[test]
+    fn another_os_clause_is_shown_but_not_judged() {
+        let reg = registry();
+        let bsd = run("freebsd-14", "freebsd", vec![case("c", &[], "fail", "ok")]);
+        let page = &reg.pages["linux-mmap"];
+        assert_eq!(
+            Mark::of(&bsd, page, &bsd.cases[0], "linux.mmap.desc.1"),
+            Mark::OtherOs
+        );
+    }
+}

@@ -1,0 +1,103 @@
+//! Reports. A run's `results.json` (everything, for tools and for merging), and the
+//! report made from one or more of them: a self-contained HTML page, its Markdown twin,
+//! JUnit XML and the merged JSON. Knows nothing of how cases ran: it reads results.
+
+pub mod html;
+pub mod junit;
+pub mod markdown;
+pub mod merge;
+
+use crate::host::Host;
+use crate::judge::{CaseResult, Verdict};
+use crate::suite::totals;
+use merge::Merged;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Serialize)]
+struct Results<'a> {
+    tool: &'static str,
+    version: &'static str,
+    /// When the run ended, seconds since the Unix epoch.
+    finished_at: u64,
+    host: &'a Host,
+    totals: Vec<(Verdict, usize)>,
+    cases: &'a [CaseResult],
+}
+
+/// Writes `dir/results.json` (creating `dir`) and returns its path.
+pub fn write_results(dir: &Path, host: &Host, results: &[CaseResult]) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let json_path = dir.join("results.json");
+    let doc = Results {
+        tool: "mmapconf",
+        version: env!("CARGO_PKG_VERSION"),
+        finished_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        host,
+        totals: totals(results),
+        cases: results,
+    };
+    let json = serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?;
+    std::fs::write(&json_path, json + "\n")?;
+    Ok(json_path)
+}
+
+/// The report's files, as written into its directory.
+pub const REPORT_FILES: [&str; 4] = ["report.html", "report.md", "junit.xml", "merged.json"];
+
+/// Writes the report's four files into `dir` (created if needed); returns their paths.
+pub fn write_report(dir: &Path, merged: &Merged) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let junit = junit::render(merged).map_err(std::io::Error::other)?;
+    let json = serde_json::to_string_pretty(merged).map_err(std::io::Error::other)?;
+    let texts = [
+        html::render(merged),
+        markdown::render(merged),
+        junit,
+        json + "\n",
+    ];
+    let mut paths = Vec::new();
+    for (name, text) in REPORT_FILES.iter().zip(texts) {
+        let path = dir.join(name);
+        std::fs::write(&path, text)?;
+        paths.push(path);
+    }
+    Ok(paths)
+}
+
+/// The one-line tally printed after a run.
+pub fn tally(results: &[CaseResult]) -> String {
+    totals(results)
+        .iter()
+        .map(|(v, n)| format!("{n} {}", v.label()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge::tests::{registry, two_kernels};
+    use super::*;
+
+    #[test]
+    fn a_report_directory_holds_all_four_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = registry();
+        let paths = write_report(dir.path(), &two_kernels(&reg)).unwrap();
+        assert_eq!(paths.len(), 4);
+        for p in paths {
+            assert!(
+                std::fs::metadata(&p).unwrap().len() > 100,
+                "{}",
+                p.display()
+            );
+        }
+        let merged: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("merged.json")).unwrap())
+                .unwrap();
+        assert_eq!(merged["runs"].as_array().unwrap().len(), 2);
+        assert_eq!(merged["differences"][0]["case"], "mmap.len0");
+    }
+}
