@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds a statically linked mmapconf (glibc, +crt-static) for x86_64 (default) or aarch64,
 # so that it runs as init in a VM or UML with nothing else in the root, and prints the
-# binary's path (target/<triple>/release/mmapconf) on its last line of standard output.
+# binary's path (target/<triple>/release/mmapconf, or under $CARGO_TARGET_DIR) on its
+# last line of standard output.
 # Needs: a Rust toolchain with rustup (adds the target if missing); for aarch64,
 # Debian's gcc-aarch64-linux-gnu and libc6-dev-arm64-cross (installed with apt-get as root
 # when missing) as the linker and C library.
@@ -32,7 +33,8 @@ fi
 RUSTFLAGS="-C target-feature=+crt-static" \
   cargo build --release --target "$triple" >&2
 
-bin=$PWD/target/$triple/release/mmapconf
+# CARGO_TARGET_DIR, when set, moves the output as it does for cargo.
+bin=$(readlink -f "${CARGO_TARGET_DIR:-target}")/$triple/release/mmapconf
 # glibc's static binaries are "static-pie linked" or "statically linked" to file(1).
 if ! file -L "$bin" | grep -Eq 'static(-pie)? linked|statically linked'; then
   echo "error: $bin is not statically linked: $(file -L "$bin")" >&2
