@@ -3,7 +3,7 @@
 //! clause-by-clause matrix and coverage. Laid out to fit a laptop screen without
 //! sideways scrolling for two kernels.
 
-use super::merge::{Cell, Mark, Merged};
+use super::merge::{Cell, Contradiction, Mark, Merged};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 const STYLE: &str = r#"
@@ -43,6 +43,19 @@ fn mark_class(c: &Cell) -> String {
     } else {
         base.into()
     }
+}
+
+/// A run's contradictions grouped by case, failures first: (case, mark, clauses).
+fn by_case<'a>(red: &[&'a Contradiction]) -> Vec<(&'a str, Mark, Vec<&'a str>)> {
+    let mut out: Vec<(&str, Mark, Vec<&str>)> = Vec::new();
+    for c in red {
+        match out.iter_mut().find(|(case, _, _)| *case == c.case) {
+            Some((_, _, clauses)) => clauses.push(&c.clause),
+            None => out.push((&c.case, c.mark, vec![&c.clause])),
+        }
+    }
+    out.sort_by_key(|(case, mark, _)| (*mark != Mark::Fail, *case));
+    out
 }
 
 /// Anchor of a matrix cell (a case appears under each clause it cites).
@@ -108,13 +121,15 @@ pub fn render(m: &Merged) -> String {
                                 div.small { "No clause contradicted." }
                             } @else {
                                 ul.small {
-                                    @for c in &red {
+                                    @for (case, mark, clauses) in by_case(&red) {
                                         li {
-                                            a href=(format!("#{}", anchor(i, &c.clause, &c.case))) {
-                                                (if c.mark == Mark::Fail { "✗ " } else { "≠ " })
-                                                code { (c.clause) }
+                                            span class=(if mark == Mark::Fail { "bad" } else { "" }) {
+                                                (if mark == Mark::Fail { "✗ FAIL " } else { "≠ " })
                                             }
-                                            " " (c.case)
+                                            code { (case) } ": "
+                                            @for cl in clauses {
+                                                a href=(format!("#{}", anchor(i, cl, case))) { code { (cl) } } " "
+                                            }
                                         }
                                     }
                                 }

@@ -152,6 +152,16 @@ impl CaseRow {
         }
     }
 
+    /// What was expected, in the same shape as [`CaseRow::outcome`]: the call's
+    /// expectation and that of every step that did not pass.
+    pub fn expectation(&self) -> String {
+        let mut s = self.expected.clone();
+        for step in self.steps.iter().filter(|s| s.verdict != "pass") {
+            s.push_str(&format!("; step {}: {}", step.step, step.expected));
+        }
+        s
+    }
+
     /// The recorded evidence, or why there is none.
     pub fn evidence(&self) -> String {
         if self.deviations.is_empty() {
@@ -490,7 +500,7 @@ impl<'r> Merged<'r> {
                         text_from_page,
                         case: case.id.clone(),
                         call: case.call.clone(),
-                        expected: case.expected.clone(),
+                        expected: case.expectation(),
                         observed: case.outcome(),
                         mark,
                         evidence: case.evidence(),
@@ -780,6 +790,21 @@ historical = true
             Mark::Conforms
         );
         assert_eq!(m.contradictions[0].evidence, "w (evidence: e)");
+    }
+
+    #[test]
+    fn expectation_and_outcome_both_name_the_step_that_failed() {
+        let mut c = case("c", &[], "fail", "ok (0x7f00)");
+        c.expected = "ok".into();
+        c.steps.push(StepRow {
+            step: 2,
+            what: "read".into(),
+            expected: "SIGSEGV SEGV_ACCERR".into(),
+            observed: "SIGSEGV SEGV_MAPERR at +0x0".into(),
+            verdict: "fail".into(),
+        });
+        assert_eq!(c.expectation(), "ok; step 2: SIGSEGV SEGV_ACCERR");
+        assert_eq!(c.outcome(), "ok; step 2: SIGSEGV SEGV_MAPERR at +0x0");
     }
 
     #[test]
