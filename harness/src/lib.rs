@@ -13,6 +13,7 @@ pub mod expr;
 pub mod host;
 pub mod judge;
 pub mod load;
+pub mod manpage;
 pub mod model;
 pub mod names;
 pub mod pid1;
