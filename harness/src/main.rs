@@ -5,7 +5,10 @@ use clap::{Parser, Subcommand};
 use mmapconf::exec::{self, Executor};
 use mmapconf::host::Host;
 use mmapconf::judge::Verdict;
+use mmapconf::manpage;
+use mmapconf::registry::Registry;
 use mmapconf::{bench, embedded, load, pid1, report, suite};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -40,6 +43,20 @@ enum Command {
         #[arg(long)]
         under: Option<String>,
     },
+    /// Read a man page (default: this system's mmap(2), as `man -w 2 mmap` finds it) and lay
+    /// it over the clause registry: each ERRORS entry and flag with its clause ID, and drift
+    /// both ways.
+    Clauses {
+        /// The page: man(7) or mdoc(7) source (gzip or not) or rendered text.
+        #[arg(long)]
+        man: Option<PathBuf>,
+        /// Registry page to compare with (e.g. hist-freebsd-6-1); default: by OS and name.
+        #[arg(long)]
+        page: Option<String>,
+        /// Print JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Validate every case file and the clause registry.
     Check,
     /// List case ids with their verdict-independent facts.
@@ -53,6 +70,10 @@ enum Command {
         /// The report directory.
         #[arg(long, default_value = "report")]
         out: PathBuf,
+        /// Man pages (man, mdoc or rendered; repeatable) whose wording the report quotes
+        /// for each contradicted clause, instead of the registry's summary.
+        #[arg(long)]
+        man: Vec<PathBuf>,
     },
     /// Time the suite per case against a bare fork + _exit + waitpid.
     Bench {
@@ -92,6 +113,16 @@ fn main() -> ExitCode {
         .as_ref()
         .map_or_else(|| "the built-in cases".into(), |d| d.display().to_string());
     match cli.command {
+        Command::Clauses { man, page, json } => {
+            let (out, code) =
+                mmapconf::manpage::cli(man.as_deref(), page.as_deref(), json, &suite.registry);
+            if code == mmapconf::manpage::cli::EXIT_UNREADABLE {
+                eprint!("{out}");
+            } else {
+                print!("{out}");
+            }
+            ExitCode::from(code)
+        }
         Command::Check => {
             println!(
                 "ok: {} cases, {} clauses of {} pages in {from}",
@@ -113,7 +144,16 @@ fn main() -> ExitCode {
             filter,
             under,
         } => ExitCode::from(run(&suite, jobs, out, filter, under)),
-        Command::Report { results, out } => ExitCode::from(merge_report(&suite, &results, &out)),
+        Command::Report { results, out, man } => {
+            let pages = match read_pages(&suite.registry, &man) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            ExitCode::from(merge_report(&suite, &results, &out, pages))
+        }
         Command::Bench { rounds } => {
             let host = Host::detect();
             let Some(executor) = executor() else {
@@ -230,14 +270,63 @@ fn run(
     };
     println!("{}\nwrote {}", report::tally(&results), json.display());
     // The report for this one kernel, beside its results.
-    if merge_report(suite, &[json], &dir) != 0 {
+    if merge_report(suite, &[json], &dir, system_pages(&suite.registry, &host)) != 0 {
         return 2;
     }
     u8::from(results.iter().any(|r| r.verdict == Verdict::Fail))
 }
 
+/// Clause texts from man pages, by clause id, and a line per page read.
+type PageTexts = (BTreeMap<String, String>, Vec<String>);
+
+/// Reads each page and lays it over the registry; an unreadable page is an error.
+fn read_pages(registry: &Registry, paths: &[PathBuf]) -> Result<PageTexts, String> {
+    let mut texts = BTreeMap::new();
+    let mut read = Vec::new();
+    for path in paths {
+        let page = manpage::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mapping = manpage::map(&page, registry, None);
+        for m in &mapping.mapped {
+            texts.entry(m.id.clone()).or_insert_with(|| m.text.clone());
+        }
+        read.push(format!(
+            "{} ({}; {} clauses quoted)",
+            path.display(),
+            page.version_line(),
+            mapping.mapped.len()
+        ));
+    }
+    Ok((texts, read))
+}
+
+/// This system's own pages of the family, for the report of a run on it; pages that are
+/// not installed are named on stderr and the report falls back to summaries for them.
+fn system_pages(registry: &Registry, host: &Host) -> PageTexts {
+    let Some(os) = host.os.map(|o| o.key()) else {
+        return Default::default();
+    };
+    let mut names: Vec<&str> = registry
+        .pages
+        .values()
+        .filter(|p| p.os == os && !p.historical)
+        .map(|p| p.name.as_str())
+        .collect();
+    names.dedup();
+    let mut paths = Vec::new();
+    for name in names {
+        match manpage::cli::system_page(name) {
+            Ok(p) => paths.push(p),
+            Err(e) => eprintln!("note: {e}; the report shows the registry's summaries instead"),
+        }
+    }
+    read_pages(registry, &paths).unwrap_or_else(|e| {
+        eprintln!("note: {e}; the report shows the registry's summaries instead");
+        Default::default()
+    })
+}
+
 /// Reads every results file and writes the merged report; 2 when a file is unreadable.
-fn merge_report(suite: &load::Suite, files: &[PathBuf], out: &Path) -> u8 {
+fn merge_report(suite: &load::Suite, files: &[PathBuf], out: &Path, pages: PageTexts) -> u8 {
     let mut runs = Vec::new();
     for f in files {
         match report::merge::Run::read(f) {
@@ -248,7 +337,9 @@ fn merge_report(suite: &load::Suite, files: &[PathBuf], out: &Path) -> u8 {
             }
         }
     }
-    let merged = report::merge::Merged::new(runs, &suite.registry, Default::default());
+    let (texts, read) = pages;
+    let mut merged = report::merge::Merged::new(runs, &suite.registry, texts);
+    merged.pages_read = read;
     match report::write_report(out, &merged) {
         Ok(paths) => {
             println!(

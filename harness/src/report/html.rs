@@ -140,6 +140,11 @@ pub fn render(m: &Merged) -> String {
 
                 h2 #page { "(b) Kernel against man page" }
                 p.small { "Every clause a kernel's observed behaviour contradicts, with the clause as the page given says it (else the registry's summary, marked), the case, what was seen, and the recorded evidence." }
+                @if m.pages_read.is_empty() {
+                    p.small { "No man page was given: clauses are shown by the registry's summaries." }
+                } @else {
+                    p.small { "Clause texts quoted from: " @for (i, p) in m.pages_read.iter().enumerate() { @if i > 0 { "; " } (p) } "." }
+                }
                 @for r in &m.runs {
                     @let rows: Vec<_> = m.contradictions.iter().filter(|c| c.run == r.name).collect();
                     h3 { code { (r.name) } ": " (rows.len()) " contradictions" }

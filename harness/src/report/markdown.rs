@@ -38,6 +38,18 @@ pub fn render(m: &Merged) -> String {
     );
 
     let _ = writeln!(s, "## (b) Kernel against man page\n");
+    if m.pages_read.is_empty() {
+        let _ = writeln!(
+            s,
+            "No man page was given: clauses are shown by the registry's summaries.\n"
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "Clause texts quoted from: {}.\n",
+            m.pages_read.join("; ")
+        );
+    }
     for r in &m.runs {
         let rows: Vec<_> = m
             .contradictions

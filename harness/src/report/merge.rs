@@ -297,6 +297,9 @@ pub struct Coverage {
     pub uncovered: Vec<String>,
 }
 
+/// A page section's name and the IDs of its clauses that some case cites.
+pub type Section = (String, Vec<String>);
+
 /// Everything the report shows, for all renderers and the merged JSON.
 #[derive(Debug, Serialize)]
 pub struct Merged<'r> {
@@ -309,7 +312,7 @@ pub struct Merged<'r> {
     pub registry: &'r Registry,
     /// Page keys in report order, then per page its sections in page order, each with the
     /// clauses some case cites.
-    pub sections: Vec<(String, Vec<(String, Vec<String>)>)>,
+    pub sections: Vec<(String, Vec<Section>)>,
     /// clause id -> ids of the cases citing it (in any run).
     pub cases_of: BTreeMap<String, Vec<String>>,
     pub contradictions: Vec<Contradiction>,
@@ -318,6 +321,8 @@ pub struct Merged<'r> {
     pub coverage: Vec<Coverage>,
     /// Clause texts read from man pages given to the report, by clause id.
     pub page_texts: BTreeMap<String, String>,
+    /// The man pages those texts were read from (file and version line).
+    pub pages_read: Vec<String>,
 }
 
 /// Order of sections on a page, as man pages lay them out.
@@ -426,6 +431,7 @@ impl<'r> Merged<'r> {
             historical: Vec::new(),
             coverage,
             page_texts,
+            pages_read: Vec::new(),
         };
         merged.contradictions = merged.find_contradictions(&runs);
         merged.differences = differences(&runs, &case_ids);
