@@ -106,7 +106,12 @@ fn probe_top(page: u64) -> Option<u64> {
     [39u32, 42, 47, 48, 52, 56, 57]
         .into_iter()
         .map(|bits| (1u64 << bits) - below)
-        .find(|&top| placed_at(top - page, page) && !placed_at(top, page))
+        // A hint just past a window may be refused only because the kernel keeps a default
+        // window below its real limit (arm64 and x86_64 with 52/57-bit addresses honour
+        // hints strictly above the window): the next page must be refused too.
+        .find(|&top| {
+            placed_at(top - page, page) && !placed_at(top, page) && !placed_at(top + page, page)
+        })
 }
 
 /// Whether a PROT_NONE page hinted at `addr` lands exactly there (it is unmapped again).

@@ -11,9 +11,13 @@
 
 use std::path::Path;
 
-/// True when this process is the first one of its kernel.
-pub fn is_init() -> bool {
+/// True when this process is the first one of a kernel booted to run the suite: PID 1
+/// with no subcommand (a sandbox such as `runsc do` also makes its command PID 1, but
+/// passes the subcommand along). `subcommands` are the command's own words.
+pub fn is_init(subcommands: &[&str]) -> bool {
+    let first = std::env::args().nth(1);
     std::process::id() == 1
+        && !first.is_some_and(|a| subcommands.contains(&a.as_str()) || a.starts_with('-'))
 }
 
 /// The settings init reads from its environment.
@@ -41,11 +45,15 @@ pub fn mount_all(settings: &Settings) {
     use nix::mount::{MsFlags, mount};
     let mnt = |src: &str, target: &str, fstype: &str, data: Option<&str>| {
         let _ = std::fs::create_dir_all(target);
-        if let Err(e) = mount(Some(src), target, Some(fstype), MsFlags::empty(), data) {
-            println!("mmapconf init: cannot mount {fstype} on {target}: {e}");
-            return false;
+        match mount(Some(src), target, Some(fstype), MsFlags::empty(), data) {
+            Ok(()) => true,
+            // Already mounted by the kernel (UML mounts devtmpfs itself).
+            Err(nix::errno::Errno::EBUSY) => true,
+            Err(e) => {
+                println!("mmapconf init: cannot mount {fstype} on {target}: {e}");
+                false
+            }
         }
-        true
     };
     mnt("proc", "/proc", "proc", None);
     mnt("sysfs", "/sys", "sysfs", None);

@@ -1,0 +1,149 @@
+# shellcheck shell=bash
+# Shared by the runners in ci/kernels/ (sourced, not run). Each runner sets `runner`
+# (its name for messages) before sourcing this.
+
+# skip WHY...: one line saying what is missing, then exit 77 (the matrix's "skipped").
+skip() { echo "$runner: skipped: $*"; exit 77; }
+
+# need_pkgs CMD:PKG...: apt-get installs the packages whose command is missing; skips when
+# that fails.
+need_pkgs() {
+  local want=() pair
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null || want+=("${pair#*:}")
+  done
+  [ ${#want[@]} -eq 0 ] && return 0
+  echo "$runner: apt-get install ${want[*]}" >&2
+  apt-get install -y -q "${want[@]}" >/dev/null 2>&1 || skip "cannot apt-get install ${want[*]}"
+}
+
+# need_init BINARY: skips unless BINARY is static and has mmapconf's PID-1 mode (it reads
+# mmapconf_results from its environment), or is a stand-in init given with
+# MMAPCONF_GUEST_FILES. Without it, the binary would print its usage as init and the
+# kernel would panic.
+need_init() {
+  file -L "$1" | grep -Eq 'static(-pie)? linked|statically linked' ||
+    skip "$1 is not statically linked (build it with ci/kernels/build-static.sh)"
+  grep -aq mmapconf_results "$1" ||
+    skip "$1 has no PID-1 mode (no mmapconf_results in it): a newer mmapconf is needed"
+}
+
+# now: seconds since the epoch with a fraction; since T: seconds since T, one decimal.
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.1f", b - a}'; }
+
+# finish OUTDIR/RUN/results.json: checks that the file is a whole mmapconf results document (a run
+# over a serial line can be cut short), prints RUN and its tally, and exits as mmapconf would have:
+# 1 when a case failed, 0 otherwise; 125 when the file is missing or not a results document.
+finish() {
+  python3 - "$1" "$runner" <<'PY'
+import json, os, sys
+path, runner = sys.argv[1], sys.argv[2]
+try:
+    with open(path, "rb") as f:
+        doc = json.loads(f.read())
+    totals = dict(doc["totals"])
+    n = len(doc["cases"])
+except (OSError, ValueError, KeyError, TypeError) as e:
+    print(f"{runner}: no usable results in {path}: {e}")
+    sys.exit(125)
+labels = {"fail": "FAIL", "known-deviation": "known deviation", "not-applicable": "not applicable"}
+tally = ", ".join(f"{v} {labels.get(k, k)}" for k, v in totals.items())
+name = os.path.basename(os.path.dirname(os.path.abspath(path)))
+print(f"{runner}: {name}: {n} cases: {tally}")
+sys.exit(1 if totals.get("fail", 0) else 0)
+PY
+}
+
+# cases_args: `--cases DIR` when MMAPCONF_CASES names a case directory (before the binary
+# embeds its cases), else nothing.
+cases_args=()
+if [ -n "${MMAPCONF_CASES:-}" ]; then cases_args=(--cases "$(readlink -f "$MMAPCONF_CASES")"); fi
+
+# kernel_unpack DEB CACHE: unpacks a linux-image .deb once into CACHE/<deb name>/pkg and
+# sets kdir, krel (its uname -r), kver (the package version), kconfig (its config file)
+# and kmoddir (its modules directory: /lib/modules in Debian 12, /usr/lib/modules in 13).
+kernel_unpack() {
+  local deb=$1 d
+  kdir=$2/$(basename "$deb" .deb)
+  if ! [ -d "$kdir/pkg" ]; then
+    rm -rf "$kdir"
+    mkdir -p "$kdir"
+    dpkg-deb -x "$deb" "$kdir/pkg.part"
+    mv "$kdir/pkg.part" "$kdir/pkg"
+  fi
+  kconfig=$(ls "$kdir"/pkg/boot/config-* | head -1)
+  krel=${kconfig##*/config-}
+  kver=$(dpkg-deb -f "$deb" Version)
+  kmoddir=
+  for d in "$kdir/pkg/lib/modules/$krel" "$kdir/pkg/usr/lib/modules/$krel"; do
+    if [ -d "$d" ]; then kmoddir=$d; break; fi
+  done
+}
+
+# elf_arch FILE: the machine file(1) names for an ELF file ("x86-64", "ARM aarch64").
+elf_arch() { file -L "$1" | sed -n 's/^[^:]*: ELF [^,]*, \([^,]*\),.*/\1/p'; }
+
+# vm_initramfs BIN BUSYBOX SCRATCH: writes SCRATCH/initrd.gz for a VM whose init is the
+# static mmapconf BIN, and decides /tmp: an ext4 image on a virtio-blk disk (sets
+# vm_disk to QEMU's arguments for it and vm_tmp_env to mmapconf_tmp=/dev/vda), like the
+# host's ext4 /tmp. Debian's kernels have virtio_blk and ext4 as modules, which mmapconf
+# does not load: then /init is a shell script run by BUSYBOX (a static busybox for the
+# guest's arch) that insmods them from the initramfs and execs mmapconf, which so stays
+# PID 1 with the environment the kernel gave. Without such a busybox, or if a module cannot
+# be found, /tmp is a tmpfs. vm_tmp_under says which, for the --under text. Needs kconfig
+# and kmoddir (kernel_unpack). MMAPCONF_GUEST_FILES=DIR adds files (a testing aid).
+vm_initramfs() {
+  local bin=$1 busybox=$2 scratch=$3 stage=$3/root init=$1 m mods=() why=
+  vm_disk=()
+  vm_tmp_env=()
+  mkdir -p "$stage"
+  if [ -n "${MMAPCONF_GUEST_FILES:-}" ]; then cp -a "$MMAPCONF_GUEST_FILES/." "$stage/"; fi
+  # crc32c: ext4's metadata checksums (mkfs.ext4's default) need it at mount time.
+  for m in VIRTIO_PCI:virtio_pci VIRTIO_BLK:virtio_blk CRYPTO_CRC32C:crc32c_generic EXT4_FS:ext4; do
+    grep -qx "CONFIG_${m%%:*}=y" "$kconfig" || mods+=("${m#*:}")
+  done
+  if [ ${#mods[@]} -gt 0 ]; then
+    if [ -z "$busybox" ] || ! file -L "$busybox" | grep -q 'statically linked' ||
+       [ "$(elf_arch "$busybox")" != "$(elf_arch "$bin")" ]; then
+      why="${mods[*]} are modules in this kernel and there is no static busybox to load them"
+    elif [ -z "$kmoddir" ] ||
+         ! python3 "$here/modules.py" "$kmoddir" "$stage/modules" "${mods[@]}" >/dev/null; then
+      why="cannot find the modules ${mods[*]} in the kernel package"
+    else
+      mkdir -p "$stage/bin"
+      cp "$busybox" "$stage/bin/busybox"
+      cp "$bin" "$stage/mmapconf.init"
+      init=$scratch/init
+      cat >"$init" <<'SH'
+#!/bin/busybox sh
+# Loads the modules /tmp needs (virtio-blk disk, ext4), then becomes mmapconf: exec keeps
+# PID 1 and the environment the kernel gave (mmapconf_*).
+failed=
+while read -r m; do
+  /bin/busybox insmod "/modules/$m" || failed="$failed ${m%.ko}"
+done </modules/order
+if [ -n "$failed" ]; then
+  echo "init shim: could not load$failed; /tmp falls back to tmpfs"
+  unset mmapconf_tmp
+  export mmapconf_under="${mmapconf_under%%, /tmp on ext4*}, /tmp on tmpfs (could not load$failed)"
+fi
+exec /mmapconf.init
+SH
+    fi
+  fi
+  if [ -z "$why" ]; then
+    truncate -s 512M "$scratch/tmp.ext4"
+    mkfs.ext4 -q -F "$scratch/tmp.ext4"
+    vm_disk=(-drive "file=$scratch/tmp.ext4,format=raw,if=none,id=tmp,cache=unsafe"
+             -device virtio-blk-pci,drive=tmp)
+    vm_tmp_env=(mmapconf_tmp=/dev/vda)
+    vm_tmp_under="/tmp on ext4 (virtio-blk"
+    [ ${#mods[@]} -eq 0 ] || vm_tmp_under+="; modules ${mods[*]} loaded by a busybox shim before mmapconf"
+    vm_tmp_under+=")"
+  else
+    echo "$runner: /tmp on tmpfs: $why"
+    vm_tmp_under="/tmp on tmpfs ($why)"
+  fi
+  python3 "$here/mkinitramfs.py" "$scratch/initrd.gz" "$init" "$stage"
+}

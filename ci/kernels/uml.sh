@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Runs mmapconf on User-Mode Linux (Debian's user-mode-linux package, Linux 6.1) with the
+# static binary as PID 1, and writes OUTDIR/uml-<release>-x86_64/results.json.
+# Usage: ci/kernels/uml.sh BINARY OUTDIR
+#   BINARY: a static x86_64 mmapconf with PID-1 mode (ci/kernels/build-static.sh).
+# Needs: x86_64, root for apt-get (user-mode-linux, e2fsprogs, python3), about 600 MiB
+# free under OUTDIR (UML's memory file and a sparse ext4 image). No KVM.
+# The root is a hostfs view of a scratch directory holding only /init; /tmp is an ext4
+# image on ubd0 (mmapconf_tmp=/dev/ubda), as the host's /tmp is ext4; init writes
+# results.json to /results.json, which is the scratch directory's file on the host.
+# Optional env: UML=path (another linux.uml, e.g. trixie's, unpacked by fetch-newer.sh),
+# UML_LIBC=DIR (an unpacked libc6 .deb to run that linux.uml with, when it needs a newer
+# glibc than the host's), MMAPCONF_GUEST_FILES=DIR (files copied into the guest root as
+# well; a testing aid).
+# Exit status: mmapconf's verdict from the results (0 all pass, 1 some case failed), 125
+# when UML produced no results, 77 (skip) when something needed is missing.
+set -euo pipefail
+[ $# -eq 2 ] || { echo "usage: $0 BINARY OUTDIR" >&2; exit 64; }
+bin=$(readlink -f "$1")
+mkdir -p "$2"
+outdir=$(readlink -f "$2")
+here=$(cd "$(dirname "$0")" && pwd)
+runner=uml
+. "$here/lib.sh"
+
+[ "$(uname -m)" = x86_64 ] || skip "Debian's user-mode-linux is x86_64 only (host is $(uname -m))"
+file -L "$bin" | grep -q 'x86-64' || skip "$bin is not an x86_64 binary"
+need_init "$bin"
+if [ -n "${UML:-}" ]; then
+  uml=$(readlink -f "$UML")
+  [ -x "$uml" ] || skip "no $UML"
+  need_pkgs mkfs.ext4:e2fsprogs python3:python3
+  # fetch-newer.sh unpacks into .../user-mode-linux_<version>_<arch>/
+  pkgver=$(echo "$uml" | sed -n 's,.*/user-mode-linux_\([^_/]*\)_[^/]*/.*,\1,p')
+else
+  need_pkgs linux.uml:user-mode-linux mkfs.ext4:e2fsprogs python3:python3
+  uml=$(command -v linux.uml)
+  pkgver=$(dpkg-query -W -f='${Version}' user-mode-linux 2>/dev/null || true)
+fi
+
+# Scratch space beside the results (not /tmp: UML maps its memory file from TMPDIR).
+scratch=$(mktemp -d -p "$outdir" .uml.XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+
+# A linux.uml built against a newer glibc runs with that glibc's loader, but not as
+# `ld.so linux.uml`: UML then finds its heap beside the loader's high address and asks for
+# terabytes of "exec-shield gap" memory. A copy of it names the loader by the relative
+# path lib64/ld-linux-x86-64.so.2 instead (the kernel resolves it from the current
+# directory: the scratch directory, where it is a symlink) and finds that libc through
+# LD_LIBRARY_PATH, set for linux.uml alone (UML's init gets the kernel's environment).
+uml_env=()
+if [ -n "${UML_LIBC:-}" ]; then
+  libc=$(readlink -f "$UML_LIBC")
+  mkdir -p "$scratch/lib64"
+  ln -s "$libc/usr/lib64/ld-linux-x86-64.so.2" "$scratch/lib64/"
+  python3 "$here/set-interp.py" "$uml" "$scratch/linux.uml" lib64/ld-linux-x86-64.so.2
+  uml=$scratch/linux.uml
+  uml_env=(LD_LIBRARY_PATH="$libc/usr/lib/x86_64-linux-gnu")
+fi
+cd "$scratch"
+# "6.1.176": Debian's linux.uml prints the bare release.
+if ! release=$(env "${uml_env[@]}" "$uml" --version 2>"$scratch/version.err" | awk 'NR == 1 {print $NF}') ||
+   [ -z "$release" ]; then
+  why=$(head -1 "$scratch/version.err")
+  case $why in *GLIBC_*) why+=" (set UML_LIBC to a newer libc6)" ;; esac
+  skip "$uml --version failed: $why"
+fi
+name=uml-$release-x86_64
+under="User-Mode Linux $release (Debian user-mode-linux${pkgver:+ $pkgver}), hostfs root, /tmp on ext4 (ubd0)"
+
+mkdir -p "$scratch/root/dev"
+cp "$bin" "$scratch/root/init"
+if [ -n "${MMAPCONF_GUEST_FILES:-}" ]; then cp -a "$MMAPCONF_GUEST_FILES/." "$scratch/root/"; fi
+truncate -s 512M "$scratch/tmp.ext4"
+mkfs.ext4 -q -F "$scratch/tmp.ext4"
+
+# Every word is given explicitly (root=, con=, con0=), since a word without '=' the kernel
+# does not know reaches init as an argument, and mmapconf takes arguments as case filters.
+# con0 goes to our stdout, other consoles are off (stdin is not a terminal). The kernel
+# hands unknown name=value words to init as environment; UML joins its argv with spaces,
+# so mmapconf_under's value is double-quoted for the kernel's parser.
+start=$(now)
+set +e
+timeout -k 10 120 env TMPDIR="$scratch" "${uml_env[@]}" "$uml" mem=512M \
+  root=/dev/root rootfstype=hostfs rootflags="$scratch/root" rw \
+  ubd0="$scratch/tmp.ext4" con=null con0=null,fd:1 init=/init \
+  mmapconf_results=/results.json mmapconf_tmp=/dev/ubda "mmapconf_under=\"$under\"" \
+  </dev/null
+uml_rc=$?
+set -e
+echo "$runner: $name: linux.uml exited $uml_rc after $(since "$start")s"
+
+mkdir -p "$outdir/$name"
+res=$scratch/root/results.json
+if ! [ -s "$res" ]; then
+  echo "$runner: no results from the UML kernel"
+  exit 125
+fi
+cp "$res" "$outdir/$name/results.json"
+finish "$outdir/$name/results.json"
