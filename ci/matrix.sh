@@ -143,7 +143,7 @@ for r in "$scratch"/runs/*/results.json; do
 done
 echo "matrix: merging $(ls "$dest"/runs | wc -l) runs into $dest"
 set +e
-"$bin" "${cases_args[@]}" report "$dest"/runs/*/results.json --out "$dest" \
+"$bin" "${cases_args[@]}" report "$dest"/runs/*/results.json --out "$dest" --system-man \
   >"$scratch/logs/report.log" 2>&1
 rc=$?
 set -e

@@ -74,6 +74,9 @@ enum Command {
         /// for each contradicted clause, instead of the registry's summary.
         #[arg(long)]
         man: Vec<PathBuf>,
+        /// Also quote this system's own pages of the family (as `man -w 2 NAME` finds them).
+        #[arg(long)]
+        system_man: bool,
     },
     /// Time the suite per case against a bare fork + _exit + waitpid.
     Bench {
@@ -148,14 +151,26 @@ fn main() -> ExitCode {
             filter,
             under,
         } => ExitCode::from(run(&suite, jobs, out, filter, under, true)),
-        Command::Report { results, out, man } => {
-            let pages = match read_pages(&suite.registry, &man) {
+        Command::Report {
+            results,
+            out,
+            man,
+            system_man,
+        } => {
+            let mut pages = match read_pages(&suite.registry, &man) {
                 Ok(p) => p,
                 Err(e) => {
                     eprintln!("error: {e}");
                     return ExitCode::from(2);
                 }
             };
+            if system_man {
+                let (texts, read) = system_pages(&suite.registry, &Host::detect());
+                for (id, t) in texts {
+                    pages.0.entry(id).or_insert(t);
+                }
+                pages.1.extend(read);
+            }
             ExitCode::from(merge_report(&suite, &results, &out, pages))
         }
         Command::Bench { rounds } => {
