@@ -14,7 +14,10 @@ need_pkgs() {
   done
   [ ${#want[@]} -eq 0 ] && return 0
   echo "$runner: apt-get install ${want[*]}" >&2
-  apt-get install -y -q "${want[@]}" >/dev/null 2>&1 || skip "cannot apt-get install ${want[*]}"
+  # A fresh machine may have no package lists yet: update once, then try again.
+  apt-get install -y -q "${want[@]}" >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q "${want[@]}" >/dev/null 2>&1; } ||
+    skip "cannot apt-get install ${want[*]}"
 }
 
 # need_init BINARY: skips unless BINARY is static and has mmapconf's PID-1 mode (it reads
