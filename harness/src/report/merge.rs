@@ -680,7 +680,7 @@ historical = true
                             "mmap.tenth",
                             &["linux.mmap.errors.EINVAL.10"],
                             "fail",
-                            "ok (0x1000)",
+                            "ok (0x5000)",
                         ),
                     ],
                 ),
@@ -780,7 +780,7 @@ historical = true
             "mmap.len0",
             &["linux.mmap.errors.EINVAL.2", "linux.mmap.desc.1"],
             "known-deviation",
-            "ok (0x1000)",
+            "ok (0x5000)",
         );
         c.deviations.push(DeviationRow {
             step: None,
