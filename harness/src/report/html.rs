@@ -3,7 +3,7 @@
 //! clause-by-clause matrix and coverage. Laid out to fit a laptop screen without
 //! sideways scrolling for two kernels.
 
-use super::merge::{Cell, Contradiction, Mark, Merged};
+use super::merge::{Cell, Contradiction, Mark, Merged, Run};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 const STYLE: &str = r#"
@@ -56,6 +56,11 @@ fn by_case<'a>(red: &[&'a Contradiction]) -> Vec<(&'a str, Mark, Vec<&'a str>)> 
     }
     out.sort_by_key(|(case, mark, _)| (*mark != Mark::Fail, *case));
     out
+}
+
+/// A kernel's column heading: its run name, then OS, release, arch and page size.
+fn kernel_th(r: &Run) -> Markup {
+    html! { th title=(r.label()) { code { (r.name) } div.small { (r.short_label()) } } }
 }
 
 /// Anchor of a matrix cell (a case appears under each clause it cites).
@@ -190,7 +195,7 @@ pub fn render(m: &Merged) -> String {
                     h2 #kernels { "(c) Kernel against kernel: " (m.differences.len()) " cases differ" }
                     table {
                         (cols(n, first_col))
-                        thead { tr { th { "case" } @for r in &m.runs { th { code { (r.name) } } } } }
+                        thead { tr { th { "case" } @for r in &m.runs { (kernel_th(r)) } } }
                         tbody {
                             @for d in &m.differences {
                                 tr {
@@ -216,7 +221,7 @@ pub fn render(m: &Merged) -> String {
                         h4 { (section) }
                         table {
                             (cols(n, first_col))
-                            thead { tr { th { "clause / case" } @for r in &m.runs { th { code { (r.name) } } } } }
+                            thead { tr { th { "clause / case" } @for r in &m.runs { (kernel_th(r)) } } }
                             tbody {
                                 @for id in ids {
                                     @let (text, _) = m.clause_text(id);

@@ -126,7 +126,7 @@ pub fn render(m: &Merged) -> String {
         );
         let _ = write!(s, "| case |");
         for r in &m.runs {
-            let _ = write!(s, " `{}` |", r.name);
+            let _ = write!(s, " `{}`<br>{} |", r.name, r.short_label());
         }
         let _ = writeln!(s, "\n|---|{}", "---|".repeat(m.runs.len()));
         for d in &m.differences {
@@ -163,7 +163,7 @@ pub fn render(m: &Merged) -> String {
         for (section, ids) in sections {
             let _ = write!(s, "#### {section}\n\n| clause, case |");
             for r in &m.runs {
-                let _ = write!(s, " `{}` |", r.name);
+                let _ = write!(s, " `{}`<br>{} |", r.name, r.short_label());
             }
             let _ = writeln!(s, "\n|---|{}", "---|".repeat(m.runs.len()));
             for id in ids {

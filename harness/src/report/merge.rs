@@ -91,15 +91,21 @@ impl Run {
         Ok(run)
     }
 
-    /// The column heading: OS, release, arch, page size, and what it ran under.
-    pub fn label(&self) -> String {
+    /// OS, release, arch and page size.
+    pub fn short_label(&self) -> String {
         let h = &self.host;
         let page = if h.page_size.is_multiple_of(1024) {
             format!("{} KiB pages", h.page_size / 1024)
         } else {
             format!("{}-byte pages", h.page_size)
         };
-        let mut s = format!("{} {} {}, {page}", h.os_name, h.release, h.arch);
+        format!("{} {} {}, {page}", h.os_name, h.release, h.arch)
+    }
+
+    /// The kernel's full description: [`Run::short_label`] and what it ran under.
+    pub fn label(&self) -> String {
+        let h = &self.host;
+        let mut s = self.short_label();
         if !h.under.is_empty() {
             s.push_str(&format!("; under {}", h.under));
         }
