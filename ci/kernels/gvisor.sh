@@ -13,12 +13,9 @@
 # mmapconf said a case file is broken; 125 when a run left no results; 77 (skip) when runsc
 # is missing or no platform boots.
 set -euo pipefail
-[ $# -eq 2 ] || { echo "usage: $0 BINARY OUTDIR" >&2; exit 64; }
-bin=$(readlink -f "$1")
-mkdir -p "$2"
-outdir=$(readlink -f "$2")
 runner=gvisor
 . "$(dirname "$0")/lib.sh"
+runner_args "$@"
 
 [ "$(id -u)" = 0 ] || skip "runsc needs root here (this is uid $(id -u))"
 runsc=${RUNSC:-runsc}

@@ -5,6 +5,15 @@
 # skip WHY...: one line saying what is missing, then exit 77 (the matrix's "skipped").
 skip() { echo "$runner: skipped: $*"; exit 77; }
 
+# runner_args BINARY OUTDIR: every runner's two arguments, as absolute paths in $bin and
+# $outdir (created).
+runner_args() {
+  [ $# -eq 2 ] || { echo "usage: $0 BINARY OUTDIR" >&2; exit 64; }
+  bin=$(readlink -f "$1")
+  mkdir -p "$2"
+  outdir=$(readlink -f "$2")
+}
+
 # need_pkgs CMD:PKG...: apt-get installs the packages whose command is missing; skips when
 # that fails.
 need_pkgs() {

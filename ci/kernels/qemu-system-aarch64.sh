@@ -18,13 +18,10 @@
 # Exit status: mmapconf's verdict from the results (0 all pass, 1 some case failed), 125
 # when the VM produced no whole results document, 77 (skip) when something is missing.
 set -euo pipefail
-[ $# -eq 2 ] || { echo "usage: $0 BINARY OUTDIR" >&2; exit 64; }
-bin=$(readlink -f "$1")
-mkdir -p "$2"
-outdir=$(readlink -f "$2")
 here=$(cd "$(dirname "$0")" && pwd)
 runner='qemu-system-aarch64'
 . "$here/lib.sh"
+runner_args "$@"
 cache=$here/../../target/kernels-cache
 mkdir -p "$cache"
 cache=$(readlink -f "$cache")

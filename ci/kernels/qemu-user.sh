@@ -13,12 +13,9 @@
 # Exit status: mmapconf's (0 all pass, 1 some case failed, 2 broken case file), 125 when it
 # left no results, 77 (skip) when the emulator is missing.
 set -euo pipefail
-[ $# -eq 2 ] || { echo "usage: $0 BINARY OUTDIR" >&2; exit 64; }
-bin=$(readlink -f "$1")
-mkdir -p "$2"
-outdir=$(readlink -f "$2")
 runner='qemu-user'
 . "$(dirname "$0")/lib.sh"
+runner_args "$@"
 
 case $(file -L "$bin") in
   *x86-64*) arch=x86_64 ;;

@@ -15,13 +15,10 @@
 # Exit status: mmapconf's verdict from the results (0 all pass, 1 some case failed), 125
 # when UML produced no results, 77 (skip) when something needed is missing.
 set -euo pipefail
-[ $# -eq 2 ] || { echo "usage: $0 BINARY OUTDIR" >&2; exit 64; }
-bin=$(readlink -f "$1")
-mkdir -p "$2"
-outdir=$(readlink -f "$2")
 here=$(cd "$(dirname "$0")" && pwd)
 runner=uml
 . "$here/lib.sh"
+runner_args "$@"
 
 [ "$(uname -m)" = x86_64 ] || skip "Debian's user-mode-linux is x86_64 only (host is $(uname -m))"
 file -L "$bin" | grep -q 'x86-64' || skip "$bin is not an x86_64 binary"
