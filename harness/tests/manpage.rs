@@ -401,10 +401,17 @@ fn drift_is_found_both_ways(#[case] file: &str) {
         ids_of(&m, "MAP_GAMMA_8K"),
         [(id("flag.MAP_GAMMA_4K_8K"), How::Name)]
     );
-    // Drift: the page's EPERM is not in the registry; the registry's ENOMEM and MAP_GONE
-    // are not on the page.
+    // Drift: the page's EPERM and its PROT_READ flag are not in the registry; the
+    // registry's ENOMEM and MAP_GONE are not on the page.
     let page_only: Vec<&str> = m.page_only.iter().map(|e| e.key.as_str()).collect();
     assert!(page_only.contains(&"EPERM"), "{page_only:?}");
+    let flags_only: Vec<&str> = m
+        .page_only
+        .iter()
+        .filter(|e| e.kind == Kind::Flag)
+        .map(|e| e.key.as_str())
+        .collect();
+    assert_eq!(flags_only, ["PROT_READ"]);
     assert_eq!(
         m.registry_only,
         [id("errors.ENOMEM.1"), id("flag.MAP_GONE")]
@@ -517,6 +524,25 @@ fn each_call_of_a_page_has_its_own_errors_list(#[case] file: &str) {
     let last = m.mapped.iter().find(|x| x.entry.line == 54).unwrap();
     assert_eq!(last.id, "freebsd.undemo.errors.EINVAL.1");
     assert!(!m.has_drift());
+    // A flag entry the registry does not list is drift on its own, like an ERRORS entry.
+    let no_aligned = FREEBSD_REGISTRY.replace(
+        "\"freebsd.demo.flag.MAP_ALIGNED\" = { section = \"DESCRIPTION\", summary = \"MAP_ALIGNED(n) aligns\" }\n",
+        "",
+    );
+    assert_ne!(no_aligned, FREEBSD_REGISTRY);
+    let m = manpage::map(
+        &read(file),
+        &registry(&[("freebsd-demo.toml", &no_aligned)]),
+        None,
+    );
+    assert!(m.registry_only.is_empty(), "{:?}", m.registry_only);
+    let page_only: Vec<(Kind, &str)> = m
+        .page_only
+        .iter()
+        .map(|e| (e.kind, e.key.as_str()))
+        .collect();
+    assert_eq!(page_only, [(Kind::Flag, "MAP_ALIGNED")]);
+    assert!(m.has_drift());
     // The historical page only when asked for.
     let old = manpage::map(&read(file), &reg, Some("hist-demo"));
     assert_eq!(old.page_key.as_deref(), Some("hist-demo"));
@@ -546,6 +572,38 @@ fn the_command_reports_a_table_or_json_and_exits_by_drift() {
     let reg = registry(&[("freebsd-demo.toml", FREEBSD_REGISTRY)]);
     let (out, code) = manpage::cli(Some(&fixture("demo-freebsd.2")), None, false, &reg);
     assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("DRIFT"), "{out}");
+    assert!(
+        out.contains("2 flag entries, 0 not in the registry; 0 registry clauses"),
+        "{out}"
+    );
+
+    // Every ERRORS entry maps and the registry lacks nothing of the page but one flag:
+    // still drift, exit 1, and the flag is named.
+    let no_alpha = FREEBSD_REGISTRY.replace(
+        "\"freebsd.demo.flag.MAP_ALPHA\" = { section = \"DESCRIPTION\", summary = \"MAP_ALPHA first\" }\n",
+        "",
+    );
+    assert_ne!(no_alpha, FREEBSD_REGISTRY);
+    let flagless = registry(&[("freebsd-demo.toml", &no_alpha)]);
+    let (out, code) = manpage::cli(Some(&fixture("demo-freebsd.2")), None, false, &flagless);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains("MAP_ALPHA") && l.contains("DRIFT (not in registry)")),
+        "{out}"
+    );
+    assert!(
+        out.contains("0 not in the registry; 0 signal entries, 0 not in the registry; 2 flag entries, 1 not in the registry; 0 registry clauses"),
+        "{out}"
+    );
+    assert!(!out.contains("reported only"), "{out}");
+    let (json, code) = manpage::cli(Some(&fixture("demo-freebsd.2")), None, true, &flagless);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["exit"], 1);
+    assert_eq!(v["mapping"]["page_only"][0]["key"], "MAP_ALPHA");
+    assert_eq!(v["mapping"]["page_only"][0]["kind"], "flag");
 
     let (out, code) = manpage::cli(Some(Path::new("/nonexistent/demo.2")), None, false, &reg);
     assert_eq!(code, 2);
@@ -555,13 +613,27 @@ fn the_command_reports_a_table_or_json_and_exits_by_drift() {
     assert!(out.contains("valid: freebsd-demo"), "{out}");
 }
 
-/// On a machine with Debian's manpages-dev 6.03 or 6.9.1, every ERRORS entry of the
-/// installed mmap(2) maps onto the built-in registry (skipped elsewhere: the suite must
-/// not depend on the host's pages).
-#[test]
-fn the_installed_linux_mmap_page_maps_onto_the_registry() {
-    let path = Path::new("/usr/share/man/man2/mmap.2.gz");
-    let Ok(page) = manpage::read(path) else {
+/// On a machine with Debian's manpages-dev 6.03 or 6.9.1, every ERRORS, signal and flag
+/// entry of the installed pages of the family maps onto the built-in registry and the
+/// registry has nothing the page lacks (skipped elsewhere: the suite must not depend on
+/// the host's pages).
+#[rstest]
+#[case::mmap("mmap", "linux-mmap", 18, 26)]
+#[case::munmap("munmap", "linux-mmap", 18, 26)]
+#[case::mprotect("mprotect", "linux-mprotect", 9, 8)]
+#[case::msync("msync", "linux-msync", 3, 3)]
+#[case::madvise("madvise", "linux-madvise", 19, 24)]
+#[case::mincore("mincore", "linux-mincore", 5, 0)]
+#[case::mlock("mlock", "linux-mlock", 11, 4)]
+#[case::mremap("mremap", "linux-mremap", 14, 3)]
+fn the_installed_linux_pages_map_onto_the_registry(
+    #[case] name: &str,
+    #[case] key: &str,
+    #[case] errors: usize,
+    #[case] flags: usize,
+) {
+    let path = PathBuf::from(format!("/usr/share/man/man2/{name}.2.gz"));
+    let Ok(page) = manpage::read(&path) else {
         return;
     };
     let known = ["Linux man-pages 6.03", "Linux man-pages 6.9.1"];
@@ -570,13 +642,11 @@ fn the_installed_linux_mmap_page_maps_onto_the_registry() {
     }
     let suite = mmapconf::embedded::suite().unwrap_or_else(|e| panic!("{e:?}"));
     let m = manpage::map(&page, &suite.registry, None);
-    assert_eq!(m.page_key.as_deref(), Some("linux-mmap"));
-    let unmapped: Vec<_> = m
-        .page_only
-        .iter()
-        .filter(|e| e.kind != Kind::Flag)
-        .collect();
-    assert!(unmapped.is_empty(), "{unmapped:?}");
+    assert_eq!(m.page_key.as_deref(), Some(key));
+    assert!(m.page_only.is_empty(), "{:?}", m.page_only);
     assert!(m.registry_only.is_empty(), "{:?}", m.registry_only);
-    assert_eq!(page.errors.len(), 18);
+    assert!(!m.has_drift());
+    assert_eq!((page.errors.len(), page.flags.len()), (errors, flags));
+    let (out, code) = manpage::cli(Some(&path), None, false, &suite.registry);
+    assert_eq!(code, 0, "{out}");
 }

@@ -1,9 +1,8 @@
 //! `mmapconf clauses [--man PATH] [--page KEY] [--json]`: read a page (by default the
 //! running system's mmap(2), found as `man -w 2 mmap` finds it), lay it over the registry
-//! and print the result as a table or JSON. Exit status: 0 when every ERRORS and signal
-//! entry maps and the registry has no ERRORS, signal or flag clause the page lacks; 1 on
-//! such drift (flags the registry does not list are shown but do not count: the registry
-//! lists the flags cases cite); 2 when the page or the registry page asked for is missing.
+//! and print the result as a table or JSON. Exit status: 0 when every ERRORS, signal and
+//! flag entry maps and the registry has no ERRORS, signal or flag clause the page lacks; 1
+//! on such drift; 2 when the page or the registry page asked for is missing.
 
 use super::map::{Mapping, map};
 use super::{Entry, Kind, ManPage, read};
@@ -246,7 +245,7 @@ pub fn table(path: &Path, page: &ManPage, mapping: &Mapping, registry: &Registry
     let _ = writeln!(
         o,
         "\nsummary: {} ERRORS entries, {} not in the registry; {} signal entries, {} not in the registry; \
-         {} flag entries, {} not in the registry (reported only); {} registry clauses not on the page",
+         {} flag entries, {} not in the registry; {} registry clauses not on the page",
         count(Kind::Errno),
         drift(Kind::Errno),
         count(Kind::Signal),

@@ -98,11 +98,11 @@ impl Mapping {
             .collect()
     }
 
-    /// Drift that matters: an ERRORS or signal entry the registry lacks, or a registry
-    /// clause the page lacks. Flags the registry does not list are only reported: the
-    /// registry lists the flags cases cite, not every flag of every page.
+    /// Drift: an ERRORS, signal or flag entry the registry lacks, or a registry clause
+    /// the page lacks. The registry lists every flag entry of its pages, so a flag the
+    /// page has and the registry does not is drift like a missing errno.
     pub fn has_drift(&self) -> bool {
-        !self.registry_only.is_empty() || self.page_only.iter().any(|e| e.kind != Kind::Flag)
+        !self.registry_only.is_empty() || !self.page_only.is_empty()
     }
 }
 
@@ -844,6 +844,78 @@ mod tests {
                 "or c"
             ]
         );
+    }
+
+    fn entry(kind: Kind, key: &str) -> Entry {
+        Entry {
+            kind,
+            key: key.into(),
+            text: format!("{key} does something."),
+            line: 1,
+            also: Vec::new(),
+            section: "DESCRIPTION".into(),
+            intro: String::new(),
+        }
+    }
+
+    fn page_with_flags(flags: &[&str]) -> ManPage {
+        ManPage {
+            format: super::super::Format::Man,
+            name: "test".into(),
+            section: "2".into(),
+            date: String::new(),
+            source: String::new(),
+            os: Some("linux".into()),
+            errors: Vec::new(),
+            signals: Vec::new(),
+            flags: flags.iter().map(|f| entry(Kind::Flag, f)).collect(),
+            sections: vec!["DESCRIPTION".into()],
+            notes: Vec::new(),
+            text: String::new(),
+        }
+    }
+
+    #[test]
+    fn every_kind_of_entry_the_registry_lacks_is_drift() {
+        assert!(!Mapping::default().has_drift());
+        for (kind, key) in [
+            (Kind::Errno, "EINVAL"),
+            (Kind::Signal, "SIGBUS"),
+            (Kind::Flag, "MADV_COLD"),
+        ] {
+            let m = Mapping {
+                page_only: vec![entry(kind, key)],
+                ..Mapping::default()
+            };
+            assert!(m.has_drift(), "{key}");
+        }
+        let m = Mapping {
+            registry_only: vec!["linux.madvise.advice.MADV_COLD".into()],
+            ..Mapping::default()
+        };
+        assert!(m.has_drift());
+    }
+
+    #[test]
+    fn a_flag_maps_by_the_name_in_its_clause_id_or_is_drift() {
+        let mut reg = Registry::of_ids(&["linux.test.advice.MADV_COLD", "linux.test.desc.1"]);
+        reg.clauses
+            .get_mut("linux.test.advice.MADV_COLD")
+            .unwrap()
+            .summary = "MADV_COLD deactivates the pages".into();
+        let page = page_with_flags(&["MADV_COLD"]);
+        let m = map_onto(&page, &reg, "test");
+        assert_eq!(m.mapped.len(), 1);
+        assert_eq!(m.mapped[0].id, "linux.test.advice.MADV_COLD");
+        assert_eq!(m.mapped[0].how, How::Name);
+        assert!(!m.has_drift(), "{m:?}");
+
+        let page = page_with_flags(&["MADV_COLD", "MADV_PAGEOUT"]);
+        let m = map_onto(&page, &reg, "test");
+        let only: Vec<&str> = m.page_only.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(only, ["MADV_PAGEOUT"]);
+        assert!(m.registry_only.is_empty());
+        assert!(m.has_drift());
     }
 
     #[test]
