@@ -28,7 +28,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the suite on this kernel and write results.json and summary.md.
+    /// Run the suite on this kernel and write results.json and the report (HTML, Markdown, JUnit, merged JSON) for it.
     Run {
         /// Parallel cases (default: the CPU count).
         #[arg(short, long)]
