@@ -3,7 +3,8 @@
 //! The pipeline, one module per stage: [`load`] (case files to [`model::Case`]s) ->
 //! [`plan`] (resolved for this OS and page size) -> [`exec`] (each case in a forked
 //! child, producing a [`record::Observation`]) -> [`judge`] (verdicts) -> [`report`]
-//! (results.json, then HTML, Markdown and JUnit merged from one or more of them). [`suite`] runs plan, exec and judge over many cases.
+//! (results.json, then HTML, Markdown and JUnit merged from one or more of them).
+//! [`suite`] runs plan, exec and judge over many cases.
 //! The executor and the reporter never import each other.
 
 pub mod bench;
