@@ -17,7 +17,7 @@ case $arch in
 esac
 triple=$arch-unknown-linux-gnu
 
-if ! rustup target list --installed | grep -qx "$triple"; then
+if ! rustup target list --installed | grep -xe "$triple" >/dev/null; then
   rustup target add "$triple" >&2
 fi
 if [ "$arch" = aarch64 ] && [ "$(uname -m)" != aarch64 ]; then
@@ -36,7 +36,7 @@ RUSTFLAGS="-C target-feature=+crt-static" \
 # CARGO_TARGET_DIR, when set, moves the output as it does for cargo.
 bin=$(readlink -f "${CARGO_TARGET_DIR:-target}")/$triple/release/mmapconf
 # glibc's static binaries are "static-pie linked" or "statically linked" to file(1).
-if ! file -L "$bin" | grep -Eq 'static(-pie)? linked|statically linked'; then
+if ! file -L "$bin" | grep -E 'static(-pie)? linked|statically linked' >/dev/null; then
   echo "error: $bin is not statically linked: $(file -L "$bin")" >&2
   exit 1
 fi

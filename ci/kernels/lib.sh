@@ -34,7 +34,7 @@ need_pkgs() {
 # MMAPCONF_GUEST_FILES. Without it, the binary would print its usage as init and the
 # kernel would panic.
 need_init() {
-  file -L "$1" | grep -Eq 'static(-pie)? linked|statically linked' ||
+  file -L "$1" | grep -E 'static(-pie)? linked|statically linked' >/dev/null ||
     skip "$1 is not statically linked (build it with ci/kernels/build-static.sh)"
   grep -aq mmapconf_results "$1" ||
     skip "$1 has no PID-1 mode (no mmapconf_results in it): a newer mmapconf is needed"
@@ -116,7 +116,7 @@ vm_initramfs() {
     grep -qx "CONFIG_${m%%:*}=y" "$kconfig" || mods+=("${m#*:}")
   done
   if [ ${#mods[@]} -gt 0 ]; then
-    if [ -z "$busybox" ] || ! file -L "$busybox" | grep -q 'statically linked' ||
+    if [ -z "$busybox" ] || ! file -L "$busybox" | grep -e 'statically linked' >/dev/null ||
        [ "$(elf_arch "$busybox")" != "$(elf_arch "$bin")" ]; then
       why="${mods[*]} are modules in this kernel and there is no static busybox to load them"
     elif [ -z "$kmoddir" ] ||

@@ -26,7 +26,7 @@ cache=$here/../../target/kernels-cache
 mkdir -p "$cache"
 cache=$(readlink -f "$cache")
 
-file -L "$bin" | grep -q 'aarch64' || skip "$bin is not an aarch64 binary"
+file -L "$bin" | grep -e 'aarch64' >/dev/null || skip "$bin is not an aarch64 binary"
 need_init "$bin"
 qemu=${QEMU_SYSTEM:-qemu-system-aarch64}
 if [ -z "${QEMU_SYSTEM:-}" ]; then need_pkgs qemu-system-aarch64:qemu-system-arm; fi
@@ -43,7 +43,7 @@ else
 fi
 kernel_unpack "$deb" "$cache"
 image=$kdir/pkg/boot/vmlinuz-$krel
-file -L "$image" | grep -q 'ARM64 boot executable Image' ||
+file -L "$image" | grep -e 'ARM64 boot executable Image' >/dev/null ||
   skip "$image is not an arm64 Image (compressed or EFI zboot: not handled)"
 grep -qx CONFIG_VIRTIO_CONSOLE=y "$kconfig" ||
   skip "the kernel $krel has no built-in virtio console (CONFIG_VIRTIO_CONSOLE) for the results"

@@ -27,7 +27,7 @@ cache=$here/../../target/kernels-cache
 mkdir -p "$cache"
 cache=$(readlink -f "$cache")
 
-file -L "$bin" | grep -q 'x86-64' || skip "$bin is not an x86_64 binary"
+file -L "$bin" | grep -e 'x86-64' >/dev/null || skip "$bin is not an x86_64 binary"
 need_init "$bin"
 qemu=${QEMU_SYSTEM:-qemu-system-x86_64}
 if [ -z "${QEMU_SYSTEM:-}" ]; then need_pkgs qemu-system-x86_64:qemu-system-x86; fi
@@ -55,7 +55,7 @@ if ! [ -s "$kdir/vmlinux" ]; then
   mv "$kdir/vmlinux.part" "$kdir/vmlinux"
 fi
 # PVH entry: a Xen note of type 0x12 (XEN_ELFNOTE_PHYS32_ENTRY).
-readelf -n "$kdir/vmlinux" | grep -q 'Xen.*(0x00000012)' ||
+readelf -n "$kdir/vmlinux" | grep -e 'Xen.*(0x00000012)' >/dev/null ||
   skip "the kernel $krel has no PVH entry note (CONFIG_PVH), QEMU cannot boot its vmlinux"
 
 name=qemu-system-$krel-x86_64

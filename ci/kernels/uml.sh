@@ -21,7 +21,7 @@ runner=uml
 runner_args "$@"
 
 [ "$(uname -m)" = x86_64 ] || skip "Debian's user-mode-linux is x86_64 only (host is $(uname -m))"
-file -L "$bin" | grep -q 'x86-64' || skip "$bin is not an x86_64 binary"
+file -L "$bin" | grep -e 'x86-64' >/dev/null || skip "$bin is not an x86_64 binary"
 need_init "$bin"
 if [ -n "${UML:-}" ]; then
   uml=$(readlink -f "$UML")
