@@ -135,10 +135,14 @@ pub fn parse(path: &Path, text: &str) -> Result<PeerSuite, Vec<LoadError>> {
                 errors.push(err(path, text, at, format!("entry has an empty `{what}`")));
             }
         }
-        let decided = [e.cases.is_some(), e.missing.is_some(), e.out_of_scope.is_some()]
-            .iter()
-            .filter(|d| **d)
-            .count();
+        let decided = [
+            e.cases.is_some(),
+            e.missing.is_some(),
+            e.out_of_scope.is_some(),
+        ]
+        .iter()
+        .filter(|d| **d)
+        .count();
         if decided != 1 {
             errors.push(err(
                 path,
@@ -271,11 +275,7 @@ pub fn load<'a>(
                 file: s.file.clone(),
                 line: 1,
                 col: 1,
-                msg: format!(
-                    "suite `{}` is also defined in {}",
-                    s.suite,
-                    first.display()
-                ),
+                msg: format!("suite `{}` is also defined in {}", s.suite, first.display()),
             });
         }
         for e in &s.entries {
@@ -526,7 +526,10 @@ mod tests {
 
     #[test]
     fn an_entry_covered_by_known_cases_loads() {
-        let s = load_one(&format!("{ENTRY}cases = [\"mmap.a.one\", \"mmap.a.two\"]\n")).unwrap();
+        let s = load_one(&format!(
+            "{ENTRY}cases = [\"mmap.a.one\", \"mmap.a.two\"]\n"
+        ))
+        .unwrap();
         let Decision::Covered(refs) = &s[0].entries[0].decision else {
             panic!("not covered: {:?}", s[0].entries[0].decision)
         };
@@ -539,7 +542,7 @@ mod tests {
         let m = messages(&format!("{ENTRY}cases = [\"mmap.a.one\", \"mmap.nope\"]\n"));
         assert_eq!(m.len(), 1, "{m:?}");
         assert!(m[0].contains("unknown case id `mmap.nope`"), "{m:?}");
-        assert!(m[0].starts_with("peers/peer.toml:9:25:"), "{m:?}");
+        assert!(m[0].starts_with("peers/peer.toml:9:24:"), "{m:?}");
     }
 
     #[test]
@@ -571,7 +574,9 @@ mod tests {
 
     #[test]
     fn the_same_case_twice_in_an_entry_is_an_error() {
-        let m = messages(&format!("{ENTRY}cases = [\"mmap.a.one\", \"mmap.a.one\"]\n"));
+        let m = messages(&format!(
+            "{ENTRY}cases = [\"mmap.a.one\", \"mmap.a.one\"]\n"
+        ));
         assert!(m[0].contains("named twice"), "{m:?}");
     }
 
@@ -580,7 +585,10 @@ mod tests {
         let one = format!("{ENTRY}missing = \"m\"\n");
         let m = messages(&format!("{one}{one}"));
         assert_eq!(m.len(), 1, "{m:?}");
-        assert!(m[0].contains("duplicate entry `f.c t` (first at line 5)"), "{m:?}");
+        assert!(
+            m[0].contains("duplicate entry `f.c t` (first at line 5)"),
+            "{m:?}"
+        );
     }
 
     #[test]
@@ -594,7 +602,9 @@ mod tests {
 
     #[test]
     fn an_unknown_key_is_an_error() {
-        let m = messages(&format!("{ENTRY}missing = \"m\"\ncase = [\"mmap.a.one\"]\n"));
+        let m = messages(&format!(
+            "{ENTRY}missing = \"m\"\ncase = [\"mmap.a.one\"]\n"
+        ));
         assert!(m[0].contains("unknown field `case`"), "{m:?}");
     }
 
@@ -615,7 +625,10 @@ mod tests {
             &ids(),
         )
         .unwrap_err();
-        assert!(e[0].to_string().contains("also defined in peers/a.toml"), "{e:?}");
+        assert!(
+            e[0].to_string().contains("also defined in peers/a.toml"),
+            "{e:?}"
+        );
     }
 
     #[test]
@@ -629,12 +642,22 @@ mod tests {
         .unwrap();
         let c = Coverage::of(&s[0]);
         assert_eq!(
-            (c.entries, c.in_scope, c.covered, c.missing, c.out_of_scope, c.peer_defects),
+            (
+                c.entries,
+                c.in_scope,
+                c.covered,
+                c.missing,
+                c.out_of_scope,
+                c.peer_defects
+            ),
             (4, 3, 1, 2, 1, 1)
         );
         assert_eq!(c.percent_text(), "33.3%");
         let md = table_markdown(&s);
-        assert!(md.contains("| peer | 1 | 0 | 4 | 3 | 1 | 2 | 1 | 33.3% | 1 |"), "{md}");
+        assert!(
+            md.contains("| peer | 1 | 0 | 4 | 3 | 1 | 2 | 1 | 33.3% | 1 |"),
+            "{md}"
+        );
         assert!(md.contains("| all | 1 | 0 | 4 |"), "{md}");
     }
 
@@ -645,7 +668,10 @@ mod tests {
         ))
         .unwrap();
         let text = missing_list(&s);
-        assert!(text.contains("peer\tf.c t\tb\tneeds: a hole case"), "{text}");
+        assert!(
+            text.contains("peer\tf.c t\tb\tneeds: a hole case"),
+            "{text}"
+        );
         assert!(text.contains("peer\tg.c\tnot yet in the ledger"), "{text}");
     }
 
@@ -660,8 +686,9 @@ mod tests {
         let suite = crate::embedded::suite().unwrap_or_else(|e| panic!("{e:?}"));
         let ids: HashSet<&str> = suite.cases.iter().map(|c| c.id.as_str()).collect();
         let files = embedded_files();
-        let ledger = load(files.iter().map(|(p, t)| (p.as_path(), *t)), &ids)
-            .unwrap_or_else(|e| panic!("{}", e.iter().map(|e| format!("{e}\n")).collect::<String>()));
+        let ledger = load(files.iter().map(|(p, t)| (p.as_path(), *t)), &ids).unwrap_or_else(|e| {
+            panic!("{}", e.iter().map(|e| format!("{e}\n")).collect::<String>())
+        });
         assert!(!ledger.is_empty());
     }
 
