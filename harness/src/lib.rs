@@ -17,6 +17,7 @@ pub mod load;
 pub mod manpage;
 pub mod model;
 pub mod names;
+pub mod peers;
 pub mod pid1;
 pub mod plan;
 pub mod probe;

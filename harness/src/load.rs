@@ -94,7 +94,11 @@ fn err_at(file: &Path, msg: String) -> LoadError {
 pub fn load_sources<'a>(
     sources: impl IntoIterator<Item = (&'a Path, &'a Path, &'a str)>,
 ) -> Result<Suite, Vec<LoadError>> {
-    let mut sources: Vec<_> = sources.into_iter().collect();
+    // The peer ledger is not cases: `peers` loads it.
+    let mut sources: Vec<_> = sources
+        .into_iter()
+        .filter(|(rel, _, _)| !rel.starts_with(crate::peers::DIR))
+        .collect();
     sources.sort_by_key(|(rel, _, _)| rel.to_path_buf());
     let (reg, case_files): (Vec<_>, Vec<_>) = sources
         .into_iter()

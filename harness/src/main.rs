@@ -7,8 +7,8 @@ use mmapconf::host::Host;
 use mmapconf::judge::Verdict;
 use mmapconf::manpage;
 use mmapconf::registry::Registry;
-use mmapconf::{bench, embedded, load, pid1, report, suite};
-use std::collections::BTreeMap;
+use mmapconf::{bench, embedded, load, peers, pid1, report, suite};
+use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -57,8 +57,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Validate every case file and the clause registry.
+    /// Validate every case file, the clause registry and the peer ledger (cases/peers/).
     Check,
+    /// Print, per peer suite of the ledger, how many of its assertions cases here cover.
+    Coverage {
+        /// The table as Markdown, as README.md shows it.
+        #[arg(long)]
+        markdown: bool,
+        /// List every missing entry and every file not yet in the ledger instead.
+        #[arg(long)]
+        missing: bool,
+    },
     /// List case ids with their verdict-independent facts.
     List,
     /// Merge results files (one per kernel) into a report: HTML, Markdown, JUnit XML and
@@ -103,6 +112,33 @@ fn load_suite(dir: Option<&Path>) -> Option<load::Suite> {
         .ok()
 }
 
+/// The peer ledger beside the suite (from `dir/peers/` or the built-in copy), checked
+/// against its case ids; errors are printed, located.
+fn load_ledger(dir: Option<&Path>, suite: &load::Suite) -> Option<Vec<peers::PeerSuite>> {
+    let files: Vec<(PathBuf, std::borrow::Cow<str>)> = match dir {
+        Some(d) => match peers::dir_files(d) {
+            Ok(f) => f.into_iter().map(|(p, t)| (p, t.into())).collect(),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return None;
+            }
+        },
+        None => peers::embedded_files()
+            .into_iter()
+            .map(|(p, t)| (p, t.into()))
+            .collect(),
+    };
+    let ids: HashSet<&str> = suite.cases.iter().map(|c| c.id.as_str()).collect();
+    peers::load(files.iter().map(|(p, t)| (p.as_path(), t.as_ref())), &ids)
+        .map_err(|errors| {
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            eprintln!("{} error(s) in the peer ledger", errors.len());
+        })
+        .ok()
+}
+
 fn main() -> ExitCode {
     let words: Vec<String> = Cli::command()
         .get_subcommands()
@@ -131,12 +167,31 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
         Command::Check => {
+            let Some(ledger) = load_ledger(cli.cases.as_deref(), &suite) else {
+                return ExitCode::from(2);
+            };
             println!(
-                "ok: {} cases, {} clauses of {} pages in {from}",
+                "ok: {} cases, {} clauses of {} pages, {} peer-ledger entries of {} suites in {from}",
                 suite.cases.len(),
                 suite.registry.clauses.len(),
                 suite.registry.pages.len(),
+                ledger.iter().map(|s| s.entries.len()).sum::<usize>(),
+                ledger.len(),
             );
+            ExitCode::SUCCESS
+        }
+        Command::Coverage { markdown, missing } => {
+            let Some(ledger) = load_ledger(cli.cases.as_deref(), &suite) else {
+                return ExitCode::from(2);
+            };
+            let out = if missing {
+                peers::missing_list(&ledger)
+            } else if markdown {
+                peers::table_markdown(&ledger)
+            } else {
+                peers::table_text(&ledger)
+            };
+            print!("{out}");
             ExitCode::SUCCESS
         }
         Command::List => {
