@@ -280,11 +280,25 @@ pub fn si_code_name(signal: i32, value: i32) -> Option<&'static str> {
 
 /// The errno name of `value` on this OS (`EOPNOTSUPP` and `ENOTSUP` share a value on Linux;
 /// the name listed first wins: EOPNOTSUPP, as the Linux page writes it).
+/// Errnos outside the case files' table (ENOSPC, EROFS, ...) are named from the OS's full
+/// list, so the harness never prints a bare number for one it knows.
 pub fn errno_name(value: i32) -> String {
-    ERRNO
-        .name_of(value as i64)
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("errno {value}"))
+    if let Some(n) = ERRNO.name_of(value as i64) {
+        return n.to_string();
+    }
+    match nix::errno::Errno::from_raw(value) {
+        nix::errno::Errno::UnknownErrno => format!("errno {value}"),
+        e => format!("{e:?}"),
+    }
+}
+
+/// An I/O error as the harness prints it: the errno's name, then the OS's words for it
+/// (`ENOSPC (No space left on device)`); an error without an errno as it is.
+pub fn os_error(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(v) => format!("{} ({})", errno_name(v), nix::errno::Errno::from_raw(v).desc()),
+        None => e.to_string(),
+    }
 }
 
 pub fn signal_name(value: i32) -> String {
@@ -400,6 +414,15 @@ fn map_aligned(_n: u8) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errnos_outside_the_case_table_are_named_too() {
+        assert_eq!(errno_name(libc::ENOSPC), "ENOSPC");
+        assert_eq!(errno_name(libc::EROFS), "EROFS");
+        let e = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        assert_eq!(os_error(&e), "ENOSPC (No space left on device)");
+        assert!(!os_error(&e).contains("28"));
+    }
     use rstest::rstest;
 
     #[test]
