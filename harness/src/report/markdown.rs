@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 const LEGEND: &str = "✓ conforms · ✗ deviates from the clause, nothing recorded (FAIL) · \
 ≠ deviates, a deviation with evidence is recorded · ◆ differs from the other kernels · \
-– not applicable · `·` another OS's clause, shown for comparison";
+– not applicable · `·` another OS's clause, shown for comparison · ! not run: the harness could not run the case (BROKEN)";
 
 fn esc(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
@@ -17,17 +17,37 @@ pub fn render(m: &Merged) -> String {
     let _ = writeln!(s, "# mmapconf: kernels against their man pages\n");
     let _ = writeln!(
         s,
-        "| run | kernel | conforms | deviates (known) | FAIL | n/a |"
+        "| run | kernel | conforms | deviates (known) | FAIL | n/a | BROKEN |"
     );
-    let _ = writeln!(s, "|---|---|---|---|---|---|");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
     for (i, r) in m.runs.iter().enumerate() {
-        let [p, k, f, n] = m.tally(i);
+        let [p, k, f, n, b] = m.tally(i);
         let _ = writeln!(
             s,
-            "| `{}` | {} | {p} | {k} | {f} | {n} |",
+            "| `{}` | {} | {p} | {k} | {f} | {n} | {b} |",
             r.name,
             esc(&r.label())
         );
+    }
+    // Harness trouble first: until it is fixed, those cases say nothing about a kernel.
+    for r in &m.runs {
+        let broken: Vec<_> = r.cases.iter().filter(|c| c.is_broken()).collect();
+        if broken.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            s,
+            "
+**`{}`: {} case(s) BROKEN: the harness could not run them; no kernel verdict.**
+",
+            r.name,
+            broken.len()
+        );
+        let _ = writeln!(s, "| case | harness trouble |");
+        let _ = writeln!(s, "|---|---|");
+        for c in broken {
+            let _ = writeln!(s, "| `{}` | {} |", c.id, esc(&c.trouble()));
+        }
     }
     let _ = writeln!(
         s,
