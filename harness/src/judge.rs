@@ -113,10 +113,9 @@ impl CaseResult {
     pub fn set_broken(&mut self, trouble: Trouble) {
         self.verdict = Verdict::Broken;
         self.observed = format!("not run: {}", trouble.reason);
-        self.message = format!(
-            "harness trouble, not a kernel failure: {}; fix the machine and run again",
-            trouble.reason
-        );
+        self.message =
+            "BROKEN: harness trouble, not a kernel failure; fix the machine and run again"
+                .into();
         self.steps.clear();
         self.deviations.clear();
         self.broken = Some(trouble);
@@ -296,7 +295,7 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
             r.set_broken(Trouble {
                 call,
                 errno,
-                reason: format!("the harness could not run the case: {e}"),
+                reason: e.clone(),
             });
             return r;
         }

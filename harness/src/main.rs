@@ -118,7 +118,7 @@ fn load_suite(dir: Option<&Path>) -> Option<load::Suite> {
     loaded
         .map_err(|errors| {
             for e in &errors {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", mmapconf::names::name_errnos(&e.to_string()));
             }
             let from = dir.map_or_else(|| "the built-in cases".into(), |d| d.display().to_string());
             eprintln!("{} error(s) in {from}", errors.len());
@@ -204,7 +204,7 @@ fn main() -> ExitCode {
             let mut pages = match read_pages(&suite.registry, &man) {
                 Ok(p) => p,
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    eprintln!("error: {}", mmapconf::names::name_errnos(&e.to_string()));
                     return ExitCode::from(2);
                 }
             };
@@ -270,8 +270,9 @@ fn init_main() -> ! {
             settings.results
         ),
         Err(e) => println!(
-            "mmapconf init: cannot deliver results to {}: {e}",
-            settings.results
+            "mmapconf init: cannot deliver results to {}: {}",
+            settings.results,
+            mmapconf::names::name_errnos(&e.to_string())
         ),
     }
     println!("mmapconf init: exit status {code}; powering off");
@@ -430,11 +431,17 @@ fn system_pages(registry: &Registry, host: &Host) -> PageTexts {
     for name in names {
         match manpage::cli::system_page(name) {
             Ok(p) => paths.push(p),
-            Err(e) => eprintln!("note: {e}; the report shows the registry's summaries instead"),
+            Err(e) => eprintln!(
+                "note: {}; the report shows the registry's summaries instead",
+                mmapconf::names::name_errnos(&e.to_string())
+            ),
         }
     }
     read_pages(registry, &paths).unwrap_or_else(|e| {
-        eprintln!("note: {e}; the report shows the registry's summaries instead");
+        eprintln!(
+            "note: {}; the report shows the registry's summaries instead",
+            mmapconf::names::name_errnos(&e)
+        );
         Default::default()
     })
 }
@@ -446,7 +453,7 @@ fn merge_report(suite: &load::Suite, files: &[PathBuf], out: &Path, pages: PageT
         match report::merge::Run::read(f) {
             Ok(r) => runs.push(r),
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", mmapconf::names::name_errnos(&e.to_string()));
                 return 2;
             }
         }

@@ -297,8 +297,36 @@ pub fn errno_name(value: i32) -> String {
 pub fn os_error(e: &std::io::Error) -> String {
     match e.raw_os_error() {
         Some(v) => format!("{} ({})", errno_name(v), nix::errno::Errno::from_raw(v).desc()),
-        None => e.to_string(),
+        // Wrapped errors (tempfile's "... at path P") keep their words, errno named.
+        None => name_errnos(&e.to_string()),
     }
+}
+
+/// Rewrites every `Description (os error N)` that std's io::Error prints inside `text`
+/// as `ENAME (Description)`.
+pub fn name_errnos(text: &str) -> String {
+    let mut out = text.to_string();
+    let mut from = 0;
+    while let Some(at) = out[from..].find("(os error ").map(|i| i + from) {
+        let digits: String = out[at + 10..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        let Ok(v) = digits.parse::<i32>() else {
+            from = at + 10;
+            continue;
+        };
+        let plain = std::io::Error::from_raw_os_error(v).to_string();
+        let named = format!("{} ({})", errno_name(v), nix::errno::Errno::from_raw(v).desc());
+        match out[..at + 11 + digits.len()].rfind(&plain) {
+            Some(start) => {
+                out.replace_range(start..start + plain.len(), &named);
+                from = start + named.len();
+            }
+            None => from = at + 10,
+        }
+    }
+    out
 }
 
 pub fn signal_name(value: i32) -> String {
@@ -422,6 +450,18 @@ mod tests {
         let e = std::io::Error::from_raw_os_error(libc::ENOSPC);
         assert_eq!(os_error(&e), "ENOSPC (No space left on device)");
         assert!(!os_error(&e).contains("28"));
+    }
+
+    #[test]
+    fn errnos_inside_a_wrapped_message_are_named() {
+        let e = std::io::Error::from_raw_os_error(libc::EROFS);
+        let text = format!("cannot run `man -w 2 mmap` ({e}): install it");
+        assert_eq!(
+            name_errnos(&text),
+            "cannot run `man -w 2 mmap` (EROFS (Read-only file system)): install it"
+        );
+        let wrapped = std::io::Error::other(format!("{e} at path \"/x\""));
+        assert_eq!(os_error(&wrapped), "EROFS (Read-only file system) at path \"/x\"");
     }
     use rstest::rstest;
 
