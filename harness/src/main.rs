@@ -134,7 +134,10 @@ fn main() -> ExitCode {
     if pid1::is_init(&words.iter().map(String::as_str).collect::<Vec<_>>()) {
         init_main();
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => exit_on_bad_usage(e),
+    };
     let Some(suite) = load_suite(cli.cases.as_deref()) else {
         return ExitCode::from(2);
     };
@@ -235,6 +238,50 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// Prints a usage error and exits 2 (clap's status). clap's tip for an unknown `--flag` is
+/// to pass it after `--`, which makes it a filter word that matches no case: a suggestion
+/// of something `run` does not do, so it is dropped; a libtest flag gets a pointer to what
+/// `run` takes instead. Help and version go out as clap makes them.
+fn exit_on_bad_usage(e: clap::Error) -> ! {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let mut out: String = text
+        .lines()
+        .filter(|l| !(l.contains("to pass '") && l.contains("as a value, use '--")))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("\n\n\n", "\n\n");
+    if e.kind() == ErrorKind::UnknownArgument
+        && let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg)
+    {
+        let flag = arg.split('=').next().unwrap_or("");
+        if LIBTEST_ONLY.contains(&flag) {
+            out.push_str(&format!(
+                "\n\nnote: {flag} is a `cargo test` option; `mmapconf run` selects cases with \
+                 FILTER words, --exact, --skip and --list (see `mmapconf run --help`)"
+            ));
+        }
+    }
+    eprintln!("{}", out.trim_end());
+    std::process::exit(2)
+}
+
+/// libtest options that `run` does not take.
+const LIBTEST_ONLY: [&str; 9] = [
+    "--ignored",
+    "--include-ignored",
+    "--nocapture",
+    "--test-threads",
+    "--format",
+    "--show-output",
+    "--quiet",
+    "--color",
+    "--logfile",
+];
 
 /// PID 1 of a minimal VM: mount, run every built-in case, hand results.json to the host,
 /// power off. Arguments are ignored: the kernel passes its leftover words to init.
