@@ -45,10 +45,15 @@ pub fn run_case(case: &Case, host: &Host, exec: &Executor) -> CaseResult {
 /// [`run_case`] with `opts` (the timeout factor).
 pub fn run_case_with(case: &Case, host: &Host, exec: &Executor, opts: &Options) -> CaseResult {
     match plan::plan(case, host) {
+        // The case could not be resolved for this machine: the kernel was never asked, so
+        // it is no kernel's failure and contradicts no clause.
         Err(e) => {
             let mut r = CaseResult::not_applicable(case, "");
-            r.verdict = Verdict::Fail;
-            r.message = format!("the case cannot be planned: {e}");
+            r.set_broken(judge::Trouble {
+                call: "planning the case".into(),
+                errno: None,
+                reason: format!("the case cannot be planned: {e}"),
+            });
             r
         }
         Ok(Planned::NotApplicable(reason)) => CaseResult::not_applicable(case, &reason),

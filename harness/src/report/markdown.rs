@@ -242,6 +242,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn broken_cases_have_their_own_column_and_list_with_the_trouble() {
+        use super::super::merge::{Merged, TroubleRow, tests::case, tests::run};
+        let reg = registry();
+        let mut c = case("mmap.len0", &["linux.mmap.errors.EINVAL.2"], "broken", "not run");
+        c.broken = Some(TroubleRow {
+            call: "pwrite".into(),
+            errno: Some("ENOSPC".into()),
+            reason: "setup failed: pwrite for the case's object gave ENOSPC".into(),
+        });
+        let m = Merged::new(vec![run("k", "linux", vec![c])], &reg, Default::default());
+        let text = render(&m);
+        assert!(text.contains("| FAIL | n/a | BROKEN |"), "{text}");
+        assert!(text.contains("| 0 | 0 | 0 | 0 | 1 |"), "{text}");
+        assert!(
+            text.contains("| `mmap.len0` | setup failed: pwrite for the case's object gave ENOSPC |"),
+            "{text}"
+        );
+        assert!(text.contains("0 clause contradictions"), "{text}");
+        let html = super::super::html::render(&m);
+        assert!(html.contains("1 BROKEN (harness trouble"), "{html}");
+    }
+
+    #[test]
     fn every_section_is_there_and_cells_name_their_case_and_outcome() {
         let reg = registry();
         let text = render(&two_kernels(&reg));
