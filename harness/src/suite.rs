@@ -238,6 +238,24 @@ mod tests {
     }
 
     #[test]
+    fn a_case_that_cannot_be_planned_is_broken_not_failed() {
+        let text = "[[case]]\nid = \"suite.negative\"\ntitle = \"t\"\nclauses = [\"posix.mmap.1\"]\n\
+                    call = { fn = \"munmap\", addr = \"null\", len = \"9223372036854775807 * 4\" }\n\
+                    expect = { result = \"ok\" }\n";
+        let case = parse_file(
+            std::path::Path::new("t.toml"),
+            text,
+            &Registry::of_ids(&["posix.mmap.1"]),
+        )
+        .unwrap()
+        .remove(0);
+        let exec = Executor::new().unwrap();
+        let r = run_case(&case, &Host::detect(), &exec);
+        assert_eq!(r.verdict, Verdict::Broken, "{}", r.explain());
+        assert!(r.broken.unwrap().reason.contains("cannot be planned"));
+    }
+
+    #[test]
     fn broken_cases_are_counted_apart() {
         let cs = cases(&["suite.a"]);
         let mut r = CaseResult::not_applicable(&cs[0], "");
