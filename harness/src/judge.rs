@@ -114,8 +114,7 @@ impl CaseResult {
         self.verdict = Verdict::Broken;
         self.observed = format!("not run: {}", trouble.reason);
         self.message =
-            "BROKEN: harness trouble, not a kernel failure; fix the machine and run again"
-                .into();
+            "BROKEN: harness trouble, not a kernel failure; fix the machine and run again".into();
         self.steps.clear();
         self.deviations.clear();
         self.broken = Some(trouble);
@@ -430,7 +429,8 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
 fn is_errno_word(w: &str) -> bool {
     w.starts_with('E')
         && w.len() > 2
-        && w.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && w.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
         && (1..200).any(|v| names::errno_name(v) == w)
 }
 
@@ -642,7 +642,10 @@ mod tests {
         let r = judge(&case, &plan, os, &observe(Some(rec), ChildEnd::Exited(0)));
         assert_eq!(r.verdict, Verdict::Broken);
         let t = r.broken.unwrap();
-        assert_eq!((t.call.as_str(), t.errno.as_deref()), ("pwrite", Some("ENOSPC")));
+        assert_eq!(
+            (t.call.as_str(), t.errno.as_deref()),
+            ("pwrite", Some("ENOSPC"))
+        );
         assert!(
             t.reason
                 .contains("pwrite for the case's object gave ENOSPC (No space left on device)"),

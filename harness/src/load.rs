@@ -1335,7 +1335,9 @@ read_from = "test"
         let cases: Vec<String> = (0..14)
             .map(|i| GOOD.replace("closed-fd\"\ntitle", &format!("closed-fd-{i}\"\ntitle")))
             .collect();
-        let names: Vec<PathBuf> = (0..14).map(|i| PathBuf::from(format!("c{i:02}.toml"))).collect();
+        let names: Vec<PathBuf> = (0..14)
+            .map(|i| PathBuf::from(format!("c{i:02}.toml")))
+            .collect();
         let mut sources: Vec<(&Path, &Path, &str)> = names
             .iter()
             .zip(&cases)
@@ -1346,8 +1348,14 @@ read_from = "test"
         let errors = load_sources(sources).unwrap_err();
         assert_eq!(errors.len(), 1, "{errors:#?}");
         let msg = &errors[0].msg;
-        assert!(msg.starts_with("unknown clause ID `linux.mmap.errors.EBADF.1`"), "{msg}");
-        assert!(msg.contains("also cited by 13 more case(s): c01.toml:7,"), "{msg}");
+        assert!(
+            msg.starts_with("unknown clause ID `linux.mmap.errors.EBADF.1`"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("also cited by 13 more case(s): c01.toml:7,"),
+            "{msg}"
+        );
         assert!(msg.contains("and 8 more"), "{msg}");
         assert_eq!(errors[0].file, Path::new("c00.toml"));
     }
@@ -1356,14 +1364,19 @@ read_from = "test"
     fn a_file_that_is_not_utf8_is_located_at_its_byte_offset() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("clauses")).unwrap();
-        std::fs::write(dir.path().join("clauses/posix-mmap.toml"), REGISTRY_WITH_A_TYPO).unwrap();
+        std::fs::write(
+            dir.path().join("clauses/posix-mmap.toml"),
+            REGISTRY_WITH_A_TYPO,
+        )
+        .unwrap();
         std::fs::write(dir.path().join("bad.toml"), b"# ok\n# caf\xe9\n").unwrap();
         let errors = load_dir(dir.path()).unwrap_err();
         assert_eq!(errors.len(), 1, "{errors:#?}");
         let e = &errors[0];
         assert_eq!((e.line, e.col), (2, 6), "{e}");
         assert!(
-            e.msg.contains("not valid UTF-8: byte 0xe9 at byte offset 10"),
+            e.msg
+                .contains("not valid UTF-8: byte 0xe9 at byte offset 10"),
             "{e}"
         );
     }

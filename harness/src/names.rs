@@ -296,7 +296,11 @@ pub fn errno_name(value: i32) -> String {
 /// (`ENOSPC (No space left on device)`); an error without an errno as it is.
 pub fn os_error(e: &std::io::Error) -> String {
     match e.raw_os_error() {
-        Some(v) => format!("{} ({})", errno_name(v), nix::errno::Errno::from_raw(v).desc()),
+        Some(v) => format!(
+            "{} ({})",
+            errno_name(v),
+            nix::errno::Errno::from_raw(v).desc()
+        ),
         // Wrapped errors (tempfile's "... at path P") keep their words, errno named.
         None => name_errnos(&e.to_string()),
     }
@@ -317,7 +321,11 @@ pub fn name_errnos(text: &str) -> String {
             continue;
         };
         let plain = std::io::Error::from_raw_os_error(v).to_string();
-        let named = format!("{} ({})", errno_name(v), nix::errno::Errno::from_raw(v).desc());
+        let named = format!(
+            "{} ({})",
+            errno_name(v),
+            nix::errno::Errno::from_raw(v).desc()
+        );
         match out[..at + 11 + digits.len()].rfind(&plain) {
             Some(start) => {
                 out.replace_range(start..start + plain.len(), &named);
@@ -461,7 +469,10 @@ mod tests {
             "cannot run `man -w 2 mmap` (EROFS (Read-only file system)): install it"
         );
         let wrapped = std::io::Error::other(format!("{e} at path \"/x\""));
-        assert_eq!(os_error(&wrapped), "EROFS (Read-only file system) at path \"/x\"");
+        assert_eq!(
+            os_error(&wrapped),
+            "EROFS (Read-only file system) at path \"/x\""
+        );
     }
     use rstest::rstest;
 

@@ -80,7 +80,15 @@ pub fn run_all(
     jobs: usize,
     done: &(dyn Fn(&CaseResult) + Sync),
 ) -> Vec<CaseResult> {
-    run_all_with(cases, host, exec, jobs, &Options::default(), done, &|_, _| {})
+    run_all_with(
+        cases,
+        host,
+        exec,
+        jobs,
+        &Options::default(),
+        done,
+        &|_, _| {},
+    )
 }
 
 /// [`run_all`] with `opts`; `slow` is told (once) of each case still running after

@@ -44,7 +44,10 @@ impl Ran {
             assert!(!c["broken"]["call"].as_str().unwrap().is_empty(), "{c:#}");
         }
         let failed: Vec<&Value> = cases.iter().filter(|c| c["verdict"] == "fail").collect();
-        assert!(failed.is_empty(), "harness trouble reported as FAIL: {failed:#?}");
+        assert!(
+            failed.is_empty(),
+            "harness trouble reported as FAIL: {failed:#?}"
+        );
         assert_eq!(
             self.json("merged.json")["contradictions"],
             Value::Array(vec![])
@@ -67,7 +70,10 @@ fn is_root() -> bool {
 
 /// Runs `sh -c script` with `$BIN` and `$OUT` set, under `wrap` (a command prefix).
 fn run(wrap: &[&str], script: &str) -> Ran {
-    assert!(is_root(), "these tests mount file systems and change uid: run as root");
+    assert!(
+        is_root(),
+        "these tests mount file systems and change uid: run as root"
+    );
     let dir = tempfile::tempdir().unwrap();
     // The fresh uid of the fork test writes its report here.
     std::os::unix::fs::chown(dir.path(), Some(61234), Some(61234)).unwrap();
@@ -133,8 +139,7 @@ fn running_out_of_descriptors_makes_cases_broken_with_emfile() {
     ran.assert_broken_not_failed("EMFILE");
     // A readback's reopening of the file is the step's preparation, not its outcome.
     assert!(
-        ran.stderr
-            .contains("open for a step's descriptor (step"),
+        ran.stderr.contains("open for a step's descriptor (step"),
         "{}",
         ran.stderr
     );

@@ -90,7 +90,11 @@ fn the_timeout_factor_scales_every_case_timeout() {
     };
     let r = suite::run_case_with(case, &host, &exec, &opts);
     assert_eq!(r.verdict, Verdict::Fail, "{}", r.explain());
-    assert!(r.observed.starts_with("hang: the child was killed after"), "{}", r.observed);
+    assert!(
+        r.observed.starts_with("hang: the child was killed after"),
+        "{}",
+        r.observed
+    );
     assert!(r.observed.contains("ns"), "{}", r.observed);
     let r = suite::run_case(case, &host, &exec);
     assert_eq!(r.verdict, Verdict::Pass, "{}", r.explain());
@@ -126,13 +130,21 @@ fn run_help_documents_the_exit_codes() {
 
 /// The `cases` test binary cargo built beside this one.
 fn cases_binary() -> std::path::PathBuf {
-    let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let mut found: Vec<_> = std::fs::read_dir(&deps)
         .unwrap()
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
-            p.file_name().unwrap().to_string_lossy().starts_with("cases-") && p.extension().is_none()
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("cases-")
+                && p.extension().is_none()
         })
         .collect();
     found.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
@@ -193,7 +205,9 @@ fn cargo_test_json_keeps_the_reasons() {
     assert_eq!(reasons.len(), na.len(), "{stdout}");
     for (id, why) in &na {
         assert!(
-            reasons.iter().any(|v| v["name"] == *id && v["reason"] == *why),
+            reasons
+                .iter()
+                .any(|v| v["name"] == *id && v["reason"] == *why),
             "{id}: {stdout}"
         );
     }

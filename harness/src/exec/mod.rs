@@ -187,7 +187,10 @@ fn fork_and_observe(plan: &Plan, prep: &Prepared) -> (Option<Record>, ChildEnd) 
     if pid < 0 {
         return (
             None,
-            ChildEnd::Broken(format!("fork: {}", os_error(&std::io::Error::last_os_error()))),
+            ChildEnd::Broken(format!(
+                "fork: {}",
+                os_error(&std::io::Error::last_os_error())
+            )),
         );
     }
     // Also set here, so the group exists before any kill below, whoever runs first.

@@ -85,6 +85,9 @@ mod tests {
         let xml = super::render(&m).unwrap();
         let back = quick_junit::Report::deserialize_from_str(&xml).unwrap();
         assert_eq!((back.failures, back.errors), (0, 1), "{xml}");
-        assert!(xml.contains("BROKEN (harness trouble): fork: EAGAIN"), "{xml}");
+        assert!(
+            xml.contains("BROKEN (harness trouble): fork: EAGAIN"),
+            "{xml}"
+        );
     }
 }

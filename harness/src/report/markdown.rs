@@ -245,7 +245,12 @@ mod tests {
     fn broken_cases_have_their_own_column_and_list_with_the_trouble() {
         use super::super::merge::{Merged, TroubleRow, tests::case, tests::run};
         let reg = registry();
-        let mut c = case("mmap.len0", &["linux.mmap.errors.EINVAL.2"], "broken", "not run");
+        let mut c = case(
+            "mmap.len0",
+            &["linux.mmap.errors.EINVAL.2"],
+            "broken",
+            "not run",
+        );
         c.broken = Some(TroubleRow {
             call: "pwrite".into(),
             errno: Some("ENOSPC".into()),
@@ -256,7 +261,9 @@ mod tests {
         assert!(text.contains("| FAIL | n/a | BROKEN |"), "{text}");
         assert!(text.contains("| 0 | 0 | 0 | 0 | 1 |"), "{text}");
         assert!(
-            text.contains("| `mmap.len0` | setup failed: pwrite for the case's object gave ENOSPC |"),
+            text.contains(
+                "| `mmap.len0` | setup failed: pwrite for the case's object gave ENOSPC |"
+            ),
             "{text}"
         );
         assert!(text.contains("0 clause contradictions"), "{text}");

@@ -872,7 +872,11 @@ historical = true
         let m = Merged::new(
             vec![
                 run("k", "linux", vec![broken]),
-                run("j", "linux", vec![case("mmap.len0", &len0, "pass", "EINVAL")]),
+                run(
+                    "j",
+                    "linux",
+                    vec![case("mmap.len0", &len0, "pass", "EINVAL")],
+                ),
             ],
             &reg,
             BTreeMap::new(),
@@ -880,9 +884,14 @@ historical = true
         assert!(m.contradictions.is_empty(), "{:?}", m.contradictions);
         assert!(m.differences.is_empty(), "{:?}", m.differences);
         assert_eq!(m.tally(0), [0, 0, 0, 0, 1]);
-        let cell = m.cell(0, "mmap.len0", "linux.mmap.errors.EINVAL.2").unwrap();
+        let cell = m
+            .cell(0, "mmap.len0", "linux.mmap.errors.EINVAL.2")
+            .unwrap();
         assert_eq!(cell.mark, Mark::Broken);
-        assert_eq!(m.runs[0].cases[0].trouble(), "setup failed: pwrite gave ENOSPC");
+        assert_eq!(
+            m.runs[0].cases[0].trouble(),
+            "setup failed: pwrite gave ENOSPC"
+        );
     }
 
     #[test]
