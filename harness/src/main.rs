@@ -150,7 +150,7 @@ fn main() -> ExitCode {
             let (out, code) =
                 mmapconf::manpage::cli(man.as_deref(), page.as_deref(), json, &suite.registry);
             if code == mmapconf::manpage::cli::EXIT_UNREADABLE {
-                eprint!("{out}");
+                eprint!("{}", mmapconf::names::name_errnos(&out));
             } else {
                 print!("{out}");
             }
