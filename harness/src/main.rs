@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 /// The exit codes of `run`, for `--help` (the README says the same).
 const RUN_EXIT_CODES: &str = "\
-Exit status:
+Exit status of `run`:
   0  every case that ran passed or matched a recorded deviation
   1  a kernel failed a case (FAIL)
   2  the run is not trustworthy: a case is BROKEN (harness trouble such as no disk, no
