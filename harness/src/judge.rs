@@ -5,7 +5,7 @@
 use crate::model::{Action, Bytes, Case, Outcome};
 use crate::names::{self, Os};
 use crate::plan::{Check, Plan};
-use crate::record::{ChildEnd, Observation, RawOutcome, Stage};
+use crate::record::{ChildEnd, Observation, RawOutcome, SetupCall, Stage};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -16,6 +16,9 @@ pub enum Verdict {
     KnownDeviation,
     Fail,
     NotApplicable,
+    /// The harness could not run the case (LTP's TBROK): no disk, no fork, no
+    /// descriptor, a setup step that failed. Says nothing about the kernel's conformance.
+    Broken,
 }
 
 impl Verdict {
@@ -25,6 +28,7 @@ impl Verdict {
             Verdict::KnownDeviation => "known deviation",
             Verdict::Fail => "FAIL",
             Verdict::NotApplicable => "not applicable",
+            Verdict::Broken => "BROKEN",
         }
     }
 }
@@ -49,6 +53,17 @@ pub struct MatchedDeviation {
     pub contradicts: Vec<String>,
 }
 
+/// Why the harness could not run a case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trouble {
+    /// The call that failed (`open`, `fork`, `pipe`, ...).
+    pub call: String,
+    /// Its errno by name, when it set one.
+    pub errno: Option<String>,
+    /// The whole reason, in words.
+    pub reason: String,
+}
+
 /// One case's judged result, ready for reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseResult {
@@ -68,6 +83,9 @@ pub struct CaseResult {
     pub deviations: Vec<MatchedDeviation>,
     /// Why it failed, which deviation matched, or why it does not apply.
     pub message: String,
+    /// Set exactly when the verdict is [`Verdict::Broken`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broken: Option<Trouble>,
     pub elapsed_us: u64,
 }
 
@@ -86,8 +104,20 @@ impl CaseResult {
             steps: Vec::new(),
             deviations: Vec::new(),
             message: reason.to_string(),
+            broken: None,
             elapsed_us: 0,
         }
+    }
+
+    /// Marks this result broken: the harness could not run the case.
+    pub fn set_broken(&mut self, trouble: Trouble) {
+        self.verdict = Verdict::Broken;
+        self.observed = format!("not run: {}", trouble.reason);
+        self.message =
+            "BROKEN: harness trouble, not a kernel failure; fix the machine and run again".into();
+        self.steps.clear();
+        self.deviations.clear();
+        self.broken = Some(trouble);
     }
 
     /// The failure report: case, clauses, call as C, expected vs observed.
@@ -246,6 +276,7 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
         steps: Vec::new(),
         deviations: Vec::new(),
         message: String::new(),
+        broken: None,
         elapsed_us: obs.elapsed.as_micros() as u64,
     };
     let rec = match (&obs.record, &obs.end) {
@@ -254,7 +285,17 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
             return r;
         }
         (_, ChildEnd::Broken(e)) => {
-            r.observed = format!("the harness could not run the case: {e}");
+            let call = e.split(':').next().unwrap_or("").trim().to_string();
+            let errno = e
+                .split_whitespace()
+                .map(|w| w.trim_matches(|c: char| !c.is_ascii_alphanumeric()))
+                .find(|w| names::ERRNO.value(w).is_ok() || is_errno_word(w))
+                .map(str::to_string);
+            r.set_broken(Trouble {
+                call,
+                errno,
+                reason: e.clone(),
+            });
             return r;
         }
         (None, ChildEnd::Signaled(s)) => {
@@ -264,23 +305,42 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
             );
             return r;
         }
+        // The child exits without a report only when its own reporting failed (it could
+        // not map its record page or write to its pipe): the harness's trouble.
         (None, ChildEnd::Exited(c)) => {
-            r.observed = format!("the child exited with status {c} without a report");
+            r.set_broken(Trouble {
+                call: "the child's report".into(),
+                errno: None,
+                reason: format!("the child exited with status {c} without a report"),
+            });
             return r;
         }
         (Some(rec), _) => rec,
     };
     if let Some(stage) = Stage::from_raw(rec.failed_stage).filter(|s| *s != Stage::Done) {
         r.call = format!("{} (not made: setup failed)", plan.call_text.func);
+        let call = SetupCall::from_raw(rec.failed_call).name();
+        let errno = names::errno_name(rec.failed_errno);
+        let at = match stage {
+            Stage::Mapping | Stage::Limits => format!(" #{}", rec.failed_index),
+            Stage::Fork | Stage::Step => format!(" (step {})", rec.failed_index + 1),
+            _ => String::new(),
+        };
         let what = format!(
-            "setup failed at {stage:?} (#{}): {}",
-            rec.failed_index,
-            names::errno_name(rec.failed_errno)
+            "setup failed: {call} for {}{at} gave {errno} ({})",
+            stage.what(),
+            nix::errno::Errno::from_raw(rec.failed_errno).desc()
         );
-        r.observed = what.clone();
         if stage == Stage::Privilege {
+            r.observed = what.clone();
             r.verdict = Verdict::NotApplicable;
             r.message = format!("cannot run unprivileged here: {what}");
+        } else {
+            r.set_broken(Trouble {
+                call: call.to_string(),
+                errno: Some(errno),
+                reason: what,
+            });
         }
         return r;
     }
@@ -363,6 +423,15 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
         );
     }
     r
+}
+
+/// Whether `w` names an errno this OS knows (ENOSPC, EROFS: outside the case table too).
+fn is_errno_word(w: &str) -> bool {
+    w.starts_with('E')
+        && w.len() > 2
+        && w.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && (1..200).any(|v| names::errno_name(v) == w)
 }
 
 fn push_line(msg: &mut String, line: &str) {
@@ -532,9 +601,7 @@ mod tests {
     #[rstest]
     #[case::hung(None, ChildEnd::Hung, "hang")]
     #[case::died(None, ChildEnd::Signaled(libc::SIGSEGV), "died of SIGSEGV")]
-    #[case::silent(None, ChildEnd::Exited(3), "status 3 without a report")]
-    #[case::broken(None, ChildEnd::Broken("fork: EAGAIN".into()), "could not run")]
-    fn a_child_without_a_usable_report_fails(
+    fn a_child_that_hangs_or_dies_outside_a_probe_fails(
         #[case] rec: Option<Record>,
         #[case] end: ChildEnd,
         #[case] msg: &str,
@@ -545,20 +612,53 @@ mod tests {
         assert!(r.observed.contains(msg), "{}", r.observed);
     }
 
+    #[rstest]
+    #[case::no_fork(None, ChildEnd::Broken("fork: EAGAIN (Resource temporarily unavailable)".into()), "fork", Some("EAGAIN"))]
+    #[case::no_disk(None, ChildEnd::Broken("write case-0.dat: ENOSPC (No space left on device)".into()), "write case-0.dat", Some("ENOSPC"))]
+    #[case::silent(None, ChildEnd::Exited(121), "the child's report", None)]
+    fn a_case_the_harness_could_not_run_is_broken_with_the_failing_call(
+        #[case] rec: Option<Record>,
+        #[case] end: ChildEnd,
+        #[case] call: &str,
+        #[case] errno: Option<&str>,
+    ) {
+        let (case, plan) = setup(MMAP_FIXED);
+        let r = judge(&case, &plan, Host::detect().os.unwrap(), &observe(rec, end));
+        assert_eq!(r.verdict, Verdict::Broken, "{}", r.explain());
+        let t = r.broken.expect("a broken result says why");
+        assert_eq!(t.call, call);
+        assert_eq!(t.errno.as_deref(), errno);
+        assert!(r.message.contains("not a kernel failure"), "{}", r.message);
+    }
+
     #[test]
-    fn a_setup_failure_fails_but_a_failed_privilege_drop_does_not_apply() {
+    fn a_failed_setup_step_is_broken_and_names_its_call_and_errno() {
         let (case, plan) = setup(MMAP_FIXED);
         let os = Host::detect().os.unwrap();
         let mut rec = Record::new();
-        rec.failed_stage = Stage::Mapping as u32;
-        rec.failed_errno = libc::ENOMEM;
+        rec.failed_stage = Stage::Object as u32;
+        rec.failed_call = SetupCall::Pwrite as u32;
+        rec.failed_errno = libc::ENOSPC;
         let r = judge(&case, &plan, os, &observe(Some(rec), ChildEnd::Exited(0)));
-        assert_eq!(r.verdict, Verdict::Fail);
-        assert!(
-            r.observed.contains("setup failed at Mapping"),
-            "{}",
-            r.observed
+        assert_eq!(r.verdict, Verdict::Broken);
+        let t = r.broken.unwrap();
+        assert_eq!(
+            (t.call.as_str(), t.errno.as_deref()),
+            ("pwrite", Some("ENOSPC"))
         );
+        assert!(
+            t.reason
+                .contains("pwrite for the case's object gave ENOSPC (No space left on device)"),
+            "{}",
+            t.reason
+        );
+    }
+
+    #[test]
+    fn a_failed_privilege_drop_does_not_apply() {
+        let (case, plan) = setup(MMAP_FIXED);
+        let os = Host::detect().os.unwrap();
+        let mut rec = Record::new();
         rec.failed_stage = Stage::Privilege as u32;
         rec.failed_errno = libc::EPERM;
         let r = judge(&case, &plan, os, &observe(Some(rec), ChildEnd::Exited(0)));

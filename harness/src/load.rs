@@ -61,12 +61,18 @@ pub fn load_dir(dir: &Path) -> Result<Suite, Vec<LoadError>> {
     let mut sources = Vec::new();
     let mut errors = Vec::new();
     for file in files {
-        match std::fs::read_to_string(&file) {
-            Ok(text) => {
-                let rel = file.strip_prefix(dir).unwrap_or(&file).to_path_buf();
-                sources.push((rel, file, text));
-            }
-            Err(e) => errors.push(err_at(&file, format!("cannot read: {e}"))),
+        match std::fs::read(&file) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => {
+                    let rel = file.strip_prefix(dir).unwrap_or(&file).to_path_buf();
+                    sources.push((rel, file, text));
+                }
+                Err(e) => errors.push(not_utf8(&file, e.as_bytes(), e.utf8_error())),
+            },
+            Err(e) => errors.push(err_at(
+                &file,
+                format!("cannot read: {}", names::os_error(&e)),
+            )),
         }
     }
     if !errors.is_empty() {
@@ -77,6 +83,65 @@ pub fn load_dir(dir: &Path) -> Result<Suite, Vec<LoadError>> {
             .iter()
             .map(|(rel, shown, text)| (rel.as_path(), shown.as_path(), text.as_str())),
     )
+}
+
+/// A file that is not UTF-8, located at its first bad byte: byte offset, line and column.
+pub fn not_utf8(file: &Path, bytes: &[u8], e: std::str::Utf8Error) -> LoadError {
+    let good = &bytes[..e.valid_up_to()];
+    let line = 1 + good.iter().filter(|b| **b == b'\n').count();
+    let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let col = 1 + String::from_utf8_lossy(&good[line_start..]).chars().count();
+    LoadError {
+        file: file.to_path_buf(),
+        line,
+        col,
+        msg: format!(
+            "not valid UTF-8: byte {:#04x} at byte offset {}",
+            bytes[e.valid_up_to()],
+            e.valid_up_to()
+        ),
+    }
+}
+
+/// One unknown clause ID cited by many cases is one mistake (often a typo in the
+/// registry): one error at its first citation, naming the others, not one per case.
+fn one_error_per_unknown_clause(errors: Vec<LoadError>) -> Vec<LoadError> {
+    let id_of = |e: &LoadError| {
+        e.msg
+            .strip_prefix("unknown clause ID `")
+            .and_then(|r| r.split_once('`'))
+            .map(|(id, _)| id.to_string())
+    };
+    let mut out: Vec<LoadError> = Vec::new();
+    let mut first: HashMap<String, (usize, Vec<String>)> = HashMap::new();
+    for e in errors {
+        let Some(id) = id_of(&e) else {
+            out.push(e);
+            continue;
+        };
+        match first.get_mut(&id) {
+            Some((_, more)) => more.push(format!("{}:{}", e.file.display(), e.line)),
+            None => {
+                first.insert(id, (out.len(), Vec::new()));
+                out.push(e);
+            }
+        }
+    }
+    for (at, more) in first.into_values().filter(|(_, m)| !m.is_empty()) {
+        let shown: Vec<&str> = more.iter().take(5).map(String::as_str).collect();
+        let rest = more.len() - shown.len();
+        out[at].msg.push_str(&format!(
+            "; also cited by {} more case(s): {}{}; if the registry misspells it, fix it there",
+            more.len(),
+            shown.join(", "),
+            if rest > 0 {
+                format!(" and {rest} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    out
 }
 
 fn err_at(file: &Path, msg: String) -> LoadError {
@@ -132,6 +197,7 @@ pub fn load_sources<'a>(
             Err(mut e) => errors.append(&mut e),
         }
     }
+    let mut errors = one_error_per_unknown_clause(errors);
     let mut seen: HashMap<String, (PathBuf, usize)> = HashMap::new();
     for c in &cases {
         if let Some((f, l)) = seen.get(&c.id) {
@@ -1254,6 +1320,69 @@ expect = { errno = "EBADF", freebsd = { errno = "EBADF" } }
 
     fn load(text: &str) -> Result<Vec<Case>, Vec<LoadError>> {
         parse_file(Path::new("t.toml"), text, &registry())
+    }
+
+    const REGISTRY_WITH_A_TYPO: &str = r#"
+[page]
+os = "posix"
+name = "mmap"
+section = "3p"
+read_from = "test"
+[clause]
+"posix.mmap.19" = { section = "ERRORS", summary = "EBADF" }
+"linux.mmap.errors.EBDF.1" = { section = "ERRORS", summary = "a typo" }
+"#;
+
+    /// A registry typo orphans every case citing the clause: one error, naming the rest.
+    #[test]
+    fn an_unknown_clause_id_cited_by_many_cases_is_one_error() {
+        let cases: Vec<String> = (0..14)
+            .map(|i| GOOD.replace("closed-fd\"\ntitle", &format!("closed-fd-{i}\"\ntitle")))
+            .collect();
+        let names: Vec<PathBuf> = (0..14)
+            .map(|i| PathBuf::from(format!("c{i:02}.toml")))
+            .collect();
+        let mut sources: Vec<(&Path, &Path, &str)> = names
+            .iter()
+            .zip(&cases)
+            .map(|(n, t)| (n.as_path(), n.as_path(), t.as_str()))
+            .collect();
+        let reg = Path::new("clauses/posix-mmap.toml");
+        sources.push((reg, reg, REGISTRY_WITH_A_TYPO));
+        let errors = load_sources(sources).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        let msg = &errors[0].msg;
+        assert!(
+            msg.starts_with("unknown clause ID `linux.mmap.errors.EBADF.1`"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("also cited by 13 more case(s): c01.toml:7,"),
+            "{msg}"
+        );
+        assert!(msg.contains("and 8 more"), "{msg}");
+        assert_eq!(errors[0].file, Path::new("c00.toml"));
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_located_at_its_byte_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("clauses")).unwrap();
+        std::fs::write(
+            dir.path().join("clauses/posix-mmap.toml"),
+            REGISTRY_WITH_A_TYPO,
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("bad.toml"), b"# ok\n# caf\xe9\n").unwrap();
+        let errors = load_dir(dir.path()).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        let e = &errors[0];
+        assert_eq!((e.line, e.col), (2, 6), "{e}");
+        assert!(
+            e.msg
+                .contains("not valid UTF-8: byte 0xe9 at byte offset 10"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -13,10 +13,19 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// The exit codes of `run`, for `--help` (the README says the same).
+const RUN_EXIT_CODES: &str = "\
+Exit status of `run`:
+  0  every case that ran passed or matched a recorded deviation
+  1  a kernel failed a case (FAIL)
+  2  the run is not trustworthy: a case is BROKEN (harness trouble such as no disk, no
+     fork, no descriptor), or the harness could not load cases or write its report";
+
 #[derive(Parser)]
 #[command(
     version,
-    about = "Clause-by-clause conformance suite for mmap(2) and its family"
+    about = "Clause-by-clause conformance suite for mmap(2) and its family",
+    after_help = RUN_EXIT_CODES
 )]
 struct Cli {
     /// Load cases from this directory instead of the copy built into the binary.
@@ -29,6 +38,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the suite on this kernel and write results.json and the report (HTML, Markdown, JUnit, merged JSON) for it.
+    #[command(after_help = RUN_EXIT_CODES)]
     Run {
         /// Parallel cases (default: the CPU count).
         #[arg(short, long)]
@@ -36,8 +46,21 @@ enum Command {
         /// Report directory (default: reports/<os>-<release>-<arch>).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Only cases whose id contains one of these words.
+        /// Only cases whose id contains one of these words (with --exact: is one of them).
         filter: Vec<String>,
+        /// Filters and --skip match whole case ids, not parts of them.
+        #[arg(long)]
+        exact: bool,
+        /// Leave out cases whose id contains this word (with --exact: is it); repeatable.
+        #[arg(long, value_name = "WORD")]
+        skip: Vec<String>,
+        /// List the cases that would run, one `ID: case` line each, and run nothing.
+        #[arg(long)]
+        list: bool,
+        /// Multiply every case's timeout by F, a positive number (slow emulators; as
+        /// LTP's LTP_TIMEOUT_MUL).
+        #[arg(long, value_name = "F", default_value_t = 1.0, value_parser = suite::parse_timeout_factor)]
+        timeout_factor: f64,
         /// What the suite runs under when not the bare kernel, for the report
         /// (e.g. "gVisor runsc 20221219, ptrace platform").
         #[arg(long)]
@@ -104,7 +127,7 @@ fn load_suite(dir: Option<&Path>) -> Option<load::Suite> {
     loaded
         .map_err(|errors| {
             for e in &errors {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", mmapconf::names::name_errnos(&e.to_string()));
             }
             let from = dir.map_or_else(|| "the built-in cases".into(), |d| d.display().to_string());
             eprintln!("{} error(s) in {from}", errors.len());
@@ -147,7 +170,10 @@ fn main() -> ExitCode {
     if pid1::is_init(&words.iter().map(String::as_str).collect::<Vec<_>>()) {
         init_main();
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => exit_on_bad_usage(e),
+    };
     let Some(suite) = load_suite(cli.cases.as_deref()) else {
         return ExitCode::from(2);
     };
@@ -160,7 +186,7 @@ fn main() -> ExitCode {
             let (out, code) =
                 mmapconf::manpage::cli(man.as_deref(), page.as_deref(), json, &suite.registry);
             if code == mmapconf::manpage::cli::EXIT_UNREADABLE {
-                eprint!("{out}");
+                eprint!("{}", mmapconf::names::name_errnos(&out));
             } else {
                 print!("{out}");
             }
@@ -204,8 +230,29 @@ fn main() -> ExitCode {
             jobs,
             out,
             filter,
+            exact,
+            skip,
+            list,
+            timeout_factor,
             under,
-        } => ExitCode::from(run(&suite, jobs, out, filter, under, true)),
+        } => {
+            let select = Selection {
+                filter,
+                skip,
+                exact,
+            };
+            if list {
+                for c in suite.cases.iter().filter(|c| select.keeps(&c.id)) {
+                    println!("{}: case", c.id);
+                }
+                return ExitCode::SUCCESS;
+            }
+            let opts = suite::Options {
+                timeout_factor,
+                ..Default::default()
+            };
+            ExitCode::from(run(&suite, jobs, out, &select, &opts, under, true))
+        }
         Command::Report {
             results,
             out,
@@ -215,7 +262,7 @@ fn main() -> ExitCode {
             let mut pages = match read_pages(&suite.registry, &man) {
                 Ok(p) => p,
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    eprintln!("error: {}", mmapconf::names::name_errnos(&e.to_string()));
                     return ExitCode::from(2);
                 }
             };
@@ -247,6 +294,50 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints a usage error and exits 2 (clap's status). clap's tip for an unknown `--flag` is
+/// to pass it after `--`, which makes it a filter word that matches no case: a suggestion
+/// of something `run` does not do, so it is dropped; a libtest flag gets a pointer to what
+/// `run` takes instead. Help and version go out as clap makes them.
+fn exit_on_bad_usage(e: clap::Error) -> ! {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let mut out: String = text
+        .lines()
+        .filter(|l| !(l.contains("to pass '") && l.contains("as a value, use '--")))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("\n\n\n", "\n\n");
+    if e.kind() == ErrorKind::UnknownArgument
+        && let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg)
+    {
+        let flag = arg.split('=').next().unwrap_or("");
+        if LIBTEST_ONLY.contains(&flag) {
+            out.push_str(&format!(
+                "\n\nnote: {flag} is a `cargo test` option; `mmapconf run` selects cases with \
+                 FILTER words, --exact, --skip and --list (see `mmapconf run --help`)"
+            ));
+        }
+    }
+    eprintln!("{}", out.trim_end());
+    std::process::exit(2)
+}
+
+/// libtest options that `run` does not take.
+const LIBTEST_ONLY: [&str; 9] = [
+    "--ignored",
+    "--include-ignored",
+    "--nocapture",
+    "--test-threads",
+    "--format",
+    "--show-output",
+    "--quiet",
+    "--color",
+    "--logfile",
+];
+
 /// PID 1 of a minimal VM: mount, run every built-in case, hand results.json to the host,
 /// power off. Arguments are ignored: the kernel passes its leftover words to init.
 fn init_main() -> ! {
@@ -267,7 +358,8 @@ fn init_main() -> ! {
             &suite,
             None,
             Some(out.clone()),
-            Vec::new(),
+            &Selection::default(),
+            &suite::Options::default(),
             Some(settings.under.clone()),
             // Only results.json: the host makes the report, with its own man pages.
             false,
@@ -280,8 +372,9 @@ fn init_main() -> ! {
             settings.results
         ),
         Err(e) => println!(
-            "mmapconf init: cannot deliver results to {}: {e}",
-            settings.results
+            "mmapconf init: cannot deliver results to {}: {}",
+            settings.results,
+            mmapconf::names::name_errnos(&e.to_string())
         ),
     }
     println!("mmapconf init: exit status {code}; powering off");
@@ -292,9 +385,33 @@ fn executor() -> Option<Executor> {
     match Executor::new() {
         Ok(e) => Some(e),
         Err(err) => {
-            eprintln!("error: cannot create the work directory: {err}");
+            eprintln!(
+                "error: cannot create the work directory: {}",
+                mmapconf::names::os_error(&err)
+            );
             None
         }
+    }
+}
+
+/// Which cases a run takes, as libtest selects tests: filter words, `--skip`, `--exact`.
+#[derive(Default)]
+struct Selection {
+    filter: Vec<String>,
+    skip: Vec<String>,
+    exact: bool,
+}
+
+impl Selection {
+    fn keeps(&self, id: &str) -> bool {
+        let hit = |w: &String| {
+            if self.exact {
+                id == w
+            } else {
+                id.contains(w.as_str())
+            }
+        };
+        (self.filter.is_empty() || self.filter.iter().any(hit)) && !self.skip.iter().any(hit)
     }
 }
 
@@ -302,7 +419,8 @@ fn run(
     suite: &load::Suite,
     jobs: Option<usize>,
     out: Option<PathBuf>,
-    filter: Vec<String>,
+    select: &Selection,
+    opts: &suite::Options,
     under: Option<String>,
     with_report: bool,
 ) -> u8 {
@@ -311,7 +429,7 @@ fn run(
     let cases: Vec<_> = suite
         .cases
         .iter()
-        .filter(|c| filter.is_empty() || filter.iter().any(|f| c.id.contains(f.as_str())))
+        .filter(|c| select.keeps(&c.id))
         .cloned()
         .collect();
     let Some(executor) = executor() else {
@@ -333,15 +451,26 @@ fn run(
         let line = format!("[{n:>3}/{total}] {:<15} {}\n", r.verdict.label(), r.id);
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     };
-    let results = suite::run_all(&cases, &host, &executor, jobs, &progress);
-    for r in results.iter().filter(|r| r.verdict == Verdict::Fail) {
+    let slow = |id: &str, ran: std::time::Duration| {
+        let line = format!("still running after {}s: {id}\n", ran.as_secs());
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    };
+    let results = suite::run_all_with(&cases, &host, &executor, jobs, opts, &progress, &slow);
+    for r in results
+        .iter()
+        .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Broken))
+    {
         eprintln!("\n{}", r.explain());
     }
     let dir = out.unwrap_or_else(|| Path::new("reports").join(host.report_dir_name()));
     let json = match report::write_results(&dir, &host, &results) {
         Ok(json) => json,
         Err(e) => {
-            eprintln!("error: cannot write the results to {}: {e}", dir.display());
+            eprintln!(
+                "error: cannot write the results to {}: {}",
+                dir.display(),
+                mmapconf::names::os_error(&e)
+            );
             return 2;
         }
     };
@@ -351,7 +480,17 @@ fn run(
     {
         return 2;
     }
-    u8::from(results.iter().any(|r| r.verdict == Verdict::Fail))
+    exit_status(&results)
+}
+
+/// 2 when any case is broken (the run is incomplete, whatever else it found), else 1 when
+/// a kernel failed a case, else 0.
+fn exit_status(results: &[mmapconf::judge::CaseResult]) -> u8 {
+    if results.iter().any(|r| r.verdict == Verdict::Broken) {
+        2
+    } else {
+        u8::from(results.iter().any(|r| r.verdict == Verdict::Fail))
+    }
 }
 
 /// Clause texts from man pages, by clause id, and a line per page read.
@@ -394,11 +533,17 @@ fn system_pages(registry: &Registry, host: &Host) -> PageTexts {
     for name in names {
         match manpage::cli::system_page(name) {
             Ok(p) => paths.push(p),
-            Err(e) => eprintln!("note: {e}; the report shows the registry's summaries instead"),
+            Err(e) => eprintln!(
+                "note: {}; the report shows the registry's summaries instead",
+                mmapconf::names::name_errnos(&e.to_string())
+            ),
         }
     }
     read_pages(registry, &paths).unwrap_or_else(|e| {
-        eprintln!("note: {e}; the report shows the registry's summaries instead");
+        eprintln!(
+            "note: {}; the report shows the registry's summaries instead",
+            mmapconf::names::name_errnos(&e)
+        );
         Default::default()
     })
 }
@@ -410,7 +555,7 @@ fn merge_report(suite: &load::Suite, files: &[PathBuf], out: &Path, pages: PageT
         match report::merge::Run::read(f) {
             Ok(r) => runs.push(r),
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", mmapconf::names::name_errnos(&e.to_string()));
                 return 2;
             }
         }
@@ -434,7 +579,11 @@ fn merge_report(suite: &load::Suite, files: &[PathBuf], out: &Path, pages: PageT
             0
         }
         Err(e) => {
-            eprintln!("error: cannot write the report to {}: {e}", out.display());
+            eprintln!(
+                "error: cannot write the report to {}: {}",
+                out.display(),
+                mmapconf::names::os_error(&e)
+            );
             2
         }
     }

@@ -280,11 +280,61 @@ pub fn si_code_name(signal: i32, value: i32) -> Option<&'static str> {
 
 /// The errno name of `value` on this OS (`EOPNOTSUPP` and `ENOTSUP` share a value on Linux;
 /// the name listed first wins: EOPNOTSUPP, as the Linux page writes it).
+/// Errnos outside the case files' table (ENOSPC, EROFS, ...) are named from the OS's full
+/// list, so the harness never prints a bare number for one it knows.
 pub fn errno_name(value: i32) -> String {
-    ERRNO
-        .name_of(value as i64)
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("errno {value}"))
+    if let Some(n) = ERRNO.name_of(value as i64) {
+        return n.to_string();
+    }
+    match nix::errno::Errno::from_raw(value) {
+        nix::errno::Errno::UnknownErrno => format!("errno {value}"),
+        e => format!("{e:?}"),
+    }
+}
+
+/// An I/O error as the harness prints it: the errno's name, then the OS's words for it
+/// (`ENOSPC (No space left on device)`); an error without an errno as it is.
+pub fn os_error(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(v) => format!(
+            "{} ({})",
+            errno_name(v),
+            nix::errno::Errno::from_raw(v).desc()
+        ),
+        // Wrapped errors (tempfile's "... at path P") keep their words, errno named.
+        None => name_errnos(&e.to_string()),
+    }
+}
+
+/// Rewrites every `Description (os error N)` that std's io::Error prints inside `text`
+/// as `ENAME (Description)`.
+pub fn name_errnos(text: &str) -> String {
+    let mut out = text.to_string();
+    let mut from = 0;
+    while let Some(at) = out[from..].find("(os error ").map(|i| i + from) {
+        let digits: String = out[at + 10..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        let Ok(v) = digits.parse::<i32>() else {
+            from = at + 10;
+            continue;
+        };
+        let plain = std::io::Error::from_raw_os_error(v).to_string();
+        let named = format!(
+            "{} ({})",
+            errno_name(v),
+            nix::errno::Errno::from_raw(v).desc()
+        );
+        match out[..at + 11 + digits.len()].rfind(&plain) {
+            Some(start) => {
+                out.replace_range(start..start + plain.len(), &named);
+                from = start + named.len();
+            }
+            None => from = at + 10,
+        }
+    }
+    out
 }
 
 pub fn signal_name(value: i32) -> String {
@@ -400,6 +450,30 @@ fn map_aligned(_n: u8) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errnos_outside_the_case_table_are_named_too() {
+        assert_eq!(errno_name(libc::ENOSPC), "ENOSPC");
+        assert_eq!(errno_name(libc::EROFS), "EROFS");
+        let e = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        assert_eq!(os_error(&e), "ENOSPC (No space left on device)");
+        assert!(!os_error(&e).contains("28"));
+    }
+
+    #[test]
+    fn errnos_inside_a_wrapped_message_are_named() {
+        let e = std::io::Error::from_raw_os_error(libc::EROFS);
+        let text = format!("cannot run `man -w 2 mmap` ({e}): install it");
+        assert_eq!(
+            name_errnos(&text),
+            "cannot run `man -w 2 mmap` (EROFS (Read-only file system)): install it"
+        );
+        let wrapped = std::io::Error::other(format!("{e} at path \"/x\""));
+        assert_eq!(
+            os_error(&wrapped),
+            "EROFS (Read-only file system) at path \"/x\""
+        );
+    }
     use rstest::rstest;
 
     #[test]

@@ -49,6 +49,9 @@ pub enum Stage {
     Limits = 5,
     Signals = 6,
     Fork = 7,
+    /// A step's own preparation (reopening the case's file for a readback, say), not
+    /// the step's action itself.
+    Step = 8,
 }
 
 impl Stage {
@@ -62,9 +65,102 @@ impl Stage {
             Stage::Limits,
             Stage::Signals,
             Stage::Fork,
+            Stage::Step,
         ]
         .into_iter()
         .find(|s| *s as u32 == v)
+    }
+}
+
+impl Stage {
+    /// What was being set up, in words.
+    pub fn what(self) -> &'static str {
+        match self {
+            Stage::Done => "nothing",
+            Stage::Object => "the case's object",
+            Stage::Mapping => "a mapping the case needs",
+            Stage::Hole => "the hole for fixed addresses",
+            Stage::Privilege => "dropping privilege",
+            Stage::Limits => "a resource limit",
+            Stage::Signals => "the fault handlers",
+            Stage::Fork => "the fork step",
+            Stage::Step => "a step's descriptor",
+        }
+    }
+}
+
+/// The system call a failed setup stage made last: the one whose errno the record holds.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetupCall {
+    Unknown = 0,
+    Open = 1,
+    Pipe = 2,
+    Socketpair = 3,
+    MemfdCreate = 4,
+    ShmOpen = 5,
+    Ftruncate = 6,
+    Pwrite = 7,
+    Fcntl = 8,
+    Dup = 9,
+    Mmap = 10,
+    Mprotect = 11,
+    Getrlimit = 12,
+    Setrlimit = 13,
+    Sigaction = 14,
+    Fork = 15,
+    Setuid = 16,
+}
+
+impl SetupCall {
+    const ALL: [SetupCall; 17] = [
+        SetupCall::Unknown,
+        SetupCall::Open,
+        SetupCall::Pipe,
+        SetupCall::Socketpair,
+        SetupCall::MemfdCreate,
+        SetupCall::ShmOpen,
+        SetupCall::Ftruncate,
+        SetupCall::Pwrite,
+        SetupCall::Fcntl,
+        SetupCall::Dup,
+        SetupCall::Mmap,
+        SetupCall::Mprotect,
+        SetupCall::Getrlimit,
+        SetupCall::Setrlimit,
+        SetupCall::Sigaction,
+        SetupCall::Fork,
+        SetupCall::Setuid,
+    ];
+
+    pub fn from_raw(v: u32) -> SetupCall {
+        SetupCall::ALL
+            .into_iter()
+            .find(|c| *c as u32 == v)
+            .unwrap_or(SetupCall::Unknown)
+    }
+
+    /// The call's C name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SetupCall::Unknown => "a setup call",
+            SetupCall::Open => "open",
+            SetupCall::Pipe => "pipe",
+            SetupCall::Socketpair => "socketpair",
+            SetupCall::MemfdCreate => "memfd_create",
+            SetupCall::ShmOpen => "shm_open",
+            SetupCall::Ftruncate => "ftruncate",
+            SetupCall::Pwrite => "pwrite",
+            SetupCall::Fcntl => "fcntl",
+            SetupCall::Dup => "dup",
+            SetupCall::Mmap => "mmap",
+            SetupCall::Mprotect => "mprotect",
+            SetupCall::Getrlimit => "getrlimit",
+            SetupCall::Setrlimit => "setrlimit",
+            SetupCall::Sigaction => "sigaction",
+            SetupCall::Fork => "fork",
+            SetupCall::Setuid => "setuid",
+        }
     }
 }
 
@@ -76,8 +172,10 @@ pub struct Record {
     /// A [`Stage`]: `Done` unless setup failed.
     pub failed_stage: u32,
     pub failed_errno: i32,
-    /// Which mapping or limit failed.
+    /// Which mapping, limit or step failed.
     pub failed_index: u32,
+    /// A [`SetupCall`]: the call of the failed stage whose errno is `failed_errno`.
+    pub failed_call: u32,
     /// Wait status of the process a fork step made (0 when there was none).
     pub fork_status: i32,
     pub forked: u32,
@@ -94,6 +192,7 @@ impl Record {
             failed_stage: Stage::Done as u32,
             failed_errno: 0,
             failed_index: 0,
+            failed_call: SetupCall::Unknown as u32,
             fork_status: 0,
             forked: 0,
             call: RawOutcome::default(),
@@ -142,7 +241,8 @@ pub enum ChildEnd {
     Signaled(i32),
     /// Killed after the case's timeout.
     Hung,
-    /// fork or wait itself failed (message says why).
+    /// The harness could not run the case: preparing its files, pipe, fork or wait
+    /// failed. The message starts with the failing call, then its errno by name.
     Broken(String),
 }
 

@@ -10,7 +10,7 @@ use crate::load::MAX_STEPS;
 use crate::model::{ObjectKind, Who};
 use crate::plan::*;
 use crate::probe;
-use crate::record::{RawOutcome, Record, Stage};
+use crate::record::{RawOutcome, Record, SetupCall, Stage};
 use libc::{c_int, c_void};
 
 /// Lazily backed vector pages for mincore (FreeBSD has no MAP_NORESERVE and never
@@ -114,29 +114,31 @@ pub unsafe fn run(plan: &Plan, prep: &Prepared, report_fd: c_int) -> ! {
 }
 
 impl Child<'_> {
-    fn fail(&mut self, stage: Stage, index: usize) {
-        self.rec.failed_stage = stage as u32;
+    /// Records that setup failed: where, in which call, and that call's errno.
+    fn fail(&mut self, stage: Stage, call: SetupCall, index: usize) {
         self.rec.failed_errno = errno();
+        self.rec.failed_stage = stage as u32;
+        self.rec.failed_call = call as u32;
         self.rec.failed_index = index as u32;
     }
 
     /// Setup, call, steps. Returns which side of a fork step this process is.
     unsafe fn go(&mut self) -> Who {
         if probe::install().is_err() {
-            self.fail(Stage::Signals, 0);
+            self.fail(Stage::Signals, SetupCall::Sigaction, 0);
             return Who::Parent;
         }
         // SAFETY: raw system calls only.
         unsafe {
-            if !self.open_object() {
-                self.fail(Stage::Object, 0);
+            if let Err(call) = self.open_object() {
+                self.fail(Stage::Object, call, 0);
                 return Who::Parent;
             }
             // Mappings without `at` first, so they cannot land in the hole.
             let plan = self.plan;
             for m in plan.mappings.iter().filter(|m| m.at.is_none()) {
-                if !self.make_mapping(m) {
-                    self.fail(Stage::Mapping, m.index);
+                if let Err(call) = self.make_mapping(m) {
+                    self.fail(Stage::Mapping, call, m.index);
                     return Who::Parent;
                 }
             }
@@ -152,25 +154,25 @@ impl Child<'_> {
                 0,
             );
             if hole == libc::MAP_FAILED {
-                self.fail(Stage::Hole, 0);
+                self.fail(Stage::Hole, SetupCall::Mmap, 0);
                 return Who::Parent;
             }
             libc::munmap(hole, plan.hole_len);
             self.bases.hole = hole as u64;
             for m in plan.mappings.iter().filter(|m| m.at.is_some()) {
-                if !self.make_mapping(m) {
-                    self.fail(Stage::Mapping, m.index);
+                if let Err(call) = self.make_mapping(m) {
+                    self.fail(Stage::Mapping, call, m.index);
                     return Who::Parent;
                 }
             }
             if plan.drop_privilege && !drop_privilege() {
-                self.fail(Stage::Privilege, 0);
+                self.fail(Stage::Privilege, SetupCall::Setuid, 0);
                 return Who::Parent;
             }
             for (i, (res, value)) in plan.limits.iter().enumerate() {
                 let mut old: libc::rlimit = std::mem::zeroed();
                 if libc::getrlimit(*res as _, &mut old) != 0 {
-                    self.fail(Stage::Limits, i);
+                    self.fail(Stage::Limits, SetupCall::Getrlimit, i);
                     return Who::Parent;
                 }
                 let new = libc::rlimit {
@@ -178,7 +180,7 @@ impl Child<'_> {
                     rlim_max: old.rlim_max,
                 };
                 if libc::setrlimit(*res as _, &new) != 0 {
-                    self.fail(Stage::Limits, i);
+                    self.fail(Stage::Limits, SetupCall::Setrlimit, i);
                     return Who::Parent;
                 }
             }
@@ -190,9 +192,10 @@ impl Child<'_> {
         }
     }
 
-    unsafe fn open_object(&mut self) -> bool {
+    /// Opens the case's object; on failure, the call that failed (errno still set).
+    unsafe fn open_object(&mut self) -> Result<(), SetupCall> {
         let Some(o) = &self.plan.object else {
-            return true;
+            return Ok(());
         };
         // SAFETY: raw system calls with paths prepared before fork.
         unsafe {
@@ -206,11 +209,15 @@ impl Child<'_> {
                     } else {
                         libc::O_RDWR
                     };
-                    libc::open(self.prep.object_path.as_ptr(), flags)
+                    let fd = libc::open(self.prep.object_path.as_ptr(), flags);
+                    if fd < 0 {
+                        return Err(SetupCall::Open);
+                    }
+                    fd
                 }
                 ObjectKind::PipeRead | ObjectKind::PipeWrite | ObjectKind::ClosedFd => {
                     if libc::pipe(fds.as_mut_ptr()) != 0 {
-                        return false;
+                        return Err(SetupCall::Pipe);
                     }
                     match o.kind {
                         ObjectKind::PipeRead => fds[0],
@@ -225,43 +232,48 @@ impl Child<'_> {
                 ObjectKind::Socket => {
                     if libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr()) != 0
                     {
-                        return false;
+                        return Err(SetupCall::Socketpair);
                     }
                     fds[0]
                 }
                 ObjectKind::Memfd => {
                     let fd = memfd();
-                    if fd < 0 || !self.fill_object(fd, o) {
-                        return false;
+                    if fd < 0 {
+                        return Err(SetupCall::MemfdCreate);
                     }
+                    self.fill_object(fd, o)?;
                     if o.seals != 0 && libc::fcntl(fd, libc::F_ADD_SEALS, o.seals) != 0 {
-                        return false;
+                        return Err(SetupCall::Fcntl);
                     }
                     fd
                 }
                 ObjectKind::Shm => {
                     let fd = shm(self.prep);
-                    if fd < 0 || !self.fill_object(fd, o) {
-                        return false;
+                    if fd < 0 {
+                        return Err(SetupCall::ShmOpen);
                     }
+                    self.fill_object(fd, o)?;
                     fd
                 }
             };
             if o.kind == ObjectKind::ClosedFd {
-                return true;
+                return Ok(());
             }
             if o.kind == ObjectKind::Memfd || o.kind == ObjectKind::Shm {
                 self.aux_fd = libc::dup(self.object_fd);
+                if self.aux_fd < 0 {
+                    return Err(SetupCall::Dup);
+                }
             }
-            self.object_fd >= 0
+            Ok(())
         }
     }
 
-    unsafe fn fill_object(&mut self, fd: c_int, o: &ObjectPlan) -> bool {
+    unsafe fn fill_object(&mut self, fd: c_int, o: &ObjectPlan) -> Result<(), SetupCall> {
         // SAFETY: writes from the content buffer prepared before fork.
         unsafe {
             if libc::ftruncate(fd, o.size as libc::off_t) != 0 {
-                return false;
+                return Err(SetupCall::Ftruncate);
             }
             let buf = &self.prep.content;
             let mut done = 0;
@@ -273,11 +285,11 @@ impl Child<'_> {
                     done as libc::off_t,
                 );
                 if n <= 0 {
-                    return false;
+                    return Err(SetupCall::Pwrite);
                 }
                 done += n as usize;
             }
-            true
+            Ok(())
         }
     }
 
@@ -298,7 +310,7 @@ impl Child<'_> {
         }
     }
 
-    unsafe fn make_mapping(&mut self, m: &MappingPlan) -> bool {
+    unsafe fn make_mapping(&mut self, m: &MappingPlan) -> Result<(), SetupCall> {
         let addr = m.at.map(|a| self.bases.resolve(a)).unwrap_or(0);
         let prot = if m.fill.is_some() {
             libc::PROT_READ | libc::PROT_WRITE
@@ -316,18 +328,18 @@ impl Child<'_> {
                 m.offset as libc::off_t,
             );
             if p == libc::MAP_FAILED {
-                return false;
+                return Err(SetupCall::Mmap);
             }
             if let Some(b) = m.fill {
                 std::ptr::write_bytes(p as *mut u8, b, m.len);
                 if m.prot != prot && libc::mprotect(p, m.len, m.prot) != 0 {
-                    return false;
+                    return Err(SetupCall::Mprotect);
                 }
             }
             if let Some(slot) = self.bases.mappings.get_mut(m.index) {
                 *slot = p as u64;
             }
-            true
+            Ok(())
         }
     }
 
@@ -494,13 +506,13 @@ impl Child<'_> {
                     if libc::pipe(to_child.as_mut_ptr()) != 0
                         || libc::pipe(to_parent.as_mut_ptr()) != 0
                     {
-                        self.fail(Stage::Fork, i);
+                        self.fail(Stage::Fork, SetupCall::Pipe, i);
                         return me;
                     }
                     pid = libc::fork();
                 }
                 if pid < 0 {
-                    self.fail(Stage::Fork, i);
+                    self.fail(Stage::Fork, SetupCall::Fork, i);
                     return me;
                 }
                 forked = true;
@@ -513,8 +525,12 @@ impl Child<'_> {
                 continue;
             }
             // SAFETY: each action is raw syscalls or probes.
-            let out = unsafe { self.action(&step.action) };
+            let out = unsafe { self.action(&step.action, i) };
             self.rec.steps[i] = out;
+            if self.rec.failed_stage != Stage::Done as u32 {
+                // The step could not be prepared: what follows would judge nothing.
+                break;
+            }
         }
         if forked {
             let tx = if me == Who::Parent {
@@ -538,7 +554,9 @@ impl Child<'_> {
         me
     }
 
-    unsafe fn action(&mut self, a: &ActionPlan) -> RawOutcome {
+    /// Runs step `i`'s action. A descriptor it cannot get is a setup failure
+    /// ([`Stage::Step`]), not the step's outcome.
+    unsafe fn action(&mut self, a: &ActionPlan, i: usize) -> RawOutcome {
         let mut out = RawOutcome::default();
         let b = &self.bases;
         // SAFETY: probes catch faults; the rest are raw system calls.
@@ -578,12 +596,20 @@ impl Child<'_> {
                 ActionPlan::Ftruncate { size } => {
                     out.args = [size as u64, 0, 0, 0, 0, 0];
                     let fd = self.file_fd(libc::O_RDWR);
+                    if fd < 0 {
+                        self.fail(Stage::Step, self.file_fd_call(), i);
+                        return out;
+                    }
                     set_ret(&mut out, libc::ftruncate(fd, size as libc::off_t) as i64);
                     self.done_with(fd);
                 }
                 ActionPlan::Pwrite { offset, len, byte } => {
                     out.args = [offset as u64, len as u64, byte as u64, 0, 0, 0];
                     let fd = self.file_fd(libc::O_RDWR);
+                    if fd < 0 {
+                        self.fail(Stage::Step, self.file_fd_call(), i);
+                        return out;
+                    }
                     let buf = [byte; 256];
                     let mut done = 0usize;
                     let mut r = 0i64;
@@ -617,6 +643,10 @@ impl Child<'_> {
                 } => {
                     out.args = [offset as u64, len as u64, 0, 0, 0, 0];
                     let fd = self.file_fd(libc::O_RDONLY);
+                    if fd < 0 {
+                        self.fail(Stage::Step, self.file_fd_call(), i);
+                        return out;
+                    }
                     self.readback(&mut out, fd, offset, len, check, size);
                     self.done_with(fd);
                 }
@@ -689,6 +719,14 @@ impl Child<'_> {
             // SAFETY: opening a path prepared before fork.
             Some(ObjectKind::File) => unsafe { libc::open(self.prep.object_path.as_ptr(), flags) },
             _ => self.aux_fd,
+        }
+    }
+
+    /// The call [`Child::file_fd`] makes (or made in setup).
+    fn file_fd_call(&self) -> SetupCall {
+        match self.plan.object.as_ref().map(|o| o.kind) {
+            Some(ObjectKind::File) => SetupCall::Open,
+            _ => SetupCall::Dup,
         }
     }
 

@@ -9,6 +9,7 @@
 mod child;
 
 use crate::model::{Fs, ObjectKind};
+use crate::names::os_error;
 use crate::plan::{Plan, host_tmpfs};
 use crate::record::{ChildEnd, Observation, Record};
 use std::ffi::CString;
@@ -75,7 +76,7 @@ impl Executor {
             Err(e) => {
                 return Observation {
                     record: None,
-                    end: ChildEnd::Broken(format!("preparing the object failed: {e}")),
+                    end: ChildEnd::Broken(format!("preparing the case's object: {}", os_error(&e))),
                     elapsed: start.elapsed(),
                 };
             }
@@ -170,7 +171,10 @@ fn fork_and_observe(plan: &Plan, prep: &Prepared) -> (Option<Record>, ChildEnd) 
     let guard = FORK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let (rx, tx) = match nix::unistd::pipe() {
         Ok(p) => p,
-        Err(e) => return (None, ChildEnd::Broken(format!("pipe: {e}"))),
+        Err(e) => {
+            let e = std::io::Error::from_raw_os_error(e as i32);
+            return (None, ChildEnd::Broken(format!("pipe: {}", os_error(&e))));
+        }
     };
     // SAFETY: the child runs only async-signal-safe code (exec::child) and never returns.
     let pid = unsafe { libc::fork() };
@@ -183,7 +187,10 @@ fn fork_and_observe(plan: &Plan, prep: &Prepared) -> (Option<Record>, ChildEnd) 
     if pid < 0 {
         return (
             None,
-            ChildEnd::Broken(format!("fork: {}", std::io::Error::last_os_error())),
+            ChildEnd::Broken(format!(
+                "fork: {}",
+                os_error(&std::io::Error::last_os_error())
+            )),
         );
     }
     // Also set here, so the group exists before any kill below, whoever runs first.
@@ -204,7 +211,10 @@ fn fork_and_observe(plan: &Plan, prep: &Prepared) -> (Option<Record>, ChildEnd) 
     let end = if hung {
         ChildEnd::Hung
     } else if w < 0 {
-        ChildEnd::Broken(format!("waitpid: {}", std::io::Error::last_os_error()))
+        ChildEnd::Broken(format!(
+            "waitpid: {}",
+            os_error(&std::io::Error::last_os_error())
+        ))
     } else if libc::WIFEXITED(status) {
         ChildEnd::Exited(libc::WEXITSTATUS(status))
     } else if libc::WIFSIGNALED(status) {

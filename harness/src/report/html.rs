@@ -16,6 +16,7 @@ thead th{position:sticky;top:0;background:#ececec;z-index:1;font-weight:600}
 code{font:12px ui-monospace,Menlo,Consolas,monospace}
 .small{font-size:12px;color:#555}
 td.fail{background:#c62828;color:#fff;font-weight:600}
+td.broken{background:#ffe0b2;color:#5d4037}
 td.known{background:#ffcdd2;color:#5d0000}
 td.differs{box-shadow:inset 5px 0 #f9a825}
 td.na,td.other{color:#8a8a8a;background:#fafafa}
@@ -37,6 +38,7 @@ fn mark_class(c: &Cell) -> String {
         Mark::Fail => "fail",
         Mark::NotApplicable => "na",
         Mark::OtherOs => "other",
+        Mark::Broken => "broken",
     };
     if c.differs {
         format!("{base} differs")
@@ -108,11 +110,12 @@ pub fn render(m: &Merged) -> String {
                     span style="box-shadow:inset 5px 0 #f9a825" { "◆ differs from the other kernels" }
                     span { "✓ conforms" }
                     span style="color:#8a8a8a" { "– n/a · another OS's clause" }
+                    span style="background:#ffe0b2" { "! not run: BROKEN (harness trouble)" }
                 }
                 h2 #glance { "At a glance" }
                 div.glance {
                     @for (i, r) in m.runs.iter().enumerate() {
-                        @let [p, k, f, na] = m.tally(i);
+                        @let [p, k, f, na, b] = m.tally(i);
                         @let red: Vec<_> = m.contradictions.iter().filter(|c| c.run == r.name).collect();
                         div {
                             strong { code { (r.name) } }
@@ -121,6 +124,17 @@ pub fn render(m: &Merged) -> String {
                                 (p) " conform, " (k) " known deviations, "
                                 span class=[(f > 0).then_some("bad")] { (f) " FAIL" }
                                 ", " (na) " n/a"
+                                @if b > 0 {
+                                    ", " span.bad { (b) " BROKEN (harness trouble, no kernel verdict)" }
+                                }
+                            }
+                            @let broken: Vec<_> = r.cases.iter().filter(|c| c.is_broken()).collect();
+                            @if !broken.is_empty() {
+                                ul.small {
+                                    @for c in broken {
+                                        li { "! BROKEN " code { (c.id) } ": " (c.trouble()) }
+                                    }
+                                }
                             }
                             @if red.is_empty() {
                                 div.small { "No clause contradicted." }

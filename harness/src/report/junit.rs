@@ -1,6 +1,7 @@
 //! The report as JUnit XML for CI systems: one test suite per kernel, one test case per
 //! case. A known deviation passes (its evidence goes to system-out); not applicable is
-//! skipped; a failure carries what was expected and observed.
+//! skipped; a failure carries what was expected and observed; a case the harness could not
+//! run (broken) is an error, not a failure, with the failing call and its errno.
 
 use super::merge::Merged;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
@@ -16,6 +17,19 @@ pub fn render(m: &Merged) -> Result<String, String> {
                 "not-applicable" => {
                     let mut s = TestCaseStatus::skipped();
                     s.set_message(c.message.clone());
+                    s
+                }
+                "broken" => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                    s.set_message(format!("BROKEN (harness trouble): {}", c.trouble()));
+                    if let Some(t) = &c.broken {
+                        s.set_type(format!(
+                            "{}{}",
+                            t.call,
+                            t.errno.as_ref().map_or(String::new(), |e| format!(": {e}"))
+                        ));
+                    }
+                    s.set_description(c.message.clone());
                     s
                 }
                 _ => {
@@ -55,5 +69,25 @@ mod tests {
         assert_eq!(back.test_suites.len(), 2);
         assert_eq!(back.failures, 3);
         assert!(xml.contains("expected EINVAL, observed ok"), "{xml}");
+    }
+
+    #[test]
+    fn a_broken_case_is_an_error_not_a_failure() {
+        use super::super::merge::{Merged, TroubleRow, tests::case, tests::run};
+        let reg = registry();
+        let mut c = case("mmap.len0", &[], "broken", "not run");
+        c.broken = Some(TroubleRow {
+            call: "fork".into(),
+            errno: Some("EAGAIN".into()),
+            reason: "fork: EAGAIN".into(),
+        });
+        let m = Merged::new(vec![run("k", "linux", vec![c])], &reg, Default::default());
+        let xml = super::render(&m).unwrap();
+        let back = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+        assert_eq!((back.failures, back.errors), (0, 1), "{xml}");
+        assert!(
+            xml.contains("BROKEN (harness trouble): fork: EAGAIN"),
+            "{xml}"
+        );
     }
 }

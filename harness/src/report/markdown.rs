@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 const LEGEND: &str = "✓ conforms · ✗ deviates from the clause, nothing recorded (FAIL) · \
 ≠ deviates, a deviation with evidence is recorded · ◆ differs from the other kernels · \
-– not applicable · `·` another OS's clause, shown for comparison";
+– not applicable · `·` another OS's clause, shown for comparison · ! not run: the harness could not run the case (BROKEN)";
 
 fn esc(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
@@ -17,17 +17,37 @@ pub fn render(m: &Merged) -> String {
     let _ = writeln!(s, "# mmapconf: kernels against their man pages\n");
     let _ = writeln!(
         s,
-        "| run | kernel | conforms | deviates (known) | FAIL | n/a |"
+        "| run | kernel | conforms | deviates (known) | FAIL | n/a | BROKEN |"
     );
-    let _ = writeln!(s, "|---|---|---|---|---|---|");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
     for (i, r) in m.runs.iter().enumerate() {
-        let [p, k, f, n] = m.tally(i);
+        let [p, k, f, n, b] = m.tally(i);
         let _ = writeln!(
             s,
-            "| `{}` | {} | {p} | {k} | {f} | {n} |",
+            "| `{}` | {} | {p} | {k} | {f} | {n} | {b} |",
             r.name,
             esc(&r.label())
         );
+    }
+    // Harness trouble first: until it is fixed, those cases say nothing about a kernel.
+    for r in &m.runs {
+        let broken: Vec<_> = r.cases.iter().filter(|c| c.is_broken()).collect();
+        if broken.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            s,
+            "
+**`{}`: {} case(s) BROKEN: the harness could not run them; no kernel verdict.**
+",
+            r.name,
+            broken.len()
+        );
+        let _ = writeln!(s, "| case | harness trouble |");
+        let _ = writeln!(s, "|---|---|");
+        for c in broken {
+            let _ = writeln!(s, "| `{}` | {} |", c.id, esc(&c.trouble()));
+        }
     }
     let _ = writeln!(
         s,
@@ -220,6 +240,36 @@ pub fn render(m: &Merged) -> String {
 mod tests {
     use super::super::merge::tests::{registry, two_kernels};
     use super::*;
+
+    #[test]
+    fn broken_cases_have_their_own_column_and_list_with_the_trouble() {
+        use super::super::merge::{Merged, TroubleRow, tests::case, tests::run};
+        let reg = registry();
+        let mut c = case(
+            "mmap.len0",
+            &["linux.mmap.errors.EINVAL.2"],
+            "broken",
+            "not run",
+        );
+        c.broken = Some(TroubleRow {
+            call: "pwrite".into(),
+            errno: Some("ENOSPC".into()),
+            reason: "setup failed: pwrite for the case's object gave ENOSPC".into(),
+        });
+        let m = Merged::new(vec![run("k", "linux", vec![c])], &reg, Default::default());
+        let text = render(&m);
+        assert!(text.contains("| FAIL | n/a | BROKEN |"), "{text}");
+        assert!(text.contains("| 0 | 0 | 0 | 0 | 1 |"), "{text}");
+        assert!(
+            text.contains(
+                "| `mmap.len0` | setup failed: pwrite for the case's object gave ENOSPC |"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("0 clause contradictions"), "{text}");
+        let html = super::super::html::render(&m);
+        assert!(html.contains("1 BROKEN (harness trouble"), "{html}");
+    }
 
     #[test]
     fn every_section_is_there_and_cells_name_their_case_and_outcome() {

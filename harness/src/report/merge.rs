@@ -50,6 +50,17 @@ pub struct CaseRow {
     pub deviations: Vec<DeviationRow>,
     #[serde(default)]
     pub message: String,
+    /// Why the harness could not run the case (verdict `broken`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broken: Option<TroubleRow>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TroubleRow {
+    pub call: String,
+    #[serde(default)]
+    pub errno: Option<String>,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -123,8 +134,23 @@ impl Run {
 }
 
 impl CaseRow {
+    /// Whether the kernel was tested: not for a case that does not apply, nor for one the
+    /// harness could not run (broken).
     pub fn ran(&self) -> bool {
-        self.verdict != "not-applicable"
+        self.verdict != "not-applicable" && !self.is_broken()
+    }
+
+    /// The harness could not run the case: says nothing about the kernel.
+    pub fn is_broken(&self) -> bool {
+        self.verdict == "broken"
+    }
+
+    /// Why the case is broken: the failing call and errno, else the message.
+    pub fn trouble(&self) -> String {
+        match &self.broken {
+            Some(t) => t.reason.clone(),
+            None => self.message.clone(),
+        }
     }
 
     /// The call's outcome in one word: `ok`, an errno name, or a signal.
@@ -135,6 +161,9 @@ impl CaseRow {
     /// What was observed, comparable across runs: the call's outcome without addresses,
     /// and every step that did not pass.
     pub fn outcome(&self) -> String {
+        if self.is_broken() {
+            return "broken".into();
+        }
         if !self.ran() {
             return "n/a".into();
         }
@@ -193,11 +222,16 @@ pub enum Mark {
     NotApplicable,
     /// The clause is another OS's; the observation is shown for comparison only.
     OtherOs,
+    /// The harness could not run the case: nothing is known about the clause.
+    Broken,
 }
 
 impl Mark {
     /// How `case` on `run` stands against `clause` of `page`.
     pub fn of(run: &Run, page: &Page, case: &CaseRow, clause: &str) -> Mark {
+        if case.is_broken() {
+            return Mark::Broken;
+        }
         if !case.ran() {
             return Mark::NotApplicable;
         }
@@ -223,6 +257,7 @@ impl Mark {
             Mark::Fail => "deviates (FAIL)",
             Mark::NotApplicable => "n/a",
             Mark::OtherOs => "other OS",
+            Mark::Broken => "not run (BROKEN: harness trouble)",
         }
     }
 }
@@ -245,6 +280,7 @@ impl Cell {
             Mark::Fail => "✗",
             Mark::NotApplicable => "–",
             Mark::OtherOs => "·",
+            Mark::Broken => "!",
         };
         if self.differs {
             format!("{m}◆")
@@ -462,14 +498,16 @@ impl<'r> Merged<'r> {
         &self.registry.pages[key]
     }
 
-    /// Per run: (conforms, known deviations, fails, not applicable) over its cases.
-    pub fn tally(&self, run: usize) -> [usize; 4] {
-        let mut t = [0; 4];
+    /// Per run: (conforms, known deviations, fails, not applicable, broken) over its
+    /// cases.
+    pub fn tally(&self, run: usize) -> [usize; 5] {
+        let mut t = [0; 5];
         for c in &self.runs[run].cases {
             let i = match c.verdict.as_str() {
                 "pass" => 0,
                 "known-deviation" => 1,
                 "not-applicable" => 3,
+                "broken" => 4,
                 _ => 2,
             };
             t[i] += 1;
@@ -641,6 +679,7 @@ historical = true
             steps: Vec::new(),
             deviations: Vec::new(),
             message: String::new(),
+            broken: None,
         }
     }
 
@@ -817,6 +856,42 @@ historical = true
         });
         assert_eq!(c.expectation(), "ok; step 2: SIGSEGV SEGV_ACCERR");
         assert_eq!(c.outcome(), "ok; step 2: SIGSEGV SEGV_MAPERR at +0x0");
+    }
+
+    /// A full disk once made 51 FAILs and 143 contradictions: a broken case must make none.
+    #[test]
+    fn a_broken_case_contradicts_nothing_and_is_tallied_apart() {
+        let reg = registry();
+        let len0 = ["linux.mmap.errors.EINVAL.2", "linux.mmap.desc.1"];
+        let mut broken = case("mmap.len0", &len0, "broken", "not run: ENOSPC");
+        broken.broken = Some(TroubleRow {
+            call: "pwrite".into(),
+            errno: Some("ENOSPC".into()),
+            reason: "setup failed: pwrite gave ENOSPC".into(),
+        });
+        let m = Merged::new(
+            vec![
+                run("k", "linux", vec![broken]),
+                run(
+                    "j",
+                    "linux",
+                    vec![case("mmap.len0", &len0, "pass", "EINVAL")],
+                ),
+            ],
+            &reg,
+            BTreeMap::new(),
+        );
+        assert!(m.contradictions.is_empty(), "{:?}", m.contradictions);
+        assert!(m.differences.is_empty(), "{:?}", m.differences);
+        assert_eq!(m.tally(0), [0, 0, 0, 0, 1]);
+        let cell = m
+            .cell(0, "mmap.len0", "linux.mmap.errors.EINVAL.2")
+            .unwrap();
+        assert_eq!(cell.mark, Mark::Broken);
+        assert_eq!(
+            m.runs[0].cases[0].trouble(),
+            "setup failed: pwrite gave ENOSPC"
+        );
     }
 
     #[test]
