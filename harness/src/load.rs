@@ -749,7 +749,7 @@ fn convert_case(
         });
     }
 
-    Case {
+    let case = Case {
         id,
         title: c.title.clone(),
         clauses: c
@@ -772,6 +772,66 @@ fn convert_case(
         expect,
         steps,
         deviations,
+    };
+    for cl in c.clauses.get_ref() {
+        for msg in promise_departures(&case, cl.get_ref(), clauses) {
+            ctx.err(cl.span(), msg);
+        }
+    }
+    case
+}
+
+/// The rule that keeps a ✓ honest at its source: where a cited clause of an OS (or of
+/// POSIX, which binds both) promises an outcome, the case's expectations for that OS
+/// (the call's or a step's) must include it, unless a deviation for that OS names the
+/// clause. Returns one message per OS the clause is broken for.
+pub fn promise_departures(case: &Case, clause: &str, registry: &Registry) -> Vec<String> {
+    let (Some(c), Some(page)) = (registry.clauses.get(clause), registry.page_of(clause)) else {
+        return Vec::new();
+    };
+    let Some(promise) = &c.promises else {
+        return Vec::new();
+    };
+    if page.historical {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for &os in &case.oses {
+        if page.os != "posix" && page.os != os.key() {
+            continue;
+        }
+        let mut parts = vec![case.expect.for_os(os)];
+        parts.extend(case.steps.iter().map(|s| s.expect.for_os(os)));
+        if parts.iter().any(|o| promised_by(promise, o)) {
+            continue;
+        }
+        if case
+            .deviations
+            .iter()
+            .any(|d| d.os == os && d.contradicts.iter().any(|x| x == clause))
+        {
+            continue;
+        }
+        let expected: Vec<String> = parts.iter().map(|o| o.to_string()).collect();
+        out.push(format!(
+            "`{clause}` promises {promise}, but on {os} this case expects {}: expect what the \
+             clause says, record a deviation that names it (with evidence), or stop citing it",
+            expected.join(", then ")
+        ));
+    }
+    out
+}
+
+fn promised_by(p: &crate::registry::Promise, o: &Outcome) -> bool {
+    use crate::registry::{Promise, errno_key};
+    match (p, o) {
+        (Promise::Errno(e), Outcome::Errno(any)) => {
+            any.iter().any(|x| errno_key(x) == errno_key(e))
+        }
+        (Promise::Signal { signal, code }, Outcome::Fault { signal: s, code: c }) => {
+            s == signal && (code.is_none() || c == code)
+        }
+        _ => false,
     }
 }
 
@@ -1309,7 +1369,7 @@ expect = { errno = "EBADF", freebsd = { errno = "EBADF" } }
         std::fs::create_dir(dir.path().join("clauses")).unwrap();
         std::fs::write(
             dir.path().join("clauses/test.toml"),
-            "[page]\nos = \"linux\"\nname = \"mmap\"\nsection = \"2\"\nread_from = \"t\"\n[clause]\n\"linux.mmap.errors.EBADF.1\" = { section = \"ERRORS\", summary = \"x\" }\n\"posix.mmap.19\" = { section = \"ERRORS\", summary = \"x\" }\n",
+            "[page]\nos = \"linux\"\nname = \"mmap\"\nsection = \"2\"\nread_from = \"t\"\n[clause]\n\"linux.mmap.errors.EBADF.1\" = { section = \"ERRORS\", summary = \"x\" }\n\"posix.mmap.19\" = { section = \"ERRORS\", promises = \"EBADF\", summary = \"x\" }\n",
         )
         .unwrap();
         std::fs::write(dir.path().join("a.toml"), GOOD).unwrap();

@@ -242,7 +242,7 @@ table!(pub ERRNO, "errno",
     common: [EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EINVAL, EIO, EMFILE, ENFILE, ENODEV,
              ENOMEM, EOPNOTSUPP, ENOTSUP, EOVERFLOW, EPERM, ETXTBSY, ENXIO, EINTR, ENOENT,
              ENOSYS],
-    linux: [],
+    linux: [EHWPOISON],
     freebsd: [ENOTCAPABLE],
 );
 
