@@ -1312,6 +1312,87 @@ expect = { errno = "EBADF", freebsd = { errno = "EBADF" } }
         parse_file(Path::new("t.toml"), text, &registry())
     }
 
+    /// A registry with real pages, so clauses bind their OS and promise their outcome.
+    fn paged_registry() -> Registry {
+        let mut r = Registry::default();
+        for (file, os, clauses) in [
+            (
+                "linux-mmap.toml",
+                "linux",
+                "\"linux.mmap.errors.EBADF.1\" = { section = \"ERRORS\", summary = \"b\" }\n\
+                 \"linux.mmap.desc.1\" = { section = \"DESCRIPTION\", summary = \"d\" }\n",
+            ),
+            (
+                "posix-mmap.toml",
+                "posix",
+                "\"posix.mmap.19\" = { section = \"ERRORS\", promises = \"EBADF\", summary = \"b\" }\n",
+            ),
+        ] {
+            let text = format!(
+                "[page]\nos = \"{os}\"\nname = \"mmap\"\nsection = \"2\"\nread_from = \"t\"\n[clause]\n{clauses}"
+            );
+            r.add_file(Path::new(file), &text).unwrap();
+        }
+        r
+    }
+
+    fn load_paged(text: &str) -> Result<Vec<Case>, Vec<LoadError>> {
+        parse_file(Path::new("t.toml"), text, &paged_registry())
+    }
+
+    #[test]
+    fn an_expectation_without_the_errno_a_cited_clause_promises_is_rejected_at_the_citation() {
+        let errs = load_paged(&GOOD.replace(
+            "errno = \"EBADF\", freebsd = { errno = \"EBADF\" }",
+            "result = \"ok\"",
+        ))
+        .unwrap_err();
+        let all: Vec<String> = errs.iter().map(|e| e.msg.clone()).collect();
+        assert_eq!(errs.len(), 3, "{all:?}");
+        assert!(
+            all[0].contains("`linux.mmap.errors.EBADF.1` promises EBADF, but on linux this case expects ok"),
+            "{all:?}"
+        );
+        assert_eq!((errs[0].line, errs[0].col), (7, 12), "{all:?}");
+        assert!(all.iter().any(|m| m.contains("`posix.mmap.19` promises EBADF, but on freebsd")), "{all:?}");
+    }
+
+    #[test]
+    fn a_posix_clause_binds_every_os_but_an_os_clause_only_its_own() {
+        let errs = load_paged(&GOOD.replace(
+            "freebsd = { errno = \"EBADF\" }",
+            "freebsd = { errno = \"EINVAL\" }",
+        ))
+        .unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].msg.contains("`posix.mmap.19` promises EBADF, but on freebsd this case expects EINVAL"), "{errs:?}");
+    }
+
+    #[test]
+    fn a_deviation_naming_the_clause_lets_the_expectation_depart() {
+        let text = GOOD.replace("freebsd = { errno = \"EBADF\" }", "freebsd = { errno = \"EINVAL\" }")
+            + "[[case.deviation]]\nos = \"freebsd\"\nobserved = { errno = \"EINVAL\" }\ncontradicts = [\"posix.mmap.19\"]\nwhy = \"w\"\nevidence = \"e\"\n";
+        // The deviation's observed outcome is the expectation itself here; what matters is
+        // that naming the clause is the one way past the rule.
+        assert!(load_paged(&text).is_ok(), "{:?}", load_paged(&text));
+    }
+
+    #[test]
+    fn a_step_expecting_the_promised_errno_satisfies_the_clause() {
+        let text = GOOD
+            .replace("object = { kind = \"closed-fd\" }\n", "")
+            .replace(
+                "flags = \"MAP_PRIVATE\" }",
+                "flags = \"MAP_PRIVATE|MAP_ANONYMOUS\", fd = -1 }",
+            )
+            .replace(
+                "errno = \"EBADF\", freebsd = { errno = \"EBADF\" }",
+                "result = \"ok\"",
+            )
+            + "[[case.step]]\ncall = { fn = \"mmap\", len = \"1p\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE\", fd = 99 }\nexpect = { errno = \"EBADF\" }\n";
+        assert!(load_paged(&text).is_ok(), "{:?}", load_paged(&text));
+    }
+
     #[test]
     fn a_good_file_loads() {
         let cases = load(GOOD).unwrap();

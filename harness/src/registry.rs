@@ -426,6 +426,44 @@ historical = true
     }
 
     #[test]
+    fn an_errors_clause_promises_the_errno_its_id_names() {
+        let mut r = Registry::default();
+        r.add_file(Path::new("linux-mmap.toml"), PAGE).unwrap();
+        assert_eq!(
+            r.clauses["linux.mmap.errors.EBADF.1"].promises,
+            Some(Promise::Errno("EBADF".into()))
+        );
+    }
+
+    #[rstest::rstest]
+    #[case::disagrees("summary = \"bad fd\", promises = \"EINVAL\"", "but its ID says `EBADF`")]
+    #[case::not_an_outcome("summary = \"bad fd\", promises = \"SIGSEGV BUS_ADRERR\"", "is not an outcome")]
+    fn a_promise_must_be_an_outcome_and_agree_with_the_id(#[case] with: &str, #[case] msg: &str) {
+        let e = Registry::default()
+            .add_file(Path::new("p.toml"), &PAGE.replace("summary = \"bad fd\"", with))
+            .unwrap_err();
+        assert!(e.msg.contains(msg), "{e}");
+    }
+
+    #[test]
+    fn an_errors_clause_whose_id_names_no_errno_must_say_what_it_promises() {
+        let bare = PAGE.replace("linux.mmap.errors.EBADF.1", "posix.mmap.19");
+        let e = Registry::default()
+            .add_file(Path::new("p.toml"), &bare)
+            .unwrap_err();
+        assert!(e.msg.contains("promises no outcome"), "{e}");
+        let mut r = Registry::default();
+        r.add_file(
+            Path::new("p.toml"),
+            &bare.replace("summary = \"bad fd\"", "promises = \"SIGSEGV SEGV_ACCERR\", summary = \"bad fd\""),
+        )
+        .unwrap();
+        let p = r.clauses["posix.mmap.19"].promises.clone().unwrap();
+        assert!(p.seen_in("SIGSEGV SEGV_ACCERR at +0x0"));
+        assert!(!p.seen_in("SIGSEGV SEGV_MAPERR at +0x0"));
+    }
+
+    #[test]
     fn an_unknown_os_is_an_error() {
         let e = Registry::default()
             .add_file(Path::new("p.toml"), &PAGE.replace("\"linux\"", "\"plan9\""))
