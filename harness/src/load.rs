@@ -1350,11 +1350,17 @@ expect = { errno = "EBADF", freebsd = { errno = "EBADF" } }
         let all: Vec<String> = errs.iter().map(|e| e.msg.clone()).collect();
         assert_eq!(errs.len(), 3, "{all:?}");
         assert!(
-            all[0].contains("`linux.mmap.errors.EBADF.1` promises EBADF, but on linux this case expects ok"),
+            all[0].contains(
+                "`linux.mmap.errors.EBADF.1` promises EBADF, but on linux this case expects ok"
+            ),
             "{all:?}"
         );
         assert_eq!((errs[0].line, errs[0].col), (7, 12), "{all:?}");
-        assert!(all.iter().any(|m| m.contains("`posix.mmap.19` promises EBADF, but on freebsd")), "{all:?}");
+        assert!(
+            all.iter()
+                .any(|m| m.contains("`posix.mmap.19` promises EBADF, but on freebsd")),
+            "{all:?}"
+        );
     }
 
     #[test]
@@ -1365,13 +1371,20 @@ expect = { errno = "EBADF", freebsd = { errno = "EBADF" } }
         ))
         .unwrap_err();
         assert_eq!(errs.len(), 1, "{errs:?}");
-        assert!(errs[0].msg.contains("`posix.mmap.19` promises EBADF, but on freebsd this case expects EINVAL"), "{errs:?}");
+        assert!(
+            errs[0].msg.contains(
+                "`posix.mmap.19` promises EBADF, but on freebsd this case expects EINVAL"
+            ),
+            "{errs:?}"
+        );
     }
 
     #[test]
     fn a_deviation_naming_the_clause_lets_the_expectation_depart() {
-        let text = GOOD.replace("freebsd = { errno = \"EBADF\" }", "freebsd = { errno = \"EINVAL\" }")
-            + "[[case.deviation]]\nos = \"freebsd\"\nobserved = { errno = \"EINVAL\" }\ncontradicts = [\"posix.mmap.19\"]\nwhy = \"w\"\nevidence = \"e\"\n";
+        let text = GOOD.replace(
+            "freebsd = { errno = \"EBADF\" }",
+            "freebsd = { errno = \"EINVAL\" }",
+        ) + "[[case.deviation]]\nos = \"freebsd\"\nobserved = { errno = \"EINVAL\" }\ncontradicts = [\"posix.mmap.19\"]\nwhy = \"w\"\nevidence = \"e\"\n";
         // The deviation's observed outcome is the expectation itself here; what matters is
         // that naming the clause is the one way past the rule.
         assert!(load_paged(&text).is_ok(), "{:?}", load_paged(&text));

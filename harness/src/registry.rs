@@ -55,7 +55,10 @@ pub struct Clause {
 #[serde(rename_all = "kebab-case")]
 pub enum Promise {
     Errno(String),
-    Signal { signal: String, code: Option<String> },
+    Signal {
+        signal: String,
+        code: Option<String>,
+    },
 }
 
 impl std::fmt::Display for Promise {
@@ -436,11 +439,20 @@ historical = true
     }
 
     #[rstest::rstest]
-    #[case::disagrees("summary = \"bad fd\", promises = \"EINVAL\"", "but its ID says `EBADF`")]
-    #[case::not_an_outcome("summary = \"bad fd\", promises = \"SIGSEGV BUS_ADRERR\"", "is not an outcome")]
+    #[case::disagrees(
+        "summary = \"bad fd\", promises = \"EINVAL\"",
+        "but its ID says `EBADF`"
+    )]
+    #[case::not_an_outcome(
+        "summary = \"bad fd\", promises = \"SIGSEGV BUS_ADRERR\"",
+        "is not an outcome"
+    )]
     fn a_promise_must_be_an_outcome_and_agree_with_the_id(#[case] with: &str, #[case] msg: &str) {
         let e = Registry::default()
-            .add_file(Path::new("p.toml"), &PAGE.replace("summary = \"bad fd\"", with))
+            .add_file(
+                Path::new("p.toml"),
+                &PAGE.replace("summary = \"bad fd\"", with),
+            )
             .unwrap_err();
         assert!(e.msg.contains(msg), "{e}");
     }
@@ -455,7 +467,10 @@ historical = true
         let mut r = Registry::default();
         r.add_file(
             Path::new("p.toml"),
-            &bare.replace("summary = \"bad fd\"", "promises = \"SIGSEGV SEGV_ACCERR\", summary = \"bad fd\""),
+            &bare.replace(
+                "summary = \"bad fd\"",
+                "promises = \"SIGSEGV SEGV_ACCERR\", summary = \"bad fd\"",
+            ),
         )
         .unwrap();
         let p = r.clauses["posix.mmap.19"].promises.clone().unwrap();

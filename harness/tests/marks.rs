@@ -44,9 +44,9 @@ fn vacuous(case: &CaseRow, clause: &Clause) -> Option<String> {
     };
     let want: Vec<String> = match p {
         Promise::Errno(e) => vec![e.clone()],
-        Promise::Signal { signal, code } => {
-            std::iter::once(signal.clone()).chain(code.clone()).collect()
-        }
+        Promise::Signal { signal, code } => std::iter::once(signal.clone())
+            .chain(code.clone())
+            .collect(),
     };
     let shown = parts.iter().any(|(expected, observed, passed)| {
         let words: Vec<&str> = observed.split_whitespace().take(want.len()).collect();
@@ -69,7 +69,11 @@ fn no_conforming_mark_in_the_committed_reports_is_vacuous() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports");
     let mut files = Vec::new();
     results_files(&root, &mut files);
-    assert!(!files.is_empty(), "no results.json under {}", root.display());
+    assert!(
+        !files.is_empty(),
+        "no results.json under {}",
+        root.display()
+    );
     let suite = mmapconf::embedded::suite().unwrap_or_else(|e| panic!("{e:?}"));
     let mut checked = 0;
     let mut problems = Vec::new();
@@ -78,10 +82,9 @@ fn no_conforming_mark_in_the_committed_reports_is_vacuous() {
         let merged = Merged::new(vec![run], &suite.registry, BTreeMap::new());
         for case in &merged.runs[0].cases {
             for id in &case.clauses {
-                let (Some(cell), Some(clause)) = (
-                    merged.cell(0, &case.id, id),
-                    suite.registry.clauses.get(id),
-                ) else {
+                let (Some(cell), Some(clause)) =
+                    (merged.cell(0, &case.id, id), suite.registry.clauses.get(id))
+                else {
                     continue;
                 };
                 if cell.mark != Mark::Conforms {

@@ -966,9 +966,13 @@ historical = true
             verdict: verdict.into(),
         };
         let mut right = case("mmap.accerr", &["posix.signal.SEGV_ACCERR"], "pass", "ok");
-        right.steps.push(step("SIGSEGV SEGV_ACCERR at +0x0", "pass"));
+        right
+            .steps
+            .push(step("SIGSEGV SEGV_ACCERR at +0x0", "pass"));
         let mut other = case("mmap.maperr", &["posix.signal.SEGV_ACCERR"], "pass", "ok");
-        other.steps.push(step("SIGSEGV SEGV_MAPERR at +0x0", "pass"));
+        other
+            .steps
+            .push(step("SIGSEGV SEGV_MAPERR at +0x0", "pass"));
         let m = Merged::new(
             vec![run("k", "linux", vec![right, other])],
             &reg,
@@ -1013,7 +1017,12 @@ historical = true
             "ENOMEM",
         );
         either.expected = "EINVAL or ENOMEM".into();
-        let shown = case("mmap.shown", &["linux.mmap.errors.ENOMEM.1"], "pass", "ENOMEM");
+        let shown = case(
+            "mmap.shown",
+            &["linux.mmap.errors.ENOMEM.1"],
+            "pass",
+            "ENOMEM",
+        );
         let m = Merged::new(
             vec![
                 run("a", "linux", vec![either.clone(), shown]),
