@@ -2,7 +2,8 @@
 //!
 //! Every problem is a [`LoadError`] located at file:line:col, with what was expected; the
 //! loader never panics on input. Checked here: TOML syntax and keys, unknown C names (valid
-//! names listed), expressions, addresses, duplicate ids and unknown clause IDs.
+//! names listed), expressions, addresses, duplicate ids, unknown clause IDs, and that each
+//! OS's expectation includes what its cited clauses promise (or a deviation names them).
 
 use crate::expr::{AddrBase, AddrExpr, Expr};
 use crate::model::*;

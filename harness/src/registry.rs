@@ -1,7 +1,8 @@
 //! The clause registry: every clause ID a case may cite, grouped by the page (and page
 //! version) it was read from. One TOML file per page under `cases/clauses/`, historical
-//! texts under `cases/clauses/history/`. Owns parsing and validating those files; the case
-//! loader only asks it whether an ID exists.
+//! texts under `cases/clauses/history/`. Owns parsing and validating those files, and the
+//! outcome each clause promises; the loader asks it whether an ID exists and what it
+//! promises, the report whether a case observed that.
 
 use crate::load::{LoadError, located, toml_error};
 use serde::{Deserialize, Serialize};
