@@ -2,7 +2,8 @@
 //!
 //! Every problem is a [`LoadError`] located at file:line:col, with what was expected; the
 //! loader never panics on input. Checked here: TOML syntax and keys, unknown C names (valid
-//! names listed), expressions, addresses, duplicate ids and unknown clause IDs.
+//! names listed), expressions, addresses, duplicate ids, unknown clause IDs, and that each
+//! OS's expectation includes what its cited clauses promise (or a deviation names them).
 
 use crate::expr::{AddrBase, AddrExpr, Expr};
 use crate::model::*;
@@ -819,7 +820,7 @@ fn convert_case(
         });
     }
 
-    Case {
+    let case = Case {
         id,
         title: c.title.clone(),
         clauses: c
@@ -842,6 +843,66 @@ fn convert_case(
         expect,
         steps,
         deviations,
+    };
+    for cl in c.clauses.get_ref() {
+        for msg in promise_departures(&case, cl.get_ref(), clauses) {
+            ctx.err(cl.span(), msg);
+        }
+    }
+    case
+}
+
+/// The rule that keeps a ✓ honest at its source: where a cited clause of an OS (or of
+/// POSIX, which binds both) promises an outcome, the case's expectations for that OS
+/// (the call's or a step's) must include it, unless a deviation for that OS names the
+/// clause. Returns one message per OS the clause is broken for.
+pub fn promise_departures(case: &Case, clause: &str, registry: &Registry) -> Vec<String> {
+    let (Some(c), Some(page)) = (registry.clauses.get(clause), registry.page_of(clause)) else {
+        return Vec::new();
+    };
+    let Some(promise) = &c.promises else {
+        return Vec::new();
+    };
+    if page.historical {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for &os in &case.oses {
+        if page.os != "posix" && page.os != os.key() {
+            continue;
+        }
+        let mut parts = vec![case.expect.for_os(os)];
+        parts.extend(case.steps.iter().map(|s| s.expect.for_os(os)));
+        if parts.iter().any(|o| promised_by(promise, o)) {
+            continue;
+        }
+        if case
+            .deviations
+            .iter()
+            .any(|d| d.os == os && d.contradicts.iter().any(|x| x == clause))
+        {
+            continue;
+        }
+        let expected: Vec<String> = parts.iter().map(|o| o.to_string()).collect();
+        out.push(format!(
+            "`{clause}` promises {promise}, but on {os} this case expects {}: expect what the \
+             clause says, record a deviation that names it (with evidence), or stop citing it",
+            expected.join(", then ")
+        ));
+    }
+    out
+}
+
+fn promised_by(p: &crate::registry::Promise, o: &Outcome) -> bool {
+    use crate::registry::{Promise, errno_key};
+    match (p, o) {
+        (Promise::Errno(e), Outcome::Errno(any)) => {
+            any.iter().any(|x| errno_key(x) == errno_key(e))
+        }
+        (Promise::Signal { signal, code }, Outcome::Fault { signal: s, code: c }) => {
+            s == signal && (code.is_none() || c == code)
+        }
+        _ => false,
     }
 }
 
@@ -1385,6 +1446,100 @@ read_from = "test"
         );
     }
 
+    /// A registry with real pages, so clauses bind their OS and promise their outcome.
+    fn paged_registry() -> Registry {
+        let mut r = Registry::default();
+        for (file, os, clauses) in [
+            (
+                "linux-mmap.toml",
+                "linux",
+                "\"linux.mmap.errors.EBADF.1\" = { section = \"ERRORS\", summary = \"b\" }\n\
+                 \"linux.mmap.desc.1\" = { section = \"DESCRIPTION\", summary = \"d\" }\n",
+            ),
+            (
+                "posix-mmap.toml",
+                "posix",
+                "\"posix.mmap.19\" = { section = \"ERRORS\", promises = \"EBADF\", summary = \"b\" }\n",
+            ),
+        ] {
+            let text = format!(
+                "[page]\nos = \"{os}\"\nname = \"mmap\"\nsection = \"2\"\nread_from = \"t\"\n[clause]\n{clauses}"
+            );
+            r.add_file(Path::new(file), &text).unwrap();
+        }
+        r
+    }
+
+    fn load_paged(text: &str) -> Result<Vec<Case>, Vec<LoadError>> {
+        parse_file(Path::new("t.toml"), text, &paged_registry())
+    }
+
+    #[test]
+    fn an_expectation_without_the_errno_a_cited_clause_promises_is_rejected_at_the_citation() {
+        let errs = load_paged(&GOOD.replace(
+            "errno = \"EBADF\", freebsd = { errno = \"EBADF\" }",
+            "result = \"ok\"",
+        ))
+        .unwrap_err();
+        let all: Vec<String> = errs.iter().map(|e| e.msg.clone()).collect();
+        assert_eq!(errs.len(), 3, "{all:?}");
+        assert!(
+            all[0].contains(
+                "`linux.mmap.errors.EBADF.1` promises EBADF, but on linux this case expects ok"
+            ),
+            "{all:?}"
+        );
+        assert_eq!((errs[0].line, errs[0].col), (7, 12), "{all:?}");
+        assert!(
+            all.iter()
+                .any(|m| m.contains("`posix.mmap.19` promises EBADF, but on freebsd")),
+            "{all:?}"
+        );
+    }
+
+    #[test]
+    fn a_posix_clause_binds_every_os_but_an_os_clause_only_its_own() {
+        let errs = load_paged(&GOOD.replace(
+            "freebsd = { errno = \"EBADF\" }",
+            "freebsd = { errno = \"EINVAL\" }",
+        ))
+        .unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].msg.contains(
+                "`posix.mmap.19` promises EBADF, but on freebsd this case expects EINVAL"
+            ),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn a_deviation_naming_the_clause_lets_the_expectation_depart() {
+        let text = GOOD.replace(
+            "freebsd = { errno = \"EBADF\" }",
+            "freebsd = { errno = \"EINVAL\" }",
+        ) + "[[case.deviation]]\nos = \"freebsd\"\nobserved = { errno = \"EINVAL\" }\ncontradicts = [\"posix.mmap.19\"]\nwhy = \"w\"\nevidence = \"e\"\n";
+        // The deviation's observed outcome is the expectation itself here; what matters is
+        // that naming the clause is the one way past the rule.
+        assert!(load_paged(&text).is_ok(), "{:?}", load_paged(&text));
+    }
+
+    #[test]
+    fn a_step_expecting_the_promised_errno_satisfies_the_clause() {
+        let text = GOOD
+            .replace("object = { kind = \"closed-fd\" }\n", "")
+            .replace(
+                "flags = \"MAP_PRIVATE\" }",
+                "flags = \"MAP_PRIVATE|MAP_ANONYMOUS\", fd = -1 }",
+            )
+            .replace(
+                "errno = \"EBADF\", freebsd = { errno = \"EBADF\" }",
+                "result = \"ok\"",
+            )
+            + "[[case.step]]\ncall = { fn = \"mmap\", len = \"1p\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE\", fd = 99 }\nexpect = { errno = \"EBADF\" }\n";
+        assert!(load_paged(&text).is_ok(), "{:?}", load_paged(&text));
+    }
+
     #[test]
     fn a_good_file_loads() {
         let cases = load(GOOD).unwrap();
@@ -1442,7 +1597,7 @@ read_from = "test"
         std::fs::create_dir(dir.path().join("clauses")).unwrap();
         std::fs::write(
             dir.path().join("clauses/test.toml"),
-            "[page]\nos = \"linux\"\nname = \"mmap\"\nsection = \"2\"\nread_from = \"t\"\n[clause]\n\"linux.mmap.errors.EBADF.1\" = { section = \"ERRORS\", summary = \"x\" }\n\"posix.mmap.19\" = { section = \"ERRORS\", summary = \"x\" }\n",
+            "[page]\nos = \"linux\"\nname = \"mmap\"\nsection = \"2\"\nread_from = \"t\"\n[clause]\n\"linux.mmap.errors.EBADF.1\" = { section = \"ERRORS\", summary = \"x\" }\n\"posix.mmap.19\" = { section = \"ERRORS\", promises = \"EBADF\", summary = \"x\" }\n",
         )
         .unwrap();
         std::fs::write(dir.path().join("a.toml"), GOOD).unwrap();

@@ -241,8 +241,8 @@ table!(pub RLIMIT, "rlimit",
 table!(pub ERRNO, "errno",
     common: [EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EINVAL, EIO, EMFILE, ENFILE, ENODEV,
              ENOMEM, EOPNOTSUPP, ENOTSUP, EOVERFLOW, EPERM, ETXTBSY, ENXIO, EINTR, ENOENT,
-             ENOSYS],
-    linux: [],
+             ENOSYS, EWOULDBLOCK],
+    linux: [EHWPOISON],
     freebsd: [ENOTCAPABLE],
 );
 

@@ -1,7 +1,8 @@
 //! The clause registry: every clause ID a case may cite, grouped by the page (and page
 //! version) it was read from. One TOML file per page under `cases/clauses/`, historical
-//! texts under `cases/clauses/history/`. Owns parsing and validating those files; the case
-//! loader only asks it whether an ID exists.
+//! texts under `cases/clauses/history/`. Owns parsing and validating those files, and the
+//! outcome each clause promises; the loader asks it whether an ID exists and what it
+//! promises, the report whether a case observed that.
 
 use crate::load::{LoadError, located, toml_error};
 use serde::{Deserialize, Serialize};
@@ -44,6 +45,99 @@ pub struct Clause {
     /// For historical clauses: the call outcome the old text promised for those cases
     /// (`ok` or an errno name), so a report can hold a kernel against the old page.
     pub predicts: Option<String>,
+    /// The outcome the clause promises, where it names one: the errno of an ERRORS
+    /// entry, the signal (and si_code) of a signal clause. A case marks the clause
+    /// conforming only where it observed exactly this.
+    pub promises: Option<Promise>,
+}
+
+/// An outcome a clause promises.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Promise {
+    Errno(String),
+    Signal {
+        signal: String,
+        code: Option<String>,
+    },
+}
+
+impl std::fmt::Display for Promise {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Promise::Errno(e) => f.write_str(e),
+            Promise::Signal {
+                signal,
+                code: Some(c),
+            } => write!(f, "{signal} {c}"),
+            Promise::Signal { signal, code: None } => f.write_str(signal),
+        }
+    }
+}
+
+/// One name for errnos that share a value on every supported OS, so `ENOTSUP` and
+/// `EOPNOTSUPP` compare equal wherever they are written.
+pub fn errno_key(name: &str) -> &str {
+    match name {
+        "ENOTSUP" => "EOPNOTSUPP",
+        "EWOULDBLOCK" => "EAGAIN",
+        other => other,
+    }
+}
+
+impl Promise {
+    /// Parses `"EACCES"`, `"SIGSEGV"` or `"SIGSEGV SEGV_ACCERR"`.
+    pub fn parse(text: &str) -> Result<Promise, String> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let sig = |s: &str| crate::names::SIGNAL.check(s).is_ok();
+        let code_ok = |s: &str, c: &str| {
+            crate::names::SIGNAL
+                .value(s)
+                .is_ok_and(|v| crate::names::si_code_value(v as i32, c).is_some())
+        };
+        match words.as_slice() {
+            [e] if crate::names::ERRNO.check(e).is_ok() => Ok(Promise::Errno(e.to_string())),
+            [s] if sig(s) => Ok(Promise::Signal {
+                signal: s.to_string(),
+                code: None,
+            }),
+            [s, c] if sig(s) && code_ok(s, c) => Ok(Promise::Signal {
+                signal: s.to_string(),
+                code: Some(c.to_string()),
+            }),
+            _ => Err(format!(
+                "`{text}` is not an outcome: an errno name, a signal, or a signal and its si_code"
+            )),
+        }
+    }
+
+    /// What an ID of the `errors.<ERRNO>.<n>` or `signal.<SIGNAL>.<n>` form promises.
+    pub fn from_id(id: &str) -> Option<Promise> {
+        let parts: Vec<&str> = id.split('.').collect();
+        parts.windows(2).find_map(|w| match w {
+            ["errors", e] if crate::names::ERRNO.check(e).is_ok() => {
+                Some(Promise::Errno(e.to_string()))
+            }
+            ["signal", s] if crate::names::SIGNAL.check(s).is_ok() => Some(Promise::Signal {
+                signal: s.to_string(),
+                code: None,
+            }),
+            _ => None,
+        })
+    }
+
+    /// Whether an observed outcome, in the words results carry (`ENODEV`,
+    /// `SIGSEGV SEGV_ACCERR at +0x0`, `ok (0x7f..)`), is this one.
+    pub fn seen_in(&self, observed: &str) -> bool {
+        let mut w = observed.split_whitespace();
+        match self {
+            Promise::Errno(e) => w.next().is_some_and(|o| errno_key(o) == errno_key(e)),
+            Promise::Signal { signal, code } => {
+                w.next() == Some(signal.as_str())
+                    && code.as_ref().is_none_or(|c| w.next() == Some(c.as_str()))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -80,9 +174,33 @@ struct RawClause {
     #[serde(default)]
     now: Vec<String>,
     predicts: Option<String>,
+    /// The outcome the clause promises, where its ID does not say (`errors.<ERRNO>.n`
+    /// and `signal.<SIGNAL>.n` IDs do).
+    promises: Option<String>,
 }
 
 const OSES: [&str; 3] = ["linux", "freebsd", "posix"];
+
+/// The outcome a clause promises: from its ID or its `promises` key, which must agree.
+/// Every current ERRORS entry promises one (a report cannot tell a ✓ from a vacuous
+/// citation without it); historical pages say theirs with `predicts`.
+fn promised(id: &str, c: &RawClause, historical: bool) -> Result<Option<Promise>, String> {
+    let from_id = Promise::from_id(id);
+    let given = match &c.promises {
+        Some(t) => Some(Promise::parse(t).map_err(|e| format!("clause `{id}`: promises {e}"))?),
+        None => None,
+    };
+    match (from_id, given) {
+        (Some(a), Some(b)) if a != b => Err(format!(
+            "clause `{id}`: promises `{b}`, but its ID says `{a}`"
+        )),
+        (Some(a), _) | (None, Some(a)) => Ok(Some(a)),
+        (None, None) if c.section == "ERRORS" && !historical => Err(format!(
+            "clause `{id}` is an ERRORS entry but promises no outcome: add promises = \"E...\""
+        )),
+        (None, None) => Ok(None),
+    }
+}
 
 impl Registry {
     /// Parses one page file and adds it. `path`'s stem is the page key.
@@ -144,6 +262,10 @@ impl Registry {
                     ),
                 ));
             }
+            let promises = match promised(id, c, raw.page.historical) {
+                Ok(p) => p,
+                Err(msg) => return Err(located(path, text, here, msg)),
+            };
             self.clauses.insert(
                 id.clone(),
                 Clause {
@@ -153,6 +275,7 @@ impl Registry {
                     summary: c.summary.clone(),
                     now: c.now.clone(),
                     predicts: c.predicts.clone(),
+                    promises,
                 },
             );
         }
@@ -202,6 +325,7 @@ impl Registry {
                     summary: String::new(),
                     now: Vec::new(),
                     predicts: None,
+                    promises: Promise::from_id(id),
                 },
             );
         }
@@ -303,6 +427,56 @@ historical = true
             )
             .unwrap_err();
         assert!(e.msg.contains("belong to historical pages"), "{e}");
+    }
+
+    #[test]
+    fn an_errors_clause_promises_the_errno_its_id_names() {
+        let mut r = Registry::default();
+        r.add_file(Path::new("linux-mmap.toml"), PAGE).unwrap();
+        assert_eq!(
+            r.clauses["linux.mmap.errors.EBADF.1"].promises,
+            Some(Promise::Errno("EBADF".into()))
+        );
+    }
+
+    #[rstest::rstest]
+    #[case::disagrees(
+        "summary = \"bad fd\", promises = \"EINVAL\"",
+        "but its ID says `EBADF`"
+    )]
+    #[case::not_an_outcome(
+        "summary = \"bad fd\", promises = \"SIGSEGV BUS_ADRERR\"",
+        "is not an outcome"
+    )]
+    fn a_promise_must_be_an_outcome_and_agree_with_the_id(#[case] with: &str, #[case] msg: &str) {
+        let e = Registry::default()
+            .add_file(
+                Path::new("p.toml"),
+                &PAGE.replace("summary = \"bad fd\"", with),
+            )
+            .unwrap_err();
+        assert!(e.msg.contains(msg), "{e}");
+    }
+
+    #[test]
+    fn an_errors_clause_whose_id_names_no_errno_must_say_what_it_promises() {
+        let bare = PAGE.replace("linux.mmap.errors.EBADF.1", "posix.mmap.19");
+        let e = Registry::default()
+            .add_file(Path::new("p.toml"), &bare)
+            .unwrap_err();
+        assert!(e.msg.contains("promises no outcome"), "{e}");
+        let mut r = Registry::default();
+        r.add_file(
+            Path::new("p.toml"),
+            &bare.replace(
+                "summary = \"bad fd\"",
+                "promises = \"SIGSEGV SEGV_ACCERR\", summary = \"bad fd\"",
+            ),
+        )
+        .unwrap();
+        let p = r.clauses["posix.mmap.19"].promises.clone().unwrap();
+        assert!(p.seen_in("SIGSEGV SEGV_ACCERR at +0x0"));
+        assert!(!p.seen_in("SIGSEGV SEGV_MAPERR at +0x0"));
     }
 
     #[test]

@@ -20,6 +20,7 @@ td.broken{background:#ffe0b2;color:#5d4037}
 td.known{background:#ffcdd2;color:#5d0000}
 td.differs{box-shadow:inset 5px 0 #f9a825}
 td.na,td.other{color:#8a8a8a;background:#fafafa}
+td.unshown{color:#5f4b00;background:#fff8e1}
 tr.clause td{background:#eef3fb;font-weight:600}
 tr.clause td span{font-weight:normal}
 .legend span{display:inline-block;padding:0 6px;margin:2px 4px 2px 0;border:1px solid #c8c8c8}
@@ -34,6 +35,7 @@ a{color:#0b57d0}
 fn mark_class(c: &Cell) -> String {
     let base = match c.mark {
         Mark::Conforms => "ok",
+        Mark::NotExhibited => "unshown",
         Mark::KnownDeviation => "known",
         Mark::Fail => "fail",
         Mark::NotApplicable => "na",
@@ -108,7 +110,8 @@ pub fn render(m: &Merged) -> String {
                     span style="background:#c62828;color:#fff" { "✗ deviates, FAIL (nothing recorded)" }
                     span style="background:#ffcdd2" { "≠ deviates, known (evidence recorded)" }
                     span style="box-shadow:inset 5px 0 #f9a825" { "◆ differs from the other kernels" }
-                    span { "✓ conforms" }
+                    span { "✓ conforms: the clause's outcome was observed" }
+                    span style="background:#fff8e1" { "○ not exhibited here: the case passed without showing this clause" }
                     span style="color:#8a8a8a" { "– n/a · another OS's clause" }
                     span style="background:#ffe0b2" { "! not run: BROKEN (harness trouble)" }
                 }
@@ -257,7 +260,7 @@ pub fn render(m: &Merged) -> String {
                     }
                 }
 
-                h2 #coverage { "(d) Coverage: clauses without a case" }
+                h2 #coverage { "(d) Coverage: clauses without a case, and clauses never observed" }
                 table {
                     colgroup { col style="width:18%"; col style="width:10%"; col style="width:72%"; }
                     thead { tr { th { "page" } th { "with a case" } th { "clauses no case cites" } } }
@@ -267,6 +270,21 @@ pub fn render(m: &Merged) -> String {
                                 td { code { (c.page) } }
                                 td { (c.covered) " of " (c.clauses) }
                                 td.small { @for u in &c.uncovered { code { (u) } " " } }
+                            }
+                        }
+                    }
+                }
+                @for r in &m.runs {
+                    @let never: Vec<_> = m.unobserved.iter().filter(|u| u.run == r.name).collect();
+                    h3 { "Never observed on " code { (r.name) } ": " (never.len()) " cited clauses no case showed holding here" }
+                    @if !never.is_empty() {
+                        table {
+                            colgroup { col style="width:34%"; col style="width:66%"; }
+                            thead { tr { th { "clause" } th { "what its cases did here" } } }
+                            tbody {
+                                @for u in never {
+                                    tr { td { code { (u.clause) } } td.small { (u.why) } }
+                                }
                             }
                         }
                     }

@@ -4,7 +4,8 @@
 use super::merge::{Mark, Merged};
 use std::fmt::Write;
 
-const LEGEND: &str = "✓ conforms · ✗ deviates from the clause, nothing recorded (FAIL) · \
+const LEGEND: &str = "✓ conforms: the clause's outcome was observed · \
+○ not exhibited here: the case passed without showing this clause · ✗ deviates from the clause, nothing recorded (FAIL) · \
 ≠ deviates, a deviation with evidence is recorded · ◆ differs from the other kernels · \
 – not applicable · `·` another OS's clause, shown for comparison · ! not run: the harness could not run the case (BROKEN)";
 
@@ -211,7 +212,10 @@ pub fn render(m: &Merged) -> String {
         }
     }
 
-    let _ = writeln!(s, "## (d) Coverage: clauses without a case\n");
+    let _ = writeln!(
+        s,
+        "## (d) Coverage: clauses without a case, and clauses never observed\n"
+    );
     for c in &m.coverage {
         let _ = writeln!(
             s,
@@ -232,6 +236,18 @@ pub fn render(m: &Merged) -> String {
                 )
             }
         );
+    }
+    for r in &m.runs {
+        let never: Vec<_> = m.unobserved.iter().filter(|u| u.run == r.name).collect();
+        let _ = writeln!(
+            s,
+            "\n### Never observed on `{}`: {} cited clauses no case showed holding here\n",
+            r.name,
+            never.len()
+        );
+        for u in never {
+            let _ = writeln!(s, "- `{}`: {}", u.clause, esc(&u.why));
+        }
     }
     s
 }
@@ -292,6 +308,14 @@ mod tests {
             text.contains("| `mmap.len0` | pass: EINVAL | fail: ok |"),
             "{text}"
         );
-        assert!(text.contains("none for `linux.mmap.notes.1`"), "{text}");
+        assert!(
+            text.contains("none for `linux.mmap.errors.ENOMEM.1`, `linux.mmap.notes.1`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("### Never observed on `linux-a`: 1 cited clauses")
+                && text.contains("- `linux.mmap.errors.EINVAL.10`: 1 deviates (FAIL)"),
+            "{text}"
+        );
     }
 }

@@ -187,6 +187,36 @@ impl CaseRow {
         }
     }
 
+    /// Whether the call came out as the case expects (passed, or a recorded deviation is
+    /// on a step, not on the call): only then did the case run as written, its steps
+    /// included (they run only after an expected success).
+    pub fn ran_as_written(&self) -> bool {
+        matches!(self.verdict.as_str(), "pass" | "known-deviation")
+            && !self.deviations.iter().any(|d| d.step.is_none())
+    }
+
+    /// Whether what this case observed shows `clause` holding. A clause that promises an
+    /// outcome (an errno, a signal) is shown only by a call or step that passed with
+    /// exactly that outcome: a case accepting EACCES or ENODEV shows only the clause of
+    /// the errno that came back. Any other clause is about the case as a whole, so it is
+    /// shown only when the case ran as written: a call that deviated leaves the steps, and
+    /// what they were to show, unrun.
+    pub fn exhibits(&self, clause: &Clause) -> bool {
+        if !self.ran_as_written() {
+            return false;
+        }
+        match &clause.promises {
+            None => true,
+            Some(p) => {
+                p.seen_in(&self.observed)
+                    || self
+                        .steps
+                        .iter()
+                        .any(|s| s.verdict == "pass" && p.seen_in(&s.observed))
+            }
+        }
+    }
+
     /// What was expected, in the same shape as [`CaseRow::outcome`]: the call's
     /// expectation and that of every step that did not pass.
     pub fn expectation(&self) -> String {
@@ -211,10 +241,14 @@ impl CaseRow {
 }
 
 /// How one kernel's result stands against one clause.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mark {
+    /// The case showed the clause holding: its promised outcome was observed.
     Conforms,
+    /// The case conforms but did not show this clause: another of the outcomes it
+    /// accepts came back, or the part of the case the clause is about never ran.
+    NotExhibited,
     /// Deviates, and a deviation with evidence is recorded.
     KnownDeviation,
     /// Deviates with nothing recorded.
@@ -228,7 +262,7 @@ pub enum Mark {
 
 impl Mark {
     /// How `case` on `run` stands against `clause` of `page`.
-    pub fn of(run: &Run, page: &Page, case: &CaseRow, clause: &str) -> Mark {
+    pub fn of(run: &Run, page: &Page, case: &CaseRow, clause: &Clause) -> Mark {
         if case.is_broken() {
             return Mark::Broken;
         }
@@ -238,10 +272,17 @@ impl Mark {
         if !run.bound_by(page) {
             return Mark::OtherOs;
         }
+        let shown = || {
+            if case.exhibits(clause) {
+                Mark::Conforms
+            } else {
+                Mark::NotExhibited
+            }
+        };
         match case.verdict.as_str() {
-            "pass" => Mark::Conforms,
-            "known-deviation" if case.contradicts(clause) => Mark::KnownDeviation,
-            "known-deviation" => Mark::Conforms,
+            "pass" => shown(),
+            "known-deviation" if case.contradicts(&clause.id) => Mark::KnownDeviation,
+            "known-deviation" => shown(),
             _ => Mark::Fail,
         }
     }
@@ -253,6 +294,7 @@ impl Mark {
     pub fn label(self) -> &'static str {
         match self {
             Mark::Conforms => "conforms",
+            Mark::NotExhibited => "not exhibited here",
             Mark::KnownDeviation => "deviates (known)",
             Mark::Fail => "deviates (FAIL)",
             Mark::NotApplicable => "n/a",
@@ -276,6 +318,7 @@ impl Cell {
     pub fn symbol(&self) -> String {
         let m = match self.mark {
             Mark::Conforms => "✓",
+            Mark::NotExhibited => "○",
             Mark::KnownDeviation => "≠",
             Mark::Fail => "✗",
             Mark::NotApplicable => "–",
@@ -339,6 +382,16 @@ pub struct Coverage {
     pub uncovered: Vec<String>,
 }
 
+/// A clause of a page binding a kernel that cases cite but none showed holding on it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unobserved {
+    pub run: String,
+    pub page: String,
+    pub clause: String,
+    /// What the citing cases did instead: not exhibited, deviated, did not apply.
+    pub why: String,
+}
+
 /// A page section's name and the IDs of its clauses that some case cites.
 pub type Section = (String, Vec<String>);
 
@@ -361,6 +414,8 @@ pub struct Merged<'r> {
     pub differences: Vec<Difference>,
     pub historical: Vec<HistoricalCheck>,
     pub coverage: Vec<Coverage>,
+    /// Per kernel, the cited clauses no case showed holding there ("never observed here").
+    pub unobserved: Vec<Unobserved>,
     /// Clause texts read from man pages given to the report, by clause id.
     pub page_texts: BTreeMap<String, String>,
     /// The man pages those texts were read from (file and version line).
@@ -472,12 +527,14 @@ impl<'r> Merged<'r> {
             differences: Vec::new(),
             historical: Vec::new(),
             coverage,
+            unobserved: Vec::new(),
             page_texts,
             pages_read: Vec::new(),
         };
         merged.contradictions = merged.find_contradictions(&runs);
         merged.differences = differences(&runs, &case_ids);
         merged.historical = merged.hold_against_history(&runs);
+        merged.unobserved = merged.never_observed(&runs);
         merged.runs = runs;
         merged
     }
@@ -487,6 +544,7 @@ impl<'r> Merged<'r> {
         let r = &self.runs[run];
         let c = r.case(case)?;
         let page = self.registry.page_of(clause)?;
+        let clause = self.registry.clauses.get(clause)?;
         Some(Cell {
             mark: Mark::of(r, page, c, clause),
             differs: c.ran() && self.differences.iter().any(|d| d.case == case),
@@ -534,10 +592,12 @@ impl<'r> Merged<'r> {
         for run in runs {
             for case in &run.cases {
                 for cl in &case.clauses {
-                    let Some(page) = self.registry.page_of(cl) else {
+                    let (Some(page), Some(clause)) =
+                        (self.registry.page_of(cl), self.registry.clauses.get(cl))
+                    else {
                         continue;
                     };
-                    let mark = Mark::of(run, page, case, cl);
+                    let mark = Mark::of(run, page, case, clause);
                     if page.historical || !mark.deviates() || !case.contradicts(cl) {
                         continue;
                     }
@@ -565,6 +625,50 @@ impl<'r> Merged<'r> {
                 &b.case,
             ))
         });
+        out
+    }
+
+    /// Per run, the clauses of its current pages that cases cite but none marks
+    /// conforming there: an errno the kernel never returns for any case shows up here on
+    /// its own, beside the clauses no case cites at all (coverage).
+    fn never_observed(&self, runs: &[Run]) -> Vec<Unobserved> {
+        let mut out = Vec::new();
+        for run in runs {
+            let mut ids: Vec<&String> = self.cases_of.keys().collect();
+            ids.sort_by_key(|id| natural_key(id));
+            for id in ids {
+                let (Some(page), Some(clause)) =
+                    (self.registry.page_of(id), self.registry.clauses.get(id))
+                else {
+                    continue;
+                };
+                if page.historical || !run.bound_by(page) {
+                    continue;
+                }
+                let mut count: BTreeMap<Mark, usize> = BTreeMap::new();
+                for case in run.cases.iter().filter(|c| c.clauses.contains(id)) {
+                    *count.entry(Mark::of(run, page, case, clause)).or_default() += 1;
+                }
+                if count.contains_key(&Mark::Conforms) {
+                    continue;
+                }
+                let why = if count.is_empty() {
+                    "no citing case in this run".to_string()
+                } else {
+                    count
+                        .iter()
+                        .map(|(m, n)| format!("{n} {}", m.label()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                out.push(Unobserved {
+                    run: run.name.clone(),
+                    page: page.key.clone(),
+                    clause: id.clone(),
+                    why,
+                });
+            }
+        }
         out
     }
 
@@ -646,6 +750,19 @@ read_from = "test"
 "linux.mmap.errors.EINVAL.10" = { section = "ERRORS", summary = "a tenth EINVAL" }
 "linux.mmap.desc.1" = { section = "DESCRIPTION", summary = "maps" }
 "linux.mmap.notes.1" = { section = "NOTES", summary = "uncited" }
+"linux.mmap.errors.ENOMEM.1" = { section = "ERRORS", summary = "no memory" }
+"#,
+        )
+        .unwrap();
+        r.add_file(
+            Path::new("posix-signal-h.toml"),
+            r#"[page]
+os = "posix"
+name = "signal.h"
+section = "0p"
+read_from = "test"
+[clause]
+"posix.signal.SEGV_ACCERR" = { section = "DESCRIPTION", promises = "SIGSEGV SEGV_ACCERR", summary = "accerr" }
 "#,
         )
         .unwrap();
@@ -787,8 +904,11 @@ historical = true
             ["linux.mmap.errors.EINVAL.2", "linux.mmap.errors.EINVAL.10"]
         );
         let cov = &m.coverage[0];
-        assert_eq!((cov.clauses, cov.covered), (4, 3));
-        assert_eq!(cov.uncovered, ["linux.mmap.notes.1"]);
+        assert_eq!((cov.clauses, cov.covered), (5, 3));
+        assert_eq!(
+            cov.uncovered,
+            ["linux.mmap.errors.ENOMEM.1", "linux.mmap.notes.1"]
+        );
     }
 
     #[test]
@@ -838,9 +958,128 @@ historical = true
         assert_eq!(found, ["linux.mmap.errors.EINVAL.2"]);
         assert_eq!(
             m.cell(0, "mmap.len0", "linux.mmap.desc.1").unwrap().mark,
-            Mark::Conforms
+            Mark::NotExhibited,
+            "the call deviated, so nothing after it ran to show desc.1"
         );
         assert_eq!(m.contradictions[0].evidence, "w (evidence: e)");
+    }
+
+    fn marks_of(m: &Merged, case: &str) -> Vec<(String, Mark)> {
+        m.runs[0]
+            .case(case)
+            .unwrap()
+            .clauses
+            .iter()
+            .map(|cl| (cl.clone(), m.cell(0, case, cl).unwrap().mark))
+            .collect()
+    }
+
+    #[test]
+    fn a_case_accepting_several_errnos_marks_only_the_clause_of_the_errno_that_came_back() {
+        let reg = registry();
+        let mut c = case(
+            "mmap.either",
+            &["linux.mmap.errors.EINVAL.2", "linux.mmap.errors.ENOMEM.1"],
+            "pass",
+            "ENOMEM",
+        );
+        c.expected = "EINVAL or ENOMEM".into();
+        let m = Merged::new(vec![run("k", "linux", vec![c])], &reg, BTreeMap::new());
+        assert_eq!(
+            marks_of(&m, "mmap.either"),
+            [
+                ("linux.mmap.errors.EINVAL.2".to_string(), Mark::NotExhibited),
+                ("linux.mmap.errors.ENOMEM.1".to_string(), Mark::Conforms),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_signal_clause_is_shown_only_by_a_passing_step_with_its_signal_and_code() {
+        let reg = registry();
+        let step = |observed: &str, verdict: &str| StepRow {
+            step: 1,
+            what: "read".into(),
+            expected: "SIGSEGV SEGV_ACCERR".into(),
+            observed: observed.into(),
+            verdict: verdict.into(),
+        };
+        let mut right = case("mmap.accerr", &["posix.signal.SEGV_ACCERR"], "pass", "ok");
+        right
+            .steps
+            .push(step("SIGSEGV SEGV_ACCERR at +0x0", "pass"));
+        let mut other = case("mmap.maperr", &["posix.signal.SEGV_ACCERR"], "pass", "ok");
+        other
+            .steps
+            .push(step("SIGSEGV SEGV_MAPERR at +0x0", "pass"));
+        let m = Merged::new(
+            vec![run("k", "linux", vec![right, other])],
+            &reg,
+            BTreeMap::new(),
+        );
+        assert_eq!(marks_of(&m, "mmap.accerr")[0].1, Mark::Conforms);
+        assert_eq!(marks_of(&m, "mmap.maperr")[0].1, Mark::NotExhibited);
+    }
+
+    #[test]
+    fn a_deviation_on_a_step_keeps_the_clauses_the_call_and_other_steps_showed() {
+        let reg = registry();
+        let mut c = case(
+            "mmap.stepdev",
+            &["linux.mmap.desc.1", "linux.mmap.notes.1"],
+            "known-deviation",
+            "ok (0x5000)",
+        );
+        c.deviations.push(DeviationRow {
+            step: Some(1),
+            why: "w".into(),
+            evidence: "e".into(),
+            contradicts: vec!["linux.mmap.notes.1".into()],
+        });
+        let m = Merged::new(vec![run("k", "linux", vec![c])], &reg, BTreeMap::new());
+        assert_eq!(
+            marks_of(&m, "mmap.stepdev"),
+            [
+                ("linux.mmap.desc.1".to_string(), Mark::Conforms),
+                ("linux.mmap.notes.1".to_string(), Mark::KnownDeviation),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_clause_no_case_shows_on_a_kernel_is_listed_as_never_observed_there() {
+        let reg = registry();
+        let mut either = case(
+            "mmap.either",
+            &["linux.mmap.errors.EINVAL.2", "linux.mmap.errors.ENOMEM.1"],
+            "pass",
+            "ENOMEM",
+        );
+        either.expected = "EINVAL or ENOMEM".into();
+        let shown = case(
+            "mmap.shown",
+            &["linux.mmap.errors.ENOMEM.1"],
+            "pass",
+            "ENOMEM",
+        );
+        let m = Merged::new(
+            vec![
+                run("a", "linux", vec![either.clone(), shown]),
+                run("b", "freebsd", vec![either]),
+            ],
+            &reg,
+            BTreeMap::new(),
+        );
+        let found: Vec<(&str, &str, &str)> = m
+            .unobserved
+            .iter()
+            .map(|u| (u.run.as_str(), u.clause.as_str(), u.why.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [("a", "linux.mmap.errors.EINVAL.2", "1 not exhibited here")],
+            "a FreeBSD run is not held to Linux's page"
+        );
     }
 
     #[test]
@@ -900,7 +1139,7 @@ historical = true
         let bsd = run("freebsd-14", "freebsd", vec![case("c", &[], "fail", "ok")]);
         let page = &reg.pages["linux-mmap"];
         assert_eq!(
-            Mark::of(&bsd, page, &bsd.cases[0], "linux.mmap.desc.1"),
+            Mark::of(&bsd, page, &bsd.cases[0], &reg.clauses["linux.mmap.desc.1"]),
             Mark::OtherOs
         );
     }
