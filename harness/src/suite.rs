@@ -27,21 +27,30 @@ pub fn run_case(case: &Case, host: &Host, exec: &Executor) -> CaseResult {
     }
 }
 
-/// Runs `cases` on `jobs` threads; `done` sees each result as it arrives. Results come
-/// back in the order of `cases`.
+/// Runs `cases` on `jobs` threads (no more than there are cases); `done` sees each result
+/// as it arrives. Results come back in the order of `cases`. A worker thread that cannot be
+/// started (`-j` above the process limit, no memory for its stack) is an error, and then no
+/// case runs: workers wait until all of them have started.
 pub fn run_all(
     cases: &[Case],
     host: &Host,
     exec: &Executor,
     jobs: usize,
     done: &(dyn Fn(&CaseResult) + Sync),
-) -> Vec<CaseResult> {
+) -> Result<Vec<CaseResult>, String> {
     let next = AtomicUsize::new(0);
     let mut slots: Vec<Option<CaseResult>> = vec![None; cases.len()];
     let results = std::sync::Mutex::new(&mut slots);
-    std::thread::scope(|s| {
-        for _ in 0..jobs.max(1) {
-            s.spawn(|| {
+    let jobs = jobs.clamp(1, cases.len().max(1));
+    // Held for writing while threads start; set to whether they all did.
+    let gate = std::sync::RwLock::new(false);
+    let failed = std::thread::scope(|s| {
+        let mut start = gate.write().unwrap_or_else(|e| e.into_inner());
+        for n in 0..jobs {
+            let worker = || {
+                if !gate.read().is_ok_and(|go| *go) {
+                    return;
+                }
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(case) = cases.get(i) else { break };
@@ -51,10 +60,21 @@ pub fn run_all(
                         slots[i] = Some(r);
                     }
                 }
-            });
+            };
+            if let Err(e) = std::thread::Builder::new().spawn_scoped(s, worker) {
+                return Some(format!(
+                    "cannot start worker thread {} of {jobs}: {e}; run with a smaller -j",
+                    n + 1
+                ));
+            }
         }
+        *start = true;
+        None
     });
-    slots.into_iter().flatten().collect()
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(slots.into_iter().flatten().collect()),
+    }
 }
 
 /// Counts by verdict, in report order.
