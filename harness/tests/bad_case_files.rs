@@ -206,3 +206,50 @@ fn loading_time_grows_linearly_with_the_number_of_cases() {
         "1 000 cases: {small:?}, 10 000 cases: {large:?}, ratio {ratio:.1}"
     );
 }
+
+/// Runs `mmapconf --cases DIR check`; returns the exit code and stderr.
+fn check(dir: &Path) -> (Option<i32>, String) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_mmapconf"))
+        .arg("--cases")
+        .arg(dir)
+        .arg("check")
+        .output()
+        .unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_reports_a_division_by_zero_at_one_page_size_at_file_line_col() {
+    // Divides by zero only where the page is 16 KiB.
+    let text = one_case(0, "len = \"1p\", offset = \"p/(p-16*1024)\"");
+    let dir = tree(&[("z.toml", text.as_bytes())]);
+    let (code, stderr) = check(dir.path());
+    assert_eq!(code, Some(2), "{stderr}");
+    let at = format!(
+        "{}:5:44: offset `p/(p-16*1024)`: division by zero (with 16 KiB pages on ",
+        dir.path().join("z.toml").display()
+    );
+    assert!(stderr.contains(&at), "{stderr}");
+}
+
+#[test]
+fn check_plans_every_case_and_reports_what_only_the_whole_case_shows() {
+    // Within off_t, but larger than any object the harness creates.
+    let text = one_case(0, "len = \"1p\"").replacen(
+        "call",
+        "object = { kind = \"file\", size = \"1p*1024*1024\" }\ncall",
+        1,
+    );
+    let dir = tree(&[("o.toml", text.as_bytes())]);
+    let (code, stderr) = check(dir.path());
+    assert_eq!(code, Some(2), "{stderr}");
+    let at = format!(
+        "{}:1:1: mmap.gen.case-0: object size",
+        dir.path().join("o.toml").display()
+    );
+    assert!(stderr.contains(&at), "{stderr}");
+    assert!(stderr.contains("exceeds"), "{stderr}");
+}
