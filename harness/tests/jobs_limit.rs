@@ -12,11 +12,17 @@ fn more_jobs_than_threads_can_start_is_a_clear_error() {
         .arg("mmap.");
     // An address-space limit the worker thread stacks exhaust after a few dozen: the way
     // an ordinary user's process limit stops them (root is exempt from RLIMIT_NPROC).
+    // SAFETY: the closure only calls setrlimit, which is async-signal-safe.
     unsafe {
         cmd.pre_exec(|| {
-            let limit = 256 << 20;
-            nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_AS, limit, limit)
-                .map_err(std::io::Error::from)
+            let limit = libc::rlimit {
+                rlim_cur: 256 << 20,
+                rlim_max: 256 << 20,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
         });
     }
     let o = cmd.output().unwrap();
