@@ -1,22 +1,39 @@
 //! The case files built into the binary (see build.rs): the default suite, so the binary
 //! needs no source tree beside it.
 
-use crate::load::{LoadError, Suite, load_sources};
-use std::path::PathBuf;
+use crate::load::{LoadError, Suite, decode, load_sources};
+use std::path::{Path, PathBuf};
 
 include!(concat!(env!("OUT_DIR"), "/embedded_cases.rs"));
 
 /// Loads the built-in suite; errors name files as `cases/<path>`, as in the source tree.
+/// Entries the build refused and files that are not UTF-8 are errors here, as they are
+/// when loading the source tree.
 pub fn suite() -> Result<Suite, Vec<LoadError>> {
-    let shown: Vec<(PathBuf, PathBuf)> = FILES
+    let mut errors: Vec<LoadError> = REFUSED
         .iter()
-        .map(|(rel, _)| (PathBuf::from(rel), PathBuf::from("cases").join(rel)))
+        .map(|(rel, why)| LoadError {
+            file: Path::new("cases").join(rel),
+            line: 0,
+            col: 0,
+            msg: why.to_string(),
+        })
         .collect();
+    let mut texts = Vec::new();
+    for (rel, bytes) in FILES {
+        let shown = Path::new("cases").join(rel);
+        match decode(&shown, bytes.to_vec()) {
+            Ok(text) => texts.push((PathBuf::from(rel), shown, text)),
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     load_sources(
-        shown
+        texts
             .iter()
-            .zip(FILES)
-            .map(|((rel, shown), (_, text))| (rel.as_path(), shown.as_path(), *text)),
+            .map(|(rel, shown, text)| (rel.as_path(), shown.as_path(), text.as_str())),
     )
 }
 
@@ -27,5 +44,10 @@ mod tests {
         let suite = super::suite().unwrap_or_else(|e| panic!("{e:?}"));
         assert!(suite.cases.len() > 100);
         assert!(suite.registry.pages.contains_key("linux-mmap"));
+    }
+
+    #[test]
+    fn the_build_refused_no_entry_under_cases() {
+        assert!(super::REFUSED.is_empty(), "{:?}", super::REFUSED);
     }
 }

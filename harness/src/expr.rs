@@ -2,9 +2,19 @@
 //! address expressions (`"mapping.old+1p"`, `"hole"`, `"top-1p"`).
 //!
 //! Parsing happens at load time, so a malformed expression is a located load error;
-//! evaluation happens at plan time, once the page size and the argument's C type are known.
+//! evaluation happens at plan time, once the page size and the argument's C type are known
+//! (and at load time too, against every page size the suite meets; see `load`).
+//!
+//! Input is bounded and arithmetic is checked, so a hostile expression is an error, never a
+//! stack overflow, a panic or a wrapped value.
 
 use std::fmt;
+
+/// The longest expression accepted, in bytes. It also bounds the depth of the tree that
+/// evaluation, printing and dropping walk recursively.
+pub const MAX_LEN: usize = 256;
+/// The deepest nesting of `(` and unary `-` accepted.
+pub const MAX_DEPTH: usize = 32;
 
 /// A parsed size expression.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,9 +48,16 @@ pub struct Env {
 
 impl Expr {
     pub fn parse(text: &str) -> Result<Expr, String> {
+        if text.len() > MAX_LEN {
+            return Err(format!(
+                "expression is {} bytes long; at most {MAX_LEN} are accepted",
+                text.len()
+            ));
+        }
         let mut p = Parser {
             s: text.as_bytes(),
             i: 0,
+            depth: 0,
         };
         let e = p.expr()?;
         p.skip_ws();
@@ -54,25 +71,87 @@ impl Expr {
         Ok(e)
     }
 
-    /// Evaluates in 128-bit arithmetic; the caller decides how the value fits its C type.
+    /// Evaluates in checked 128-bit arithmetic (overflow and division by zero are errors);
+    /// the caller decides how the value fits its C type, or uses [`Expr::value`].
     pub fn eval(&self, env: Env) -> Result<i128, String> {
         Ok(match self {
             Expr::Int(v) => *v,
             Expr::Page => env.page,
             Expr::Max => env.max,
             Expr::Top => env.top,
-            Expr::Neg(e) => -e.eval(env)?,
+            Expr::Neg(e) => {
+                let v = e.eval(env)?;
+                v.checked_neg()
+                    .ok_or_else(|| format!("overflow in -({v})"))?
+            }
             Expr::Bin(a, op, b) => {
                 let (a, b) = (a.eval(env)?, b.eval(env)?);
-                match op {
-                    Op::Add => a + b,
-                    Op::Sub => a - b,
-                    Op::Mul => a * b,
+                let (v, c) = match op {
+                    Op::Add => (a.checked_add(b), '+'),
+                    Op::Sub => (a.checked_sub(b), '-'),
+                    Op::Mul => (a.checked_mul(b), '*'),
                     Op::Div if b == 0 => return Err("division by zero".into()),
-                    Op::Div => a / b,
-                }
+                    Op::Div => (a.checked_div(b), '/'),
+                };
+                v.ok_or_else(|| format!("overflow in {a} {c} {b}"))?
             }
         })
+    }
+
+    /// Evaluates for an argument of C type `ty` (`max` is that type's largest value) and
+    /// checks that the value fits it.
+    pub fn value(&self, ty: CType, env: Env) -> Result<i128, String> {
+        let v = self.eval(Env {
+            max: ty.max(),
+            ..env
+        })?;
+        if v < ty.min() || v > ty.max() {
+            return Err(format!("`{self}` = {v} does not fit {}", ty.name()));
+        }
+        Ok(v)
+    }
+}
+
+/// The C type an expression's value is passed as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CType {
+    /// A length: `size_t`. Negative values down to `INT64_MIN` are allowed and passed as C
+    /// would convert them.
+    Size,
+    /// A file offset or size: `off_t` (64 bits on every OS and arch the suite runs on).
+    Off,
+    /// A resource limit: `rlim_t`.
+    Rlim,
+    /// An offset added to an address: pointer-sized, either sign.
+    Ptr,
+}
+
+impl CType {
+    pub fn name(self) -> &'static str {
+        match self {
+            CType::Size => "size_t",
+            CType::Off => "off_t",
+            CType::Rlim => "rlim_t",
+            CType::Ptr => "an address offset",
+        }
+    }
+
+    /// The value of `max` for this type.
+    pub fn max(self) -> i128 {
+        match self {
+            CType::Size | CType::Ptr => usize::MAX as i128,
+            CType::Off => i64::MAX as i128,
+            CType::Rlim => u64::MAX as i128,
+        }
+    }
+
+    /// The least value accepted.
+    pub fn min(self) -> i128 {
+        match self {
+            CType::Size | CType::Ptr => i64::MIN as i128,
+            CType::Off => i64::MIN as i128,
+            CType::Rlim => 0,
+        }
     }
 }
 
@@ -123,6 +202,8 @@ impl Expr {
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
+    /// Open `(` and unary `-` around the current position.
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -157,19 +238,36 @@ impl Parser<'_> {
         Ok(lhs)
     }
 
+    /// Enters one level of `(` or unary `-`, refusing to go deeper than [`MAX_DEPTH`].
+    fn enter(&mut self) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(format!(
+                "nested deeper than {MAX_DEPTH} brackets or signs at column {}",
+                self.i + 1
+            ));
+        }
+        Ok(())
+    }
+
     fn factor(&mut self) -> Result<Expr, String> {
         match self.peek() {
             Some(b'-') => {
                 self.i += 1;
-                Ok(Expr::Neg(Box::new(self.factor()?)))
+                self.enter()?;
+                let e = Expr::Neg(Box::new(self.factor()?));
+                self.depth -= 1;
+                Ok(e)
             }
             Some(b'(') => {
                 self.i += 1;
+                self.enter()?;
                 let e = self.expr()?;
                 if self.peek() != Some(b')') {
                     return Err(format!("expected `)` at column {}", self.i + 1));
                 }
                 self.i += 1;
+                self.depth -= 1;
                 Ok(e)
             }
             Some(b'p') => {
@@ -185,10 +283,13 @@ impl Parser<'_> {
                 Ok(Expr::Top)
             }
             Some(c) if c.is_ascii_digit() => self.number(),
-            Some(c) => Err(format!(
+            Some(_) => Err(format!(
                 "expected a number, `p`, `max`, `top`, `-` or `(` at column {}, found `{}`",
                 self.i + 1,
-                c as char
+                String::from_utf8_lossy(&self.s[self.i..])
+                    .chars()
+                    .next()
+                    .unwrap_or('?')
             )),
             None => Err("expression ends too early".into()),
         }
@@ -262,6 +363,12 @@ impl fmt::Display for AddrExpr {
 impl AddrExpr {
     pub fn parse(text: &str) -> Result<AddrExpr, String> {
         let text = text.trim();
+        if text.len() > MAX_LEN {
+            return Err(format!(
+                "address is {} bytes long; at most {MAX_LEN} are accepted",
+                text.len()
+            ));
+        }
         let split = text.find(['+', '-']).unwrap_or(text.len());
         let (head, tail) = text.split_at(split);
         let head = head.trim();
@@ -346,6 +453,73 @@ mod tests {
     #[test]
     fn division_by_zero_is_an_error_not_a_panic() {
         assert!(Expr::parse("1/0").unwrap().eval(ENV).is_err());
+    }
+
+    /// i128::MIN, which no literal reaches directly (the largest literal is i128::MAX).
+    const I128_MIN: &str = "(-170141183460469231731687303715884105727-1)";
+
+    #[rstest]
+    #[case::min_divided_by_minus_one(format!("{I128_MIN}/(-1)"))]
+    #[case::negated_min(format!("-{I128_MIN}"))]
+    #[case::sum(format!("{}+1", i128::MAX))]
+    #[case::difference(format!("{I128_MIN}-1"))]
+    #[case::product("max*max*max*max*max".to_string())]
+    // Wrapping would give exactly one 4 KiB page: 2^126 * 4 + 4096 is 4096 modulo 2^128.
+    #[case::wraps_to_a_page("0x40000000000000000000000000000000*4+4096".to_string())]
+    fn overflow_is_an_error_not_a_wrapped_value(#[case] text: String) {
+        let err = Expr::parse(&text).unwrap().eval(ENV).unwrap_err();
+        assert!(err.contains("overflow"), "{err}");
+    }
+
+    #[rstest]
+    #[case::brackets(format!("{}1{}", "(".repeat(20_000), ")".repeat(20_000)), "bytes long")]
+    #[case::minus_signs(format!("{}1", "-".repeat(1_000_000)), "bytes long")]
+    #[case::long_sum(vec!["1"; 30_000].join("+"), "bytes long")]
+    #[case::short_but_deep(format!("{}1{}", "(".repeat(40), ")".repeat(40)), "nested deeper than")]
+    #[case::many_signs(format!("{}1", "-".repeat(40)), "nested deeper than")]
+    fn huge_or_deep_expressions_are_rejected_before_they_overflow_the_stack(
+        #[case] text: String,
+        #[case] want: &str,
+    ) {
+        let err = Expr::parse(&text).unwrap_err();
+        assert!(err.contains(want), "{err}");
+    }
+
+    #[test]
+    fn the_longest_accepted_sum_evaluates() {
+        let text = vec!["1"; MAX_LEN / 2].join("+");
+        assert!(text.len() <= MAX_LEN);
+        assert_eq!(
+            Expr::parse(&text).unwrap().eval(ENV).unwrap(),
+            (MAX_LEN / 2) as i128
+        );
+    }
+
+    #[rstest]
+    #[case(CType::Size, "max+1", "does not fit size_t")]
+    #[case(CType::Off, "max+1", "does not fit off_t")]
+    #[case(CType::Rlim, "-1", "does not fit rlim_t")]
+    #[case(CType::Size, "-max", "does not fit size_t")]
+    fn values_outside_their_c_type_are_errors(
+        #[case] ty: CType,
+        #[case] text: &str,
+        #[case] want: &str,
+    ) {
+        let err = Expr::parse(text).unwrap().value(ty, ENV).unwrap_err();
+        assert!(err.contains(want), "{err}");
+    }
+
+    #[rstest]
+    #[case(CType::Size, "max", u64::MAX as i128)]
+    #[case(CType::Size, "-1p", -16384)]
+    #[case(CType::Off, "max", i64::MAX as i128)]
+    #[case(CType::Rlim, "max", u64::MAX as i128)]
+    fn values_inside_their_c_type_are_kept(
+        #[case] ty: CType,
+        #[case] text: &str,
+        #[case] want: i128,
+    ) {
+        assert_eq!(Expr::parse(text).unwrap().value(ty, ENV).unwrap(), want);
     }
 
     #[rstest]

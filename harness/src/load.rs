@@ -5,7 +5,7 @@
 //! names listed), expressions, addresses, duplicate ids, unknown clause IDs, and that each
 //! OS's expectation includes what its cited clauses promise (or a deviation names them).
 
-use crate::expr::{AddrBase, AddrExpr, Expr};
+use crate::expr::{AddrBase, AddrExpr, CType, Env, Expr};
 use crate::model::*;
 use crate::names::{self, NameSet, Os, Table};
 use crate::registry::Registry;
@@ -32,6 +32,10 @@ pub struct LoadError {
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            // About the file as a whole (unreadable, not a regular file): no position.
+            return write!(f, "{}: {}", self.file.display(), self.msg);
+        }
         write!(
             f,
             "{}:{}:{}: {}",
@@ -58,25 +62,20 @@ pub const REGISTRY_DIR: &str = "clauses";
 /// Loads every `*.toml` below `dir`: the registry under `dir/clauses/`, cases elsewhere.
 pub fn load_dir(dir: &Path) -> Result<Suite, Vec<LoadError>> {
     let mut files = Vec::new();
-    collect_toml(dir, &mut files).map_err(|e| vec![err_at(dir, e)])?;
-    let mut sources = Vec::new();
     let mut errors = Vec::new();
+    collect_toml(dir, &mut files, &mut errors);
+    let mut sources = Vec::new();
     for file in files {
-        match std::fs::read(&file) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => {
-                    let rel = file.strip_prefix(dir).unwrap_or(&file).to_path_buf();
-                    sources.push((rel, file, text));
-                }
-                Err(e) => errors.push(not_utf8(&file, e.as_bytes(), e.utf8_error())),
-            },
-            Err(e) => errors.push(err_at(
-                &file,
-                format!("cannot read: {}", names::os_error(&e)),
-            )),
+        match read_source(&file) {
+            Ok(text) => {
+                let rel = file.strip_prefix(dir).unwrap_or(&file).to_path_buf();
+                sources.push((rel, file, text));
+            }
+            Err(e) => errors.push(e),
         }
     }
     if !errors.is_empty() {
+        errors.sort_by(|a, b| a.file.cmp(&b.file));
         return Err(errors);
     }
     load_sources(
@@ -84,24 +83,6 @@ pub fn load_dir(dir: &Path) -> Result<Suite, Vec<LoadError>> {
             .iter()
             .map(|(rel, shown, text)| (rel.as_path(), shown.as_path(), text.as_str())),
     )
-}
-
-/// A file that is not UTF-8, located at its first bad byte: byte offset, line and column.
-pub fn not_utf8(file: &Path, bytes: &[u8], e: std::str::Utf8Error) -> LoadError {
-    let good = &bytes[..e.valid_up_to()];
-    let line = 1 + good.iter().filter(|b| **b == b'\n').count();
-    let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    let col = 1 + String::from_utf8_lossy(&good[line_start..]).chars().count();
-    LoadError {
-        file: file.to_path_buf(),
-        line,
-        col,
-        msg: format!(
-            "not valid UTF-8: byte {:#04x} at byte offset {}",
-            bytes[e.valid_up_to()],
-            e.valid_up_to()
-        ),
-    }
 }
 
 /// One unknown clause ID cited by many cases is one mistake (often a typo in the
@@ -223,18 +204,100 @@ pub fn load_sources<'a>(
     }
 }
 
-fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+/// The largest case or registry file read: a bigger one is an error, not exhausted memory.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// Finds every `*.toml` below `dir` without following a symbolic link or opening anything.
+/// A `*.toml` that is not a regular file (FIFO, socket, device, symlink) and a symlink to a
+/// directory are errors: reading a FIFO would hang, and following links is how a hostile
+/// tree redirects a root run.
+fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => return errors.push(err_at(dir, format!("cannot list: {e}"))),
+    };
     for entry in entries {
-        let path = entry.map_err(|e| e.to_string())?.path();
-        if path.is_dir() {
-            collect_toml(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "toml") {
-            out.push(path);
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => return errors.push(err_at(dir, format!("cannot list: {e}"))),
+        };
+        let path = entry.path();
+        let toml = path.extension().is_some_and(|e| e == "toml");
+        match entry.file_type() {
+            Err(e) => errors.push(err_at(&path, format!("cannot stat: {e}"))),
+            Ok(t) if t.is_dir() => collect_toml(&path, out, errors),
+            Ok(t) if t.is_file() && toml => out.push(path),
+            Ok(t) if t.is_symlink() && (toml || path.is_dir()) => {
+                errors.push(err_at(&path, not_regular(t)))
+            }
+            Ok(t) if toml => errors.push(err_at(&path, not_regular(t))),
+            Ok(_) => {}
         }
     }
-    Ok(())
+}
+
+/// Why an entry that should be a case file is refused.
+pub fn not_regular(t: std::fs::FileType) -> String {
+    use std::os::unix::fs::FileTypeExt;
+    let what = if t.is_symlink() {
+        "a symbolic link (links under cases/ are not followed)"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    };
+    format!("is {what}; case and registry files must be regular files")
+}
+
+/// Reads one file: opened without following a link and without blocking (a FIFO swapped in
+/// after the scan is refused, not waited on), checked to be a regular file of bounded size,
+/// and decoded as UTF-8 with a located error.
+pub fn read_source(path: &Path) -> Result<String, LoadError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let cannot = |e: std::io::Error| err_at(path, format!("cannot read: {}", names::os_error(&e)));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(cannot)?;
+    let meta = file.metadata().map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(err_at(path, not_regular(meta.file_type())));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(err_at(
+            path,
+            format!("is larger than {MAX_FILE_BYTES} bytes; split it"),
+        ));
+    }
+    decode(path, bytes)
+}
+
+/// `bytes` as UTF-8 text, or an error at the line and column of the first invalid byte.
+pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<String, LoadError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let good = e.utf8_error().valid_up_to();
+        // The prefix is valid, so it decodes without loss.
+        let before = String::from_utf8_lossy(&e.as_bytes()[..good]);
+        located(
+            path,
+            &before,
+            good..good,
+            format!(
+                "invalid UTF-8: byte {:#04x} at byte offset {good}: case files are UTF-8 text",
+                e.as_bytes()[good]
+            ),
+        )
+    })
 }
 
 // ---- raw TOML shapes -------------------------------------------------------------------
@@ -376,42 +439,137 @@ struct RawDeviation {
 
 // ---- conversion ------------------------------------------------------------------------
 
+/// Byte offsets of a text's line starts: a span becomes line:col by binary search, so
+/// locating every case of a large file stays linear overall.
+pub(crate) struct Lines<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Lines { text, starts }
+    }
+
+    /// 1-based line and column (in characters) of byte offset `at`.
+    pub(crate) fn locate(&self, at: usize) -> (usize, usize) {
+        let mut at = at.min(self.text.len());
+        while !self.text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let line = self.starts.partition_point(|&s| s <= at);
+        let start = self.starts[line - 1];
+        (line, self.text[start..at].chars().count() + 1)
+    }
+}
+
+/// The page sizes every expression is evaluated with at load time: those kernels use
+/// today (4 KiB on x86_64, 16 KiB on Apple arm64, 64 KiB on some arm64 and ppc64).
+pub const CHECK_PAGE_SIZES: [i128; 3] = [4 << 10, 16 << 10, 64 << 10];
+
+/// The ends of the user address space `top` is evaluated with on each OS, for a page size:
+/// Linux x86_64 (one page below 2^47), arm64 (2^48) and 5-level paging (2^56); FreeBSD
+/// amd64 (2^47) and arm64 (2^48). `size_t` and `off_t` are 64 bits on all of them.
+fn check_tops(os: Os, page: i128) -> Vec<i128> {
+    match os {
+        Os::Linux => vec![(1 << 47) - page, 1 << 48, 1 << 56],
+        Os::Freebsd => vec![1 << 47, 1 << 48],
+    }
+}
+
 /// Turns byte spans into located errors for one file.
 struct Ctx<'a> {
     path: &'a Path,
-    text: &'a str,
+    lines: Lines<'a>,
     errors: Vec<LoadError>,
+    /// What the current case's expressions are evaluated against, and where (for messages).
+    envs: Vec<(Os, Env)>,
 }
 
 impl Ctx<'_> {
     fn err(&mut self, span: Range<usize>, msg: impl Into<String>) {
-        self.errors
-            .push(located(self.path, self.text, span, msg.into()));
+        let (line, col) = self.lines.locate(span.start);
+        self.errors.push(LoadError {
+            file: self.path.to_path_buf(),
+            line,
+            col,
+            msg: msg.into(),
+        });
     }
 
-    fn expr(&mut self, s: &Spanned<String>) -> Expr {
-        Expr::parse(s.get_ref()).unwrap_or_else(|e| {
+    /// Sets the OSes the current case's expressions are checked for.
+    fn check_for(&mut self, oses: &[Os]) {
+        self.envs = oses
+            .iter()
+            .flat_map(|&os| {
+                CHECK_PAGE_SIZES.iter().flat_map(move |&page| {
+                    check_tops(os, page)
+                        .into_iter()
+                        .map(move |top| (os, Env { page, max: 0, top }))
+                })
+            })
+            .collect();
+    }
+
+    /// Parses a size expression and evaluates it as the C type `ty` of argument `what` on
+    /// every OS and page size the case may meet: division by zero, overflow and a value
+    /// outside `ty` are errors here, at the expression, not at plan time.
+    fn expr(&mut self, s: &Spanned<String>, ty: CType, what: &str) -> Expr {
+        let e = Expr::parse(s.get_ref()).unwrap_or_else(|e| {
             self.err(s.span(), format!("bad size expression: {e}"));
             Expr::Int(0)
-        })
+        });
+        self.check_value(&e, s, ty, what);
+        e
     }
 
-    fn expr_or(&mut self, s: &Option<Spanned<String>>, default: &str) -> Expr {
+    fn check_value(&mut self, e: &Expr, s: &Spanned<String>, ty: CType, what: &str) {
+        let bad = self
+            .envs
+            .iter()
+            .find_map(|(os, env)| e.value(ty, *env).err().map(|m| (*os, env.page, m)));
+        if let Some((os, page, m)) = bad {
+            self.err(
+                s.span(),
+                format!(
+                    "{what} `{}`: {m} (with {} KiB pages on {})",
+                    s.get_ref(),
+                    page >> 10,
+                    os.key()
+                ),
+            );
+        }
+    }
+
+    fn expr_or(
+        &mut self,
+        s: &Option<Spanned<String>>,
+        default: &str,
+        ty: CType,
+        what: &str,
+    ) -> Expr {
         match s {
-            Some(s) => self.expr(s),
+            Some(s) => self.expr(s, ty, what),
             None => Expr::parse(default).expect("defaults are valid"),
         }
     }
 
     fn addr(&mut self, s: &Spanned<String>) -> AddrExpr {
-        AddrExpr::parse(s.get_ref()).unwrap_or_else(|e| {
+        let a = AddrExpr::parse(s.get_ref()).unwrap_or_else(|e| {
             self.err(s.span(), format!("bad address: {e}"));
             AddrExpr {
                 base: AddrBase::Null,
                 offset: None,
                 text: "null".into(),
             }
-        })
+        });
+        if let Some(off) = &a.offset {
+            self.check_value(off, s, CType::Ptr, "address");
+        }
+        a
     }
 
     fn names(&mut self, s: &Spanned<String>, table: &Table) -> NameSet {
@@ -602,10 +760,7 @@ impl RawExpect {
 }
 
 pub(crate) fn located(path: &Path, text: &str, span: Range<usize>, msg: String) -> LoadError {
-    let at = span.start.min(text.len());
-    let before = &text[..at];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let (line, col) = Lines::new(text).locate(span.start);
     LoadError {
         file: path.to_path_buf(),
         line,
@@ -628,8 +783,9 @@ pub fn parse_file(
     let raw: RawFile = toml::from_str(text).map_err(|e| vec![toml_error(path, text, &e)])?;
     let mut ctx = Ctx {
         path,
-        text,
+        lines: Lines::new(text),
         errors: Vec::new(),
+        envs: Vec::new(),
     };
     let unverified: Vec<Os> = raw
         .unverified
@@ -705,12 +861,20 @@ fn convert_case(
         Some(list) => list.iter().filter_map(|o| os_name(ctx, o)).collect(),
         None => Os::ALL.to_vec(),
     };
+    ctx.check_for(&oses);
     let timeout = match &c.timeout {
-        Some(t) if *t.get_ref() > 0.0 && *t.get_ref() <= 600.0 => {
+        // Written so that NaN fails it too; a millisecond keeps the Duration above zero.
+        Some(t) if *t.get_ref() >= 0.001 && *t.get_ref() <= 600.0 => {
             Duration::from_secs_f64(*t.get_ref())
         }
         Some(t) => {
-            ctx.err(t.span(), "timeout must be between 0 and 600 seconds");
+            ctx.err(
+                t.span(),
+                format!(
+                    "timeout {} is not a number of seconds from 0.001 to 600",
+                    t.get_ref()
+                ),
+            );
             Duration::from_secs(5)
         }
         None => Duration::from_secs(5),
@@ -735,10 +899,10 @@ fn convert_case(
                 format!("unknown limit `{name}`; valid: RLIMIT_AS, RLIMIT_DATA, RLIMIT_MEMLOCK"),
             );
         }
-        let e = ctx.expr(value);
+        let e = ctx.expr(value, CType::Rlim, name);
         limits.push((name.clone(), e));
     }
-    let hole = ctx.expr_or(&c.hole, "64p");
+    let hole = ctx.expr_or(&c.hole, "64p", CType::Size, "hole");
     let object = c.object.as_ref().map(|o| convert_object(ctx, o));
 
     let mut mappings: Vec<Mapping> = Vec::new();
@@ -830,7 +994,7 @@ fn convert_case(
             .map(|s| s.get_ref().clone())
             .collect(),
         file: ctx.path.to_path_buf(),
-        line: located(ctx.path, ctx.text, sc.span(), String::new()).line,
+        line: ctx.lines.locate(sc.span().start).0,
         oses,
         unverified: unverified.to_vec(),
         timeout,
@@ -954,7 +1118,7 @@ fn convert_object(ctx: &mut Ctx, so: &Spanned<RawObject>) -> Object {
         }
         None => NameSet(Vec::new()),
     };
-    let size = ctx.expr_or(&o.size, "0");
+    let size = ctx.expr_or(&o.size, "0", CType::Off, "object size");
     let content = match &o.content {
         None => Content::Seq,
         Some(s) if s.get_ref() == "seq" => Content::Seq,
@@ -1026,11 +1190,11 @@ fn convert_mapping(ctx: &mut Ctx, sm: &Spanned<RawMapping>, has_object: bool) ->
     });
     Mapping {
         name,
-        len: ctx.expr(&m.len),
+        len: ctx.expr(&m.len, CType::Size, "mapping len"),
         prot,
         flags,
         fd,
-        offset: ctx.expr_or(&m.offset, "0"),
+        offset: ctx.expr_or(&m.offset, "0", CType::Off, "mapping offset"),
         at: m.at.as_ref().map(|a| ctx.addr(a)),
         fill,
     }
@@ -1087,7 +1251,7 @@ fn convert_call(ctx: &mut Ctx, sc: &Spanned<RawCall>, has_object: bool) -> Call 
     let zero = Spanned::new(0..0, "0".to_string());
     let null = Spanned::new(0..0, "null".to_string());
     let addr = ctx.addr(c.addr.as_ref().unwrap_or(&null));
-    let len = ctx.expr(c.len.as_ref().unwrap_or(&zero));
+    let len = ctx.expr(c.len.as_ref().unwrap_or(&zero), CType::Size, "len");
     let names_of = |ctx: &mut Ctx, s: &Option<Spanned<String>>, t: &Table| match s {
         Some(s) => ctx.names(s, t),
         None => NameSet(Vec::new()),
@@ -1108,7 +1272,7 @@ fn convert_call(ctx: &mut Ctx, sc: &Spanned<RawCall>, has_object: bool) -> Call 
                 prot: names_of(ctx, &c.prot, &names::PROT),
                 flags: names_of(ctx, &c.flags, &names::MAP),
                 fd,
-                offset: ctx.expr(c.offset.as_ref().unwrap_or(&zero)),
+                offset: ctx.expr(c.offset.as_ref().unwrap_or(&zero), CType::Off, "offset"),
             }
         }
         "munmap" => Call::Munmap { addr, len },
@@ -1133,7 +1297,7 @@ fn convert_call(ctx: &mut Ctx, sc: &Spanned<RawCall>, has_object: bool) -> Call 
         "mremap" => Call::Mremap {
             addr,
             len,
-            new_len: ctx.expr(c.new_len.as_ref().unwrap_or(&zero)),
+            new_len: ctx.expr(c.new_len.as_ref().unwrap_or(&zero), CType::Size, "new_len"),
             flags: names_of(ctx, &c.flags, &names::MREMAP),
             new_addr: ctx.addr(c.new_addr.as_ref().unwrap_or(&null)),
         },
@@ -1189,7 +1353,7 @@ fn convert_step(
         }
     };
     let one = Spanned::new(0..0, "1".to_string());
-    let len = |ctx: &mut Ctx| ctx.expr(s.len.as_ref().unwrap_or(&one));
+    let len = |ctx: &mut Ctx| ctx.expr(s.len.as_ref().unwrap_or(&one), CType::Size, "len");
     let byte = |ctx: &mut Ctx| s.byte.as_ref().map(|b| ctx.byte(b)).unwrap_or(0x5a);
     let bytes = |ctx: &mut Ctx| s.bytes.as_ref().map(|b| ctx.pattern(b, true));
     let needs_file = |ctx: &mut Ctx, what: &str| {
@@ -1259,12 +1423,14 @@ fn convert_step(
         Action::Call(convert_call(ctx, c, object.is_some()))
     } else if let Some(e) = &s.ftruncate {
         needs_file(ctx, "ftruncate");
-        Action::Ftruncate { size: ctx.expr(e) }
+        Action::Ftruncate {
+            size: ctx.expr(e, CType::Off, "ftruncate size"),
+        }
     } else if let Some(e) = &s.pwrite {
         needs_file(ctx, "pwrite");
         allowed.extend(["len", "byte"]);
         Action::Pwrite {
-            offset: ctx.expr(e),
+            offset: ctx.expr(e, CType::Off, "pwrite offset"),
             len: len(ctx),
             byte: byte(ctx),
         }
@@ -1280,10 +1446,13 @@ fn convert_step(
         needs_file(ctx, "readback");
         allowed.extend(["len", "bytes", "size"]);
         Action::Readback {
-            offset: ctx.expr(e),
+            offset: ctx.expr(e, CType::Off, "readback offset"),
             len: len(ctx),
             bytes: bytes(ctx),
-            size: s.size.as_ref().map(|z| ctx.expr(z)),
+            size: s
+                .size
+                .as_ref()
+                .map(|z| ctx.expr(z, CType::Off, "readback size")),
         }
     } else {
         Action::Fork
@@ -1441,7 +1610,7 @@ read_from = "test"
         assert_eq!((e.line, e.col), (2, 6), "{e}");
         assert!(
             e.msg
-                .contains("not valid UTF-8: byte 0xe9 at byte offset 10"),
+                .contains("invalid UTF-8: byte 0xe9 at byte offset 10"),
             "{e}"
         );
     }

@@ -138,21 +138,15 @@ fn load_suite(dir: Option<&Path>) -> Option<load::Suite> {
 /// The peer ledger beside the suite (from `dir/peers/` or the built-in copy), checked
 /// against its case ids; errors are printed, located.
 fn load_ledger(dir: Option<&Path>, suite: &load::Suite) -> Option<Vec<peers::PeerSuite>> {
-    let files: Vec<(PathBuf, std::borrow::Cow<str>)> = match dir {
-        Some(d) => match peers::dir_files(d) {
-            Ok(f) => f.into_iter().map(|(p, t)| (p, t.into())).collect(),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return None;
-            }
-        },
-        None => peers::embedded_files()
-            .into_iter()
-            .map(|(p, t)| (p, t.into()))
-            .collect(),
+    let files = match dir.map_or_else(peers::embedded_files, peers::dir_files) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return None;
+        }
     };
     let ids: HashSet<&str> = suite.cases.iter().map(|c| c.id.as_str()).collect();
-    peers::load(files.iter().map(|(p, t)| (p.as_path(), t.as_ref())), &ids)
+    peers::load(files.iter().map(|(p, t)| (p.as_path(), t.as_str())), &ids)
         .map_err(|errors| {
             for e in &errors {
                 eprintln!("error: {e}");
@@ -193,6 +187,19 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
         Command::Check => {
+            // Loading evaluated every expression; planning on every OS and page size finds
+            // what only a whole case shows (an object too large, bytes that cannot apply).
+            let mut defects = 0;
+            for c in &suite.cases {
+                for e in mmapconf::plan::check_everywhere(c) {
+                    eprintln!("error: {}:{}:1: {e}", c.file.display(), c.line);
+                    defects += 1;
+                }
+            }
+            if defects > 0 {
+                eprintln!("{defects} error(s) in {from}");
+                return ExitCode::from(2);
+            }
             let Some(ledger) = load_ledger(cli.cases.as_deref(), &suite) else {
                 return ExitCode::from(2);
             };
@@ -455,7 +462,14 @@ fn run(
         let line = format!("still running after {}s: {id}\n", ran.as_secs());
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     };
-    let results = suite::run_all_with(&cases, &host, &executor, jobs, opts, &progress, &slow);
+    let results = match suite::run_all_with(&cases, &host, &executor, jobs, opts, &progress, &slow)
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
     for r in results
         .iter()
         .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Broken))

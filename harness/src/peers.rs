@@ -300,11 +300,14 @@ pub fn load<'a>(
 }
 
 /// The ledger files built into the binary, as (path shown, text).
-pub fn embedded_files() -> Vec<(PathBuf, &'static str)> {
+pub fn embedded_files() -> Result<Vec<(PathBuf, String)>, LoadError> {
     crate::embedded::FILES
         .iter()
         .filter(|(rel, _)| Path::new(rel).starts_with(DIR))
-        .map(|(rel, text)| (Path::new("cases").join(rel), *text))
+        .map(|(rel, bytes)| {
+            let shown = Path::new("cases").join(rel);
+            crate::load::decode(&shown, bytes.to_vec()).map(|text| (shown, text))
+        })
         .collect()
 }
 
@@ -326,12 +329,8 @@ pub fn dir_files(cases_dir: &Path) -> Result<Vec<(PathBuf, String)>, LoadError> 
     for entry in entries {
         let path = entry.map_err(|e| located(e.to_string()))?.path();
         if path.extension().is_some_and(|x| x == "toml") {
-            let text = std::fs::read_to_string(&path).map_err(|e| LoadError {
-                file: path.clone(),
-                line: 0,
-                col: 0,
-                msg: format!("cannot read: {e}"),
-            })?;
+            // As the case loader reads: no link followed, no FIFO waited on.
+            let text = crate::load::read_source(&path)?;
             out.push((path, text));
         }
     }
@@ -685,8 +684,8 @@ mod tests {
     fn the_built_in_ledger_names_only_existing_cases() {
         let suite = crate::embedded::suite().unwrap_or_else(|e| panic!("{e:?}"));
         let ids: HashSet<&str> = suite.cases.iter().map(|c| c.id.as_str()).collect();
-        let files = embedded_files();
-        let ledger = load(files.iter().map(|(p, t)| (p.as_path(), *t)), &ids).unwrap_or_else(|e| {
+        let files = embedded_files().unwrap();
+        let ledger = load(files.iter().map(|(p, t)| (p.as_path(), t.as_str())), &ids).unwrap_or_else(|e| {
             panic!("{}", e.iter().map(|e| format!("{e}\n")).collect::<String>())
         });
         assert!(!ledger.is_empty());
@@ -696,8 +695,8 @@ mod tests {
     fn the_readme_shows_the_current_coverage_table() {
         let suite = crate::embedded::suite().unwrap_or_else(|e| panic!("{e:?}"));
         let ids: HashSet<&str> = suite.cases.iter().map(|c| c.id.as_str()).collect();
-        let files = embedded_files();
-        let ledger = load(files.iter().map(|(p, t)| (p.as_path(), *t)), &ids).unwrap();
+        let files = embedded_files().unwrap();
+        let ledger = load(files.iter().map(|(p, t)| (p.as_path(), t.as_str())), &ids).unwrap();
         let readme = include_str!("../../README.md");
         let table = table_markdown(&ledger);
         assert!(

@@ -6,7 +6,7 @@
 //! free hole, the call's result) stays symbolic as an [`RAddr`]. A name this OS lacks, an
 //! OS the case excludes or a missing facility makes the case not applicable, with a reason.
 
-use crate::expr::{AddrBase, AddrExpr, Env, Expr};
+use crate::expr::{AddrBase, AddrExpr, CType, Env, Expr};
 use crate::host::Host;
 use crate::model::*;
 use crate::names::{self, NameSet, Os, Table};
@@ -286,6 +286,42 @@ pub fn plan(case: &Case, host: &Host) -> Result<Planned, String> {
     }
 }
 
+/// Plans `case` the way `check` does: on a nominal root host of every OS the case applies
+/// to, with every page size of [`crate::load::CHECK_PAGE_SIZES`]. Returns each distinct
+/// defect found (what `run` would report as "cannot be planned" on such a host).
+pub fn check_everywhere(case: &Case) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut found = Vec::new();
+    for &os in &case.oses {
+        for page in crate::load::CHECK_PAGE_SIZES {
+            let host = Host {
+                os: Some(os),
+                os_name: os.key().into(),
+                release: "check".into(),
+                arch: std::env::consts::ARCH.into(),
+                page_size: page as usize,
+                uid: 0,
+                euid: 0,
+                capabilities: Vec::new(),
+                tunables: Vec::new(),
+                top: 1 << 47,
+                under: String::new(),
+            };
+            if let Err(e) = plan(case, &host)
+                && !seen.contains(&e)
+            {
+                found.push(format!(
+                    "{e} (with {} KiB pages on {})",
+                    page >> 10,
+                    os.key()
+                ));
+                seen.push(e);
+            }
+        }
+    }
+    found
+}
+
 fn na(reason: String) -> Planned {
     Planned::NotApplicable(reason)
 }
@@ -307,27 +343,33 @@ struct Planner<'a> {
 }
 
 impl Planner<'_> {
-    fn env(&self, max: i128) -> Env {
-        Env {
+    /// Evaluates `e` as a `ty`, checked (the same entry point the loader checks with).
+    fn value(&self, e: &Expr, ty: CType, what: &str) -> Result<i128, Why> {
+        let env = Env {
             page: self.page,
-            max,
+            max: ty.max(),
             top: self.top,
-        }
+        };
+        e.value(ty, env)
+            .map_err(|m| Why::Invalid(format!("{what}: {m}")))
     }
 
     fn size(&self, e: &Expr, what: &str) -> Result<usize, Why> {
-        let v = e.eval(self.env(usize::MAX as i128)).map_err(Why::Invalid)?;
-        if v < 0 && v >= i64::MIN as i128 {
+        let v = self.value(e, CType::Size, what)?;
+        if v < 0 {
             // A negative length is passed as C would: converted to size_t.
             return Ok(v as i64 as usize);
         }
-        usize::try_from(v)
-            .map_err(|_| Why::Invalid(format!("{what} `{e}` = {v} does not fit size_t")))
+        Ok(v as usize)
     }
 
     fn off(&self, e: &Expr, what: &str) -> Result<i64, Why> {
-        let v = e.eval(self.env(i64::MAX as i128)).map_err(Why::Invalid)?;
-        i64::try_from(v).map_err(|_| Why::Invalid(format!("{what} `{e}` = {v} does not fit off_t")))
+        Ok(self.value(e, CType::Off, what)? as i64)
+    }
+
+    /// An address offset: pointer-sized, kept as its two's complement bits.
+    fn ptr(&self, e: &Expr) -> Result<i64, Why> {
+        Ok(self.value(e, CType::Ptr, "address offset")? as i64)
     }
 
     fn names(&self, set: &NameSet, table: &Table) -> Result<i32, Why> {
@@ -345,13 +387,10 @@ impl Planner<'_> {
             AddrBase::Mapping(n) => RBase::Mapping(self.mapping_index(n)?),
         };
         let off = match &a.offset {
-            Some(e) => e.eval(self.env(usize::MAX as i128)).map_err(Why::Invalid)?,
+            Some(e) => self.ptr(e)?,
             None => 0,
         };
-        Ok(RAddr {
-            base,
-            off: off as i64,
-        })
+        Ok(RAddr { base, off })
     }
 
     fn mapping_index(&self, name: &str) -> Result<usize, Why> {
@@ -394,10 +433,8 @@ impl Planner<'_> {
             let res = names::RLIMIT
                 .value(name)
                 .map_err(|_| Why::NotApplicable(format!("{name} does not exist here")))?;
-            let v = e.eval(self.env(u64::MAX as i128)).map_err(Why::Invalid)?;
-            let v = u64::try_from(v)
-                .map_err(|_| Why::Invalid(format!("{name} = {v} does not fit rlim_t")))?;
-            limits.push((res as i32, v));
+            let v = self.value(e, CType::Rlim, name)?;
+            limits.push((res as i32, v as u64));
         }
         let (call, call_text) = self.call(&case.call)?;
         let mut steps = Vec::new();
@@ -623,10 +660,14 @@ impl Planner<'_> {
             }
         };
         let rel = match &addr.offset {
-            Some(e) => e.eval(self.env(usize::MAX as i128)).map_err(Why::Invalid)?,
+            Some(e) => self.ptr(e)?,
             None => 0,
         };
-        Ok((base_off as i128 + rel) as u64)
+        u64::try_from(base_off as i128 + rel as i128).map_err(|_| {
+            Why::Invalid(format!(
+                "`{addr}` maps file offset {base_off} + {rel}, which is negative"
+            ))
+        })
     }
 
     fn check(
@@ -796,19 +837,24 @@ mod tests {
         assert_eq!(plan.page, page);
     }
 
+    /// The loader rejects these too; the planner checks again, for cases built in code.
     #[rstest]
-    #[case("offset = \"max+1\"", "does not fit off_t")]
-    #[case("offset = \"1/0\"", "division by zero")]
-    #[case("len = \"max+1\"", "does not fit size_t")]
-    fn values_that_do_not_fit_their_c_type_are_case_errors(#[case] arg: &str, #[case] msg: &str) {
-        let args = if arg.starts_with("len") {
-            arg.to_string()
-        } else {
-            format!("len = \"1p\", {arg}")
+    #[case("offset", "max+1", "does not fit off_t")]
+    #[case("offset", "1/0", "division by zero")]
+    #[case("len", "max+1", "does not fit size_t")]
+    #[case("len", "max*max*max", "overflow")]
+    fn values_that_do_not_fit_their_c_type_are_case_errors(
+        #[case] arg: &str,
+        #[case] text: &str,
+        #[case] msg: &str,
+    ) {
+        let mut c = case(
+            "call = { fn = \"mmap\", len = \"1p\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANON\" }\nexpect = { result = \"ok\" }",
+        );
+        let Call::Mmap { len, offset, .. } = &mut c.call else {
+            panic!("{:?}", c.call)
         };
-        let c = case(&format!(
-            "call = {{ fn = \"mmap\", {args}, prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANON\" }}\nexpect = {{ result = \"ok\" }}"
-        ));
+        *(if arg == "len" { len } else { offset }) = Expr::parse(text).unwrap();
         let err = plan(&c, &host(KIB4, 0)).unwrap_err();
         assert!(err.contains(msg), "{err}");
     }

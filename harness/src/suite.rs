@@ -71,15 +71,17 @@ pub fn run_case_with(case: &Case, host: &Host, exec: &Executor, opts: &Options) 
     }
 }
 
-/// Runs `cases` on `jobs` threads; `done` sees each result as it arrives. Results come
-/// back in the order of `cases`.
+/// Runs `cases` on `jobs` threads (no more than there are cases); `done` sees each result
+/// as it arrives. Results come back in the order of `cases`. A worker thread that cannot be
+/// started (`-j` above the process limit, no memory for its stack) is an error, and then no
+/// case runs: workers wait until all of them have started.
 pub fn run_all(
     cases: &[Case],
     host: &Host,
     exec: &Executor,
     jobs: usize,
     done: &(dyn Fn(&CaseResult) + Sync),
-) -> Vec<CaseResult> {
+) -> Result<Vec<CaseResult>, String> {
     run_all_with(
         cases,
         host,
@@ -101,7 +103,7 @@ pub fn run_all_with(
     opts: &Options,
     done: &(dyn Fn(&CaseResult) + Sync),
     slow: &(dyn Fn(&str, Duration) + Sync),
-) -> Vec<CaseResult> {
+) -> Result<Vec<CaseResult>, String> {
     run_pool(
         cases,
         jobs,
@@ -120,8 +122,8 @@ pub fn run_pool(
     slow_after: Duration,
     done: &(dyn Fn(&CaseResult) + Sync),
     slow: &(dyn Fn(&str, Duration) + Sync),
-) -> Vec<CaseResult> {
-    let jobs = jobs.max(1);
+) -> Result<Vec<CaseResult>, String> {
+    let jobs = jobs.clamp(1, cases.len().max(1));
     let next = AtomicUsize::new(0);
     let finished = AtomicUsize::new(0);
     let mut slots: Vec<Option<CaseResult>> = vec![None; cases.len()];
@@ -129,11 +131,18 @@ pub fn run_pool(
     // Per worker: the case it runs (index), since when, and whether it was named.
     let running: Mutex<Vec<Option<(usize, Instant, bool)>>> = Mutex::new(vec![None; jobs]);
     let all_done = std::sync::Condvar::new();
-    std::thread::scope(|s| {
+    // Held for writing while threads start; set to whether they all did, so no case runs
+    // in a pool that could not be built whole.
+    let gate = std::sync::RwLock::new(false);
+    let failed = std::thread::scope(|s| {
+        let mut start = gate.write().unwrap_or_else(|e| e.into_inner());
         for w in 0..jobs {
-            let (next, finished, results, running, all_done) =
-                (&next, &finished, &results, &running, &all_done);
-            s.spawn(move || {
+            let (next, finished, results, running, all_done, gate) =
+                (&next, &finished, &results, &running, &all_done, &gate);
+            let worker = move || {
+                if !gate.read().is_ok_and(|go| *go) {
+                    return;
+                }
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(case) = cases.get(i) else { break };
@@ -151,8 +160,16 @@ pub fn run_pool(
                 }
                 finished.fetch_add(1, Ordering::Relaxed);
                 all_done.notify_all();
-            });
+            };
+            if let Err(e) = std::thread::Builder::new().spawn_scoped(s, worker) {
+                return Some(format!(
+                    "cannot start worker thread {} of {jobs}: {e}; run with a smaller -j",
+                    w + 1
+                ));
+            }
         }
+        *start = true;
+        drop(start);
         // The watcher: names cases that run long, so a slow emulator is not a silent one.
         let tick = (slow_after / 4).clamp(Duration::from_millis(10), Duration::from_millis(500));
         let mut guard = running.lock().unwrap_or_else(|e| e.into_inner());
@@ -169,8 +186,12 @@ pub fn run_pool(
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
+        None
     });
-    slots.into_iter().flatten().collect()
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(slots.into_iter().flatten().collect()),
+    }
 }
 
 /// Counts by verdict, in report order.

@@ -1,0 +1,255 @@
+//! Bad case files get a located error: never a crash, a hang or a silent wrong value.
+//! Each test feeds the loader (or the build's scan of cases/) one kind of bad input.
+
+use mmapconf::load::{LoadError, Suite, load_dir, parse_file};
+use mmapconf::registry::Registry;
+use rstest::rstest;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The build script itself, so its scan of cases/ is tested on hostile trees.
+#[allow(dead_code)]
+#[path = "../build.rs"]
+mod build;
+
+const REGISTRY: &str = "[page]\nos = \"linux\"\nname = \"mmap\"\nsection = \"2\"\nread_from = \"t\"\n[clause]\n\"posix.mmap.19\" = { section = \"ERRORS\", summary = \"x\" }\n";
+
+fn one_case(id: usize, call: &str) -> String {
+    format!(
+        "[[case]]\nid = \"mmap.gen.case-{id}\"\ntitle = \"t\"\nclauses = [\"posix.mmap.19\"]\ncall = {{ fn = \"mmap\", {call}, prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANONYMOUS\" }}\nexpect = {{ result = \"ok\" }}\n"
+    )
+}
+
+/// A cases directory with the registry and `files` (name, bytes).
+fn tree(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("clauses")).unwrap();
+    std::fs::write(dir.path().join("clauses/posix.toml"), REGISTRY).unwrap();
+    for (name, bytes) in files {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    dir
+}
+
+/// Loads `dir` on another thread, failing the test if that takes more than 20 s (a hang).
+fn load_within_time(dir: &Path) -> Result<Suite, Vec<LoadError>> {
+    let (tx, rx) = mpsc::channel();
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || {
+        let _ = tx.send(load_dir(&dir));
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("loading the cases directory hung")
+}
+
+fn registry() -> Registry {
+    Registry::of_ids(&["posix.mmap.19"])
+}
+
+#[test]
+fn a_fifo_named_toml_is_an_error_not_a_hang() {
+    let dir = tree(&[]);
+    nix::unistd::mkfifo(&dir.path().join("pipe.toml"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let errs = load_within_time(dir.path()).unwrap_err();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].file.ends_with("pipe.toml"), "{errs:?}");
+    assert!(errs[0].to_string().contains("is a FIFO"), "{}", errs[0]);
+}
+
+#[test]
+fn a_dangling_symlink_named_toml_is_an_error() {
+    let dir = tree(&[]);
+    std::os::unix::fs::symlink("/nonexistent/x.toml", dir.path().join("gone.toml")).unwrap();
+    let errs = load_within_time(dir.path()).unwrap_err();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].file.ends_with("gone.toml"), "{errs:?}");
+    assert!(errs[0].msg.contains("symbolic link"), "{errs:?}");
+}
+
+#[test]
+fn a_symlink_to_a_real_case_file_is_not_followed() {
+    let good = one_case(0, "len = \"1p\"");
+    let dir = tree(&[("real.toml", good.as_bytes())]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(elsewhere.path().join("x.toml"), one_case(1, "len = \"1p\"")).unwrap();
+    std::os::unix::fs::symlink(
+        elsewhere.path().join("x.toml"),
+        dir.path().join("link.toml"),
+    )
+    .unwrap();
+    let errs = load_within_time(dir.path()).unwrap_err();
+    assert!(errs[0].file.ends_with("link.toml"), "{errs:?}");
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_an_error_at_its_first_bad_byte() {
+    let mut bytes = one_case(0, "len = \"1p\"").into_bytes();
+    // Line 2 is `id = "mmap.gen.case-0"`: spoil the `g` of `gen`, column 12.
+    let at = bytes.iter().position(|&b| b == b'g').unwrap();
+    bytes[at] = 0xff;
+    let dir = tree(&[("bad.toml", &bytes)]);
+    let errs = load_within_time(dir.path()).unwrap_err();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    let e = &errs[0];
+    assert_eq!((e.line, e.col), (2, 12), "{e}");
+    assert!(e.msg.contains(&format!("byte offset {at}")), "{e}");
+    assert!(
+        e.to_string().contains("bad.toml:2:12: invalid UTF-8"),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_build_scan_refuses_fifos_dangling_links_and_opens_nothing() {
+    let dir = tree(&[("good.toml", b"# x\n"), ("bad-utf8.toml", b"\xff\n")]);
+    nix::unistd::mkfifo(&dir.path().join("pipe.toml"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    std::os::unix::fs::symlink("/nonexistent", dir.path().join("gone.toml")).unwrap();
+    let scan = build::scan(dir.path());
+    let files: Vec<&str> = scan.files.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(files, ["bad-utf8.toml", "clauses/posix.toml", "good.toml"]);
+    let refused: Vec<&str> = scan.refused.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(refused, ["gone.toml", "pipe.toml"]);
+    let src = build::generate(&scan);
+    assert!(src.contains("include_bytes!"), "{src}");
+    assert!(
+        src.contains("\"pipe.toml\", \"is not a regular file"),
+        "{src}"
+    );
+}
+
+/// The text of a case whose mmap call has `arg` (e.g. `len = "..."`), and the column of
+/// the opening quote of its value on line 5.
+fn with_call_arg(arg: &str) -> (String, usize) {
+    let text = one_case(0, &format!("len = \"1p\", {arg}"));
+    let line5 = text.lines().nth(4).unwrap();
+    let value = arg.split_once('=').unwrap().0.trim();
+    let col = line5.find(&format!("{value} = ")).unwrap() + value.len() + 4;
+    (text.replacen("len = \"1p\", len", "len", 1), col)
+}
+
+#[rstest]
+#[case::division_by_zero("offset = \"1/(p-p)\"", "division by zero")]
+#[case::division_by_zero_with_4k_pages_only("offset = \"1/(p-4*1024)\"", "with 4 KiB pages")]
+#[case::division_by_zero_with_64k_pages_only("offset = \"1/(p-64*1024)\"", "with 64 KiB pages")]
+#[case::overflow("offset = \"max*max*4\"", "overflow")]
+#[case::min_divided_by_minus_one(
+    "offset = \"(-170141183460469231731687303715884105727-1)/(-1)\"",
+    "overflow"
+)]
+#[case::off_t_range("offset = \"max+1\"", "does not fit off_t")]
+#[case::size_t_range("len = \"max+1\"", "does not fit size_t")]
+#[case::size_t_range_below("len = \"-max\"", "does not fit size_t")]
+#[case::address_offset("addr = \"null+max*2\"", "does not fit an address offset")]
+#[case::deep_brackets(&format!("len = \"{}1{}\"", "(".repeat(20_000), ")".repeat(20_000)), "bytes long")]
+#[case::minus_signs(&format!("len = \"{}1\"", "-".repeat(1_000_000)), "bytes long")]
+#[case::long_sum(&format!("len = \"{}\"", vec!["1"; 30_000].join("+")), "bytes long")]
+fn bad_values_are_errors_at_the_expression(#[case] arg: &str, #[case] want: &str) {
+    let (text, col) = with_call_arg(arg);
+    let errs = parse_file(Path::new("v.toml"), &text, &registry()).unwrap_err();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    let e = &errs[0];
+    assert_eq!((e.line, e.col), (5, col), "{e}");
+    assert!(e.msg.contains(want), "{e}");
+}
+
+#[rstest]
+#[case("nan")]
+#[case("inf")]
+#[case("-inf")]
+#[case("0.0")]
+#[case("-1.0")]
+#[case("1e-300")]
+#[case("601.0")]
+fn timeouts_that_are_not_positive_finite_seconds_are_errors(#[case] t: &str) {
+    let text = one_case(0, "len = \"1p\"").replacen("title", &format!("timeout = {t}\ntitle"), 1);
+    let errs = parse_file(Path::new("t.toml"), &text, &registry()).unwrap_err();
+    assert_eq!((errs[0].line, errs[0].col), (3, 11), "{errs:?}");
+    assert!(errs[0].msg.contains("timeout"), "{errs:?}");
+}
+
+#[test]
+fn deeply_nested_toml_is_an_error_not_a_stack_overflow() {
+    let text = format!(
+        "{}x = {}1{}\n",
+        one_case(0, "len = \"1p\""),
+        "[".repeat(30_000),
+        "]".repeat(30_000)
+    );
+    let errs = parse_file(Path::new("n.toml"), &text, &registry()).unwrap_err();
+    assert!(errs[0].line >= 1, "{errs:?}");
+}
+
+/// Loads a file of `n` cases, returning the best of two times (the machine may be busy).
+fn time_to_load(n: usize) -> Duration {
+    let text: String = (0..n).map(|i| one_case(i, "len = \"1p\"")).collect();
+    (0..2)
+        .map(|_| {
+            let t = Instant::now();
+            let cases = parse_file(Path::new("big.toml"), &text, &registry()).unwrap();
+            assert_eq!(cases.len(), n);
+            t.elapsed()
+        })
+        .min()
+        .unwrap()
+}
+
+/// Ten times the cases must take about ten times as long, not a hundred: a quadratic step
+/// (locating each case by scanning the text from its start) made 20 000 cases take 15 s.
+#[test]
+fn loading_time_grows_linearly_with_the_number_of_cases() {
+    let small = time_to_load(1_000);
+    let large = time_to_load(10_000);
+    let ratio = large.as_secs_f64() / small.as_secs_f64();
+    assert!(
+        ratio < 30.0,
+        "1 000 cases: {small:?}, 10 000 cases: {large:?}, ratio {ratio:.1}"
+    );
+}
+
+/// Runs `mmapconf --cases DIR check`; returns the exit code and stderr.
+fn check(dir: &Path) -> (Option<i32>, String) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_mmapconf"))
+        .arg("--cases")
+        .arg(dir)
+        .arg("check")
+        .output()
+        .unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_reports_a_division_by_zero_at_one_page_size_at_file_line_col() {
+    // Divides by zero only where the page is 16 KiB.
+    let text = one_case(0, "len = \"1p\", offset = \"p/(p-16*1024)\"");
+    let dir = tree(&[("z.toml", text.as_bytes())]);
+    let (code, stderr) = check(dir.path());
+    assert_eq!(code, Some(2), "{stderr}");
+    let at = format!(
+        "{}:5:44: offset `p/(p-16*1024)`: division by zero (with 16 KiB pages on ",
+        dir.path().join("z.toml").display()
+    );
+    assert!(stderr.contains(&at), "{stderr}");
+}
+
+#[test]
+fn check_plans_every_case_and_reports_what_only_the_whole_case_shows() {
+    // Within off_t, but larger than any object the harness creates.
+    let text = one_case(0, "len = \"1p\"").replacen(
+        "call",
+        "object = { kind = \"file\", size = \"1p*1024*1024\" }\ncall",
+        1,
+    );
+    let dir = tree(&[("o.toml", text.as_bytes())]);
+    let (code, stderr) = check(dir.path());
+    assert_eq!(code, Some(2), "{stderr}");
+    let at = format!(
+        "{}:1:1: mmap.gen.case-0: object size",
+        dir.path().join("o.toml").display()
+    );
+    assert!(stderr.contains(&at), "{stderr}");
+    assert!(stderr.contains("exceeds"), "{stderr}");
+}
