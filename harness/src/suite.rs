@@ -253,7 +253,8 @@ mod tests {
                 assert!(ran < Duration::from_millis(400), "{ran:?}");
                 named.lock().unwrap().push(id.to_string());
             },
-        );
+        )
+        .unwrap();
         assert_eq!(results.len(), 2);
         assert_eq!(*named.lock().unwrap(), ["suite.slow"]);
     }
