@@ -141,10 +141,10 @@ impl Batch {
             return Err(stopping());
         }
         let paths = self.files.iter().map(|f| self.dir.join(&f.0)).collect();
-        while let Some((name, tmp, fd)) = self.files.pop() {
+        while let Some((name, tmp, _)) = self.files.last() {
             renameat(&self.dir_fd, tmp.as_c_str(), &self.dir_fd, name.as_str()).map_err(io_err)?;
-            st.temps.retain(|t| t.1 != tmp);
-            drop(fd);
+            st.temps.retain(|t| t.1 != *tmp);
+            self.files.pop();
         }
         nix::unistd::fsync(&self.dir_fd).map_err(io_err)?;
         Ok(paths)

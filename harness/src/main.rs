@@ -33,10 +33,13 @@ enum Command {
         /// Parallel cases (default: the CPU count).
         #[arg(short, long)]
         jobs: Option<usize>,
-        /// Report directory (default: reports/<os>-<release>-<arch>).
+        /// Report directory (default: reports/<os>-<release>-<arch>). Written all-or-nothing:
+        /// a stopped or failed write keeps the previous files.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Only cases whose id contains one of these words.
+        /// Only cases whose id contains one of these words. A filtered run writes no
+        /// files unless --out is given, so it never replaces a full run's report; a filter
+        /// that matches no case exits 2.
         filter: Vec<String>,
         /// What the suite runs under when not the bare kernel, for the report
         /// (e.g. "gVisor runsc 20221219, ptrace platform").
