@@ -90,8 +90,8 @@ fn a_write_that_fails_midway_keeps_the_previous_report_whole() {
         cmd.pre_exec(move || {
             libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
             let r = libc::rlimit {
-                rlim_cur: limit,
-                rlim_max: limit,
+                rlim_cur: limit as libc::rlim_t,
+                rlim_max: limit as libc::rlim_t,
             };
             if libc::setrlimit(libc::RLIMIT_FSIZE, &r) != 0 {
                 return Err(std::io::Error::last_os_error());

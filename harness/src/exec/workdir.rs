@@ -41,6 +41,12 @@ fn io_err(e: Errno) -> io::Error {
     io::Error::from_raw_os_error(e as i32)
 }
 
+/// The permission bits of `st` (mode_t is 16 bits on FreeBSD, 32 on Linux).
+#[allow(clippy::useless_conversion)]
+fn perm_bits(st: &nix::sys::stat::FileStat) -> u32 {
+    u32::from(st.st_mode) & 0o7777
+}
+
 /// Opens a directory without following a symlink in its last component.
 fn open_dir_at(parent: BorrowedFd, name: &CStr) -> nix::Result<OwnedFd> {
     openat(
@@ -76,13 +82,14 @@ impl WorkDir {
             // The name in a world-writable parent could have been swapped between mkdirat
             // and openat: what we opened must be ours and as we made it.
             let st = fstat(&dir).map_err(io_err)?;
-            if st.st_uid != nix::unistd::geteuid().as_raw() || st.st_mode & 0o7777 != 0o700 {
+            if st.st_uid != nix::unistd::geteuid().as_raw() || perm_bits(&st) != 0o700 {
                 return Err(io::Error::other(format!(
                     "{}: the new work directory was replaced by another user's",
                     parent.join(&name).display()
                 )));
             }
-            nix::sys::stat::fchmod(&dir, Mode::from_bits_truncate(DIR_MODE)).map_err(io_err)?;
+            nix::sys::stat::fchmod(&dir, Mode::from_bits_truncate(DIR_MODE as libc::mode_t))
+                .map_err(io_err)?;
             let lock = openat(
                 &dir,
                 LOCK,
@@ -176,15 +183,12 @@ fn give(fd: BorrowedFd, owner: Option<u32>) -> io::Result<()> {
 /// Unlinks `name` in `dir`; a directory is emptied first. Symlinks are removed, never
 /// followed.
 fn remove_entry(dir: BorrowedFd, name: &CStr) {
-    match unlinkat(dir, name, UnlinkatFlags::NoRemoveDir) {
-        // Linux answers EISDIR for a directory, FreeBSD EPERM.
-        Err(Errno::EISDIR | Errno::EPERM) => {
-            if let Ok(sub) = open_dir_at(dir, name) {
-                remove_contents(sub.as_fd());
-            }
-            let _ = unlinkat(dir, name, UnlinkatFlags::RemoveDir);
+    // Linux answers EISDIR for a directory, FreeBSD EPERM.
+    if let Err(Errno::EISDIR | Errno::EPERM) = unlinkat(dir, name, UnlinkatFlags::NoRemoveDir) {
+        if let Ok(sub) = open_dir_at(dir, name) {
+            remove_contents(sub.as_fd());
         }
-        _ => {}
+        let _ = unlinkat(dir, name, UnlinkatFlags::RemoveDir);
     }
 }
 
@@ -236,7 +240,7 @@ pub fn remove_stale(parent: &Path) -> usize {
             continue; // a symlink, or not a directory
         };
         let Ok(st) = fstat(&dir) else { continue };
-        if st.st_uid != me || st.st_mode & 0o7777 != DIR_MODE {
+        if st.st_uid != me || perm_bits(&st) != DIR_MODE {
             continue;
         }
         let Ok(lock) = openat(
