@@ -13,9 +13,10 @@
 //! a new results.json is never beside an old report: when it is in place, every report
 //! file already is. SIGINT, SIGTERM and SIGHUP wait for a commit in progress to finish
 //! ([`stop`]), so they never split a set. Only SIGKILL or a power loss inside the commit's
-//! few renames (microseconds, after all data is on disk) can leave some report files new
-//! and others old, with results.json still the old one; the next write to that directory
-//! then replaces them all.
+//! few renames (back to back, after all data is on disk, with the replaced files held open
+//! so that no rename frees blocks) can leave some report files new and others old, with
+//! results.json still the old one: per-file renames cannot replace several files at one
+//! instant. The next complete write to that directory replaces them all.
 //!
 //! Temporaries of a writer that was killed are removed by the next [`Batch`] in that
 //! directory: a temporary whose lock can be taken has no live writer.
@@ -141,11 +142,29 @@ impl Batch {
             return Err(stopping());
         }
         let paths = self.files.iter().map(|f| self.dir.join(&f.0)).collect();
+        // The files being replaced stay open until every rename is done, so that no rename
+        // has to free an old file's blocks: the renames follow each other closely.
+        let old: Vec<OwnedFd> = self
+            .files
+            .iter()
+            .filter_map(|f| {
+                openat(
+                    &self.dir_fd,
+                    f.0.as_str(),
+                    OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+                    Mode::empty(),
+                )
+                .ok()
+            })
+            .collect();
+        let mut done = Vec::new();
         while let Some((name, tmp, _)) = self.files.last() {
             renameat(&self.dir_fd, tmp.as_c_str(), &self.dir_fd, name.as_str()).map_err(io_err)?;
             st.temps.retain(|t| t.1 != *tmp);
-            self.files.pop();
+            done.extend(self.files.pop());
         }
+        drop(done);
+        drop(old);
         nix::unistd::fsync(&self.dir_fd).map_err(io_err)?;
         Ok(paths)
     }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 fn main() {
     // First, before libtest-mimic's threads: SIGINT, SIGTERM and SIGHUP kill the running
     // children, remove the work files and exit 130, 143 or 129, as `mmapconf run` does.
-    if let Err(e) = mmapconf::exec::signals::install("the tests") {
+    if let Err(e) = mmapconf::exec::signals::install("cargo test") {
         eprintln!("cannot start the signal thread: {e}");
         std::process::exit(2);
     }

@@ -24,7 +24,7 @@ fn stop_signals() -> SigSet {
 
 /// Blocks the stop signals and starts the thread that handles them. Call before any other
 /// thread is started (threads inherit the mask). `what` names what is stopped, for the
-/// message ("the run", "the tests").
+/// message ("the run", "cargo test").
 pub fn install(what: &'static str) -> std::io::Result<()> {
     let set = stop_signals();
     let mut old = SigSet::empty();
