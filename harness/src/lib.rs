@@ -5,8 +5,10 @@
 //! child, producing a [`record::Observation`]) -> [`judge`] (verdicts) -> [`report`]
 //! (results.json, then HTML, Markdown and JUnit merged from one or more of them).
 //! [`suite`] runs plan, exec and judge over many cases.
-//! The executor and the reporter never import each other.
+//! The executor and the reporter never import each other. [`atomic`] writes every output
+//! file all-or-nothing, for the reporter and for a stop by signal.
 
+pub mod atomic;
 pub mod bench;
 pub mod embedded;
 pub mod exec;

@@ -43,10 +43,13 @@ enum Command {
         /// Parallel cases (default: the CPU count).
         #[arg(short, long)]
         jobs: Option<usize>,
-        /// Report directory (default: reports/<os>-<release>-<arch>).
+        /// Report directory (default: reports/<os>-<release>-<arch>). Written all-or-nothing:
+        /// a stopped or failed write keeps the previous files.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Only cases whose id contains one of these words (with --exact: is one of them).
+        /// A filtered run writes no files unless --out is given, so it never replaces a
+        /// full run's report; a filter that matches no case exits 2.
         filter: Vec<String>,
         /// Filters and --skip match whole case ids, not parts of them.
         #[arg(long)]
@@ -439,16 +442,29 @@ fn run(
         .filter(|c| select.keeps(&c.id))
         .cloned()
         .collect();
+    if cases.is_empty() {
+        eprintln!(
+            "error: no case matches the selection {:?} (skip {:?}); nothing run, nothing written",
+            select.filter, select.skip
+        );
+        return 2;
+    }
+    // A part of the suite must not pass for the whole of it: without --out, a filtered run
+    // writes nothing and the default report directory keeps the last full run's report.
+    let filtered = cases.len() < suite.cases.len();
+    let dir = match (&out, filtered) {
+        (Some(d), _) => Some(d.clone()),
+        (None, false) => Some(Path::new("reports").join(host.report_dir_name())),
+        (None, true) => None,
+    };
+    // Before any thread: the signal thread must be the only one to take SIGINT/TERM/HUP.
+    if let Err(e) = exec::signals::install("the run") {
+        eprintln!("error: cannot start the signal thread ({e})");
+        return 2;
+    }
     let Some(executor) = executor() else {
         return 2;
     };
-    if let Err(e) = ctrlc::set_handler(|| {
-        exec::abort_all();
-        eprintln!("\ninterrupted: children killed, work files removed");
-        std::process::exit(130);
-    }) {
-        eprintln!("warning: no Ctrl-C handler ({e}); an interrupt may leave work files behind");
-    }
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let total = cases.len();
     let count = std::sync::atomic::AtomicUsize::new(0);
@@ -470,31 +486,72 @@ fn run(
             return 2;
         }
     };
+    // The work directories go before the outputs are written.
+    drop(executor);
     for r in results
         .iter()
         .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Broken))
     {
         eprintln!("\n{}", r.explain());
     }
-    let dir = out.unwrap_or_else(|| Path::new("reports").join(host.report_dir_name()));
-    let json = match report::write_results(&dir, &host, &results) {
-        Ok(json) => json,
+    let status = exit_status(&results);
+    println!("{}", report::tally(&results));
+    let Some(dir) = dir else {
+        println!(
+            "a filtered run ({} of {} cases) writes no report without --out",
+            cases.len(),
+            suite.cases.len()
+        );
+        return status;
+    };
+    let pages = if with_report {
+        system_pages(&suite.registry, &host)
+    } else {
+        Default::default()
+    };
+    match write_run(suite, &dir, &host, &results, with_report.then_some(pages)) {
+        Ok(paths) => {
+            let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+            println!("wrote {}", names.join(", "));
+            status
+        }
         Err(e) => {
             eprintln!(
-                "error: cannot write the results to {}: {}",
+                "error: cannot write the results to {}: {}; the previous files there are kept",
                 dir.display(),
-                mmapconf::names::os_error(&e)
+                mmapconf::names::name_errnos(&e)
             );
-            return 2;
+            2
         }
-    };
-    println!("{}\nwrote {}", report::tally(&results), json.display());
-    // The report for this one kernel, beside its results.
-    if with_report && merge_report(suite, &[json], &dir, system_pages(&suite.registry, &host)) != 0
-    {
-        return 2;
     }
-    exit_status(&results)
+}
+
+/// Writes results.json and, with `pages`, the report for this one run beside it, as one
+/// all-or-nothing set (results.json renamed last: see [`mmapconf::atomic`]).
+fn write_run(
+    suite: &load::Suite,
+    dir: &Path,
+    host: &Host,
+    results: &[mmapconf::judge::CaseResult],
+    pages: Option<PageTexts>,
+) -> Result<Vec<PathBuf>, String> {
+    let mut batch = mmapconf::atomic::Batch::new(dir).map_err(|e| e.to_string())?;
+    let json = report::results_json(host, results).map_err(|e| e.to_string())?;
+    let tmp = batch
+        .add("results.json", json.as_bytes())
+        .map_err(|e| e.to_string())?;
+    if let Some(pages) = pages {
+        // The report is made from results.json as written, like `report` would.
+        let mut run = report::merge::Run::read(&tmp)?;
+        run.name = dir
+            .canonicalize()
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| dir.display().to_string());
+        let merged = merged(suite, vec![run], pages);
+        report::add_report(&mut batch, &merged).map_err(|e| e.to_string())?;
+    }
+    batch.commit().map_err(|e| e.to_string())
 }
 
 /// 2 when any case is broken (the run is incomplete, whatever else it found), else 1 when
@@ -574,9 +631,7 @@ fn merge_report(suite: &load::Suite, files: &[PathBuf], out: &Path, pages: PageT
             }
         }
     }
-    let (texts, read) = pages;
-    let mut merged = report::merge::Merged::new(runs, &suite.registry, texts);
-    merged.pages_read = read;
+    let merged = merged(suite, runs, pages);
     match report::write_report(out, &merged) {
         Ok(paths) => {
             println!(
@@ -601,4 +656,15 @@ fn merge_report(suite: &load::Suite, files: &[PathBuf], out: &Path, pages: PageT
             2
         }
     }
+}
+
+fn merged(
+    suite: &load::Suite,
+    runs: Vec<report::merge::Run>,
+    pages: PageTexts,
+) -> report::merge::Merged<'_> {
+    let (texts, read) = pages;
+    let mut merged = report::merge::Merged::new(runs, &suite.registry, texts);
+    merged.pages_read = read;
+    merged
 }

@@ -23,6 +23,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 fn main() {
+    // First, before libtest-mimic's threads: SIGINT, SIGTERM and SIGHUP kill the running
+    // children, remove the work files and exit 130, 143 or 129, as `mmapconf run` does.
+    if let Err(e) = mmapconf::exec::signals::install("cargo test") {
+        eprintln!("cannot start the signal thread: {e}");
+        std::process::exit(2);
+    }
     let args = Arguments::from_args();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cases");
     let host = Arc::new(Host::detect());
@@ -49,11 +55,6 @@ fn main() {
             std::process::exit(2);
         }
     };
-    // Ctrl-C: kill the running children and remove the work files before leaving.
-    let _ = ctrlc::set_handler(|| {
-        mmapconf::exec::abort_all();
-        std::process::exit(130);
-    });
     let trials = match load::load_dir(&dir) {
         // A broken case file fails loudly as its own trial instead of skipping cases.
         Err(errors) => {

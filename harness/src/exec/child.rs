@@ -65,6 +65,11 @@ struct Child<'a> {
 pub unsafe fn run(plan: &Plan, prep: &Prepared, report_fd: c_int) -> ! {
     // SAFETY: all calls below are raw system calls on memory the child owns.
     unsafe {
+        // First of all: die with the runner, so that no case outlives it, even killed.
+        if !die_with_parent(prep.parent_pid) {
+            libc::_exit(122);
+        }
+        super::signals::restore_mask_in_child();
         libc::setpgid(0, 0);
         let size = std::mem::size_of::<Record>();
         let page = libc::mmap(
@@ -209,7 +214,7 @@ impl Child<'_> {
                     } else {
                         libc::O_RDWR
                     };
-                    let fd = libc::open(self.prep.object_path.as_ptr(), flags);
+                    let fd = self.open_prepared(flags);
                     if fd < 0 {
                         return Err(SetupCall::Open);
                     }
@@ -509,7 +514,11 @@ impl Child<'_> {
                         self.fail(Stage::Fork, SetupCall::Pipe, i);
                         return me;
                     }
+                    let me_pid = libc::getpid();
                     pid = libc::fork();
+                    if pid == 0 && !die_with_parent(me_pid) {
+                        libc::_exit(122);
+                    }
                 }
                 if pid < 0 {
                     self.fail(Stage::Fork, SetupCall::Fork, i);
@@ -717,8 +726,22 @@ impl Child<'_> {
     unsafe fn file_fd(&self, flags: c_int) -> c_int {
         match self.plan.object.as_ref().map(|o| o.kind) {
             // SAFETY: opening a path prepared before fork.
-            Some(ObjectKind::File) => unsafe { libc::open(self.prep.object_path.as_ptr(), flags) },
+            Some(ObjectKind::File) => unsafe { self.open_prepared(flags) },
             _ => self.aux_fd,
+        }
+    }
+
+    /// Opens the prepared object: its name in the work directory, never following a
+    /// symlink, or the absolute path of a device.
+    unsafe fn open_prepared(&self, flags: c_int) -> c_int {
+        let p = self.prep;
+        // SAFETY: a descriptor and names prepared before fork.
+        unsafe {
+            if p.dir_fd >= 0 {
+                libc::openat(p.dir_fd, p.name.as_ptr(), flags | libc::O_NOFOLLOW)
+            } else {
+                libc::open(p.object_path.as_ptr(), flags)
+            }
         }
     }
 
@@ -849,19 +872,68 @@ fn shm(_prep: &Prepared) -> c_int {
     unsafe { libc::shm_open(libc::SHM_ANON, libc::O_RDWR, 0o600) }
 }
 
-/// Linux's shm_open is open(2) under /dev/shm; done directly, then unlinked at once.
+/// Linux's shm_open is open(2) of a file on the /dev/shm tmpfs: done directly, in the
+/// private tmpfs work directory when there is one, exclusively, then unlinked at once.
 #[cfg(not(target_os = "freebsd"))]
 fn shm(prep: &Prepared) -> c_int {
-    // SAFETY: a path prepared before fork.
+    let flags = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
+    // SAFETY: a descriptor and names prepared before fork.
     unsafe {
-        let fd = libc::open(
-            prep.object_path.as_ptr(),
-            libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
-            0o600,
-        );
-        libc::unlink(prep.object_path.as_ptr());
-        fd
+        if prep.dir_fd >= 0 {
+            let fd = libc::openat(prep.dir_fd, prep.name.as_ptr(), flags, 0o600);
+            if fd >= 0 {
+                libc::unlinkat(prep.dir_fd, prep.name.as_ptr(), 0);
+            }
+            fd
+        } else {
+            let fd = libc::open(prep.object_path.as_ptr(), flags, 0o600);
+            // Only what we made: a name planted by someone else stays theirs.
+            if fd >= 0 {
+                libc::unlink(prep.object_path.as_ptr());
+            }
+            fd
+        }
     }
+}
+
+/// Asks the kernel to SIGKILL this process when its parent dies, then checks that the
+/// parent is still `parent` (it may have died before the request took effect). Linux
+/// signals on the death of the forking *thread*: the runner's workers reap their child
+/// before they end, and a case's own fork steps wait for theirs.
+#[cfg(target_os = "linux")]
+fn die_with_parent(parent: libc::pid_t) -> bool {
+    // SAFETY: plain system calls.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        ) == 0
+            && libc::getppid() == parent
+    }
+}
+
+#[cfg(target_os = "freebsd")]
+fn die_with_parent(parent: libc::pid_t) -> bool {
+    let mut sig: c_int = libc::SIGKILL;
+    // SAFETY: plain system calls; procctl reads one int.
+    unsafe {
+        libc::procctl(
+            libc::P_PID,
+            0,
+            libc::PROC_PDEATHSIG_CTL,
+            (&mut sig as *mut c_int).cast(),
+        ) == 0
+            && libc::getppid() == parent
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
+fn die_with_parent(parent: libc::pid_t) -> bool {
+    // SAFETY: a plain system call.
+    unsafe { libc::getppid() == parent }
 }
 
 #[cfg(target_os = "linux")]

@@ -1,12 +1,16 @@
 //! Execution: each planned case in its own forked child, observed from the parent.
 //!
-//! The parent prepares what the child needs (work files, paths, content buffers), forks,
+//! The parent prepares what the child needs (work files, names, content buffers), forks,
 //! and reads the child's fixed-size [`Record`] from a pipe with the case's timeout. A child
 //! that hangs is killed with its whole process group; one that dies is reported, never
-//! fatal to the harness. Work files live in a per-run temporary directory that is removed
-//! when the [`Executor`] drops, and by the Ctrl-C handler.
+//! fatal to the harness. Work files live in private per-run directories ([`workdir`]),
+//! removed when the [`Executor`] drops, and by [`abort`] when a signal stops the run
+//! ([`signals`]). A child dies with the runner (PDEATHSIG), so even SIGKILL of the runner
+//! leaves no case running; the next run removes the directories it left.
 
 mod child;
+pub mod signals;
+pub mod workdir;
 
 use crate::model::{Fs, ObjectKind};
 use crate::names::os_error;
@@ -14,52 +18,119 @@ use crate::plan::{Plan, host_tmpfs};
 use crate::record::{ChildEnd, Observation, Record};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
+use workdir::WorkDir;
+
+/// The uid an `unprivileged` case drops to (exec::child).
+pub const UNPRIVILEGED_UID: u32 = 65534;
 
 /// What the parent made for one case before fork.
 pub struct Prepared {
+    /// An absolute path (/dev/zero, /dev/null, the /dev/shm fallback) when `dir_fd` is -1.
     pub object_path: CString,
+    /// The work directory holding the object, which the child opens as `name` relative to
+    /// it; -1 for none.
+    pub dir_fd: libc::c_int,
+    pub name: CString,
     pub content: Vec<u8>,
+    /// The runner's pid, which the child checks after asking to die with it.
+    pub parent_pid: libc::pid_t,
 }
 
 /// Serialises pipe creation and fork, so that a child never inherits the write end of
 /// another case's report pipe (which would hold that pipe open past its child's exit).
 static FORK_LOCK: Mutex<()> = Mutex::new(());
 
-/// Live process groups and work directories, for the Ctrl-C handler.
-static LIVE: Mutex<Vec<i32>> = Mutex::new(Vec::new());
-static WORKDIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Held shared by everything that creates a work entry or forks, from the creation until
+/// the result is registered in [`LIVE`] or [`WORKDIRS`]; [`abort`] takes it exclusively
+/// and for good, so that nothing is created or forked once it has started killing and
+/// removing. The flag says an abort has begun.
+static GATE: RwLock<bool> = RwLock::new(false);
 
-/// Kills every running case's process group and removes the work directories; for
-/// interrupt handlers.
-pub fn abort_all() {
-    if let Ok(live) = LIVE.lock() {
+/// Live process groups and work directories, for [`abort`].
+static LIVE: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+static WORKDIRS: Mutex<Vec<Arc<WorkDir>>> = Mutex::new(Vec::new());
+
+/// What [`abort`] did.
+pub struct Aborted {
+    /// Running cases (process groups) killed.
+    pub killed: usize,
+    /// Cases still not reaped when abort gave up waiting (0 in practice).
+    pub unreaped: usize,
+    /// Work directories that could not be removed, with why.
+    pub not_removed: Vec<String>,
+}
+
+/// Stops the run for good: no new work file or fork from here on, every running case's
+/// process group killed, their reaping awaited (by the threads that forked them), then the
+/// work directories removed. For signal handlers; the process is expected to exit next.
+pub fn abort() -> Aborted {
+    let mut gate = GATE.write().unwrap_or_else(|e| e.into_inner());
+    *gate = true;
+    // Never released: workers wanting to create or fork wait here until the exit.
+    std::mem::forget(gate);
+    let kill_all = || {
+        let live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
         for pgid in live.iter() {
             // SAFETY: signalling process groups we created.
             unsafe { libc::kill(-pgid, libc::SIGKILL) };
         }
+        live.len()
+    };
+    let killed = kill_all();
+    // A case's files are closed and its group gone only once its worker has reaped it.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut unreaped = killed;
+    while unreaped > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+        unreaped = kill_all();
     }
-    if let Ok(dirs) = WORKDIRS.lock() {
-        for d in dirs.iter() {
-            let _ = std::fs::remove_dir_all(d);
-        }
+    let dirs = WORKDIRS.lock().unwrap_or_else(|e| e.into_inner());
+    let not_removed = dirs
+        .iter()
+        .filter_map(|d| {
+            d.remove_all()
+                .err()
+                .map(|e| format!("{}: {e}", d.path().display()))
+        })
+        .collect();
+    // Kept locked: an Executor dropped now must not touch the list.
+    std::mem::forget(dirs);
+    Aborted {
+        killed,
+        unreaped,
+        not_removed,
     }
 }
 
 pub struct Executor {
-    disk: tempfile::TempDir,
-    tmpfs: Option<tempfile::TempDir>,
+    disk: Arc<WorkDir>,
+    tmpfs: Option<Arc<WorkDir>>,
     next: AtomicUsize,
 }
 
 impl Executor {
+    /// Removes the work directories dead runs left, then makes this run's: one under
+    /// `$TMPDIR`, one on a tmpfs when there is one.
     pub fn new() -> std::io::Result<Executor> {
-        let disk = work_dir(&std::env::temp_dir())?;
-        let tmpfs = host_tmpfs().and_then(|d| work_dir(&d).ok());
+        let gate = GATE.read().unwrap_or_else(|e| e.into_inner());
+        if *gate {
+            return Err(std::io::Error::other("the run is stopping"));
+        }
+        let tmp = std::env::temp_dir();
+        let shm = host_tmpfs();
+        workdir::remove_stale(&tmp);
+        if let Some(d) = shm.as_deref().filter(|d| *d != tmp) {
+            workdir::remove_stale(d);
+        }
+        let disk = Arc::new(WorkDir::create(&tmp)?);
+        let tmpfs = shm.and_then(|d| WorkDir::create(&d).ok()).map(Arc::new);
+        let mut dirs = WORKDIRS.lock().unwrap_or_else(|e| e.into_inner());
+        dirs.push(Arc::clone(&disk));
+        dirs.extend(tmpfs.iter().cloned());
+        drop(gate);
         Ok(Executor {
             disk,
             tmpfs,
@@ -67,26 +138,34 @@ impl Executor {
         })
     }
 
+    /// This run's work directories, for tests and diagnostics.
+    pub fn work_dirs(&self) -> Vec<std::path::PathBuf> {
+        std::iter::once(&self.disk)
+            .chain(self.tmpfs.iter())
+            .map(|d| d.path().to_path_buf())
+            .collect()
+    }
+
     /// Runs one plan in a forked child.
     pub fn run(&self, plan: &Plan) -> Observation {
         let start = Instant::now();
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let prepared = match self.prepare(plan, n) {
-            Ok(p) => p,
-            Err(e) => {
-                return Observation {
-                    record: None,
-                    end: ChildEnd::Broken(format!("preparing the case's object: {}", os_error(&e))),
-                    elapsed: start.elapsed(),
-                };
-            }
+        let broken = |why: String| Observation {
+            record: None,
+            end: ChildEnd::Broken(why),
+            elapsed: start.elapsed(),
         };
-        let (record, end) = fork_and_observe(plan, &prepared);
-        if let Some(o) = &plan.object
-            && matches!(o.kind, ObjectKind::File | ObjectKind::Dir | ObjectKind::Shm)
-        {
-            let path = Path::new(std::ffi::OsStr::from_bytes(prepared.object_path.as_bytes()));
-            let _ = std::fs::remove_file(path).or_else(|_| std::fs::remove_dir(path));
+        let gate = GATE.read().unwrap_or_else(|e| e.into_inner());
+        if *gate {
+            return broken("the run is stopping".into());
+        }
+        let (prepared, made) = match self.prepare(plan, n) {
+            Ok(p) => p,
+            Err(e) => return broken(format!("preparing the case's object: {}", os_error(&e))),
+        };
+        let (record, end) = fork_and_observe(plan, &prepared, gate);
+        if let Some(dir) = made {
+            dir.remove(&prepared.name);
         }
         Observation {
             record,
@@ -95,36 +174,68 @@ impl Executor {
         }
     }
 
-    fn prepare(&self, plan: &Plan, n: usize) -> std::io::Result<Prepared> {
-        let mut path = PathBuf::new();
-        let mut content = Vec::new();
+    fn tmpfs_dir(&self) -> std::io::Result<&WorkDir> {
+        self.tmpfs
+            .as_deref()
+            .ok_or_else(|| std::io::Error::other("no tmpfs work directory"))
+    }
+
+    /// The child's inputs, and the work directory in which an entry was made for it.
+    fn prepare(&self, plan: &Plan, n: usize) -> std::io::Result<(Prepared, Option<&WorkDir>)> {
+        let mut prep = Prepared {
+            object_path: CString::default(),
+            dir_fd: -1,
+            name: CString::default(),
+            content: Vec::new(),
+            parent_pid: std::process::id() as libc::pid_t,
+        };
+        let mut made = None;
+        // Only the uid a case drops to gets its entry; else it stays ours alone.
+        let owner = plan.drop_privilege.then_some(UNPRIVILEGED_UID);
         if let Some(o) = &plan.object {
             let content_of =
                 |size: u64| (0..size).map(|i| o.content.byte_at(i)).collect::<Vec<u8>>();
             match o.kind {
                 ObjectKind::File => {
                     let dir = match o.fs {
-                        Fs::Disk => self.disk.path(),
-                        Fs::Tmpfs => self
-                            .tmpfs
-                            .as_ref()
-                            .map(|t| t.path())
-                            .ok_or_else(|| std::io::Error::other("no tmpfs work directory"))?,
+                        Fs::Disk => &*self.disk,
+                        Fs::Tmpfs => self.tmpfs_dir()?,
                     };
-                    path = dir.join(format!("case-{n}.dat"));
-                    std::fs::write(&path, content_of(o.size))?;
-                    // Unprivileged cases reopen the file by path for readback.
-                    set_mode(&path, 0o666)?;
+                    prep.name =
+                        CString::new(format!("case-{n}.dat")).map_err(std::io::Error::other)?;
+                    dir.create_file(&prep.name, &content_of(o.size), owner)?;
+                    prep.dir_fd = dir.raw_fd();
+                    made = Some(dir);
                 }
                 ObjectKind::Dir => {
-                    path = self.disk.path().join(format!("case-{n}.dir"));
-                    std::fs::create_dir(&path)?;
+                    prep.name =
+                        CString::new(format!("case-{n}.dir")).map_err(std::io::Error::other)?;
+                    self.disk.create_dir(&prep.name, owner)?;
+                    prep.dir_fd = self.disk.raw_fd();
+                    made = Some(&*self.disk);
                 }
-                ObjectKind::DevZero => path = "/dev/zero".into(),
-                ObjectKind::DevNull => path = "/dev/null".into(),
+                ObjectKind::DevZero => prep.object_path = c"/dev/zero".into(),
+                ObjectKind::DevNull => prep.object_path = c"/dev/null".into(),
                 ObjectKind::Memfd | ObjectKind::Shm => {
-                    content = content_of(o.size);
-                    path = format!("/dev/shm/mmapconf-{}-{n}", std::process::id()).into();
+                    prep.content = content_of(o.size);
+                    // A shm object is a file on a tmpfs (Linux's shm_open opens one under
+                    // /dev/shm): the child makes it in the private tmpfs directory with
+                    // O_EXCL and unlinks it at once. Without one, a /dev/shm name with the
+                    // pid, O_EXCL and O_NOFOLLOW (FreeBSD uses SHM_ANON: no name at all).
+                    prep.name = CString::new(format!("shm-{n}")).map_err(std::io::Error::other)?;
+                    match &self.tmpfs {
+                        Some(t) => {
+                            prep.dir_fd = t.raw_fd();
+                            made = Some(&**t);
+                        }
+                        None => {
+                            prep.object_path = CString::new(format!(
+                                "/dev/shm/mmapconf-{}-{n}",
+                                std::process::id()
+                            ))
+                            .map_err(std::io::Error::other)?;
+                        }
+                    }
                 }
                 ObjectKind::PipeRead
                 | ObjectKind::PipeWrite
@@ -132,42 +243,30 @@ impl Executor {
                 | ObjectKind::ClosedFd => {}
             }
         }
-        Ok(Prepared {
-            object_path: CString::new(path.as_os_str().as_bytes())
-                .map_err(std::io::Error::other)?,
-            content,
-        })
+        Ok((prep, made))
     }
-}
-
-fn work_dir(parent: &Path) -> std::io::Result<tempfile::TempDir> {
-    let dir = tempfile::Builder::new()
-        .prefix("mmapconf-")
-        .tempdir_in(parent)?;
-    // Cases that drop privilege still reach their files.
-    set_mode(dir.path(), 0o777)?;
-    if let Ok(mut dirs) = WORKDIRS.lock() {
-        dirs.push(dir.path().to_path_buf());
-    }
-    Ok(dir)
-}
-
-fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
 }
 
 impl Drop for Executor {
     fn drop(&mut self) {
-        if let Ok(mut dirs) = WORKDIRS.lock() {
-            dirs.retain(|d| {
-                d != self.disk.path() && Some(d.as_path()) != self.tmpfs.as_ref().map(|t| t.path())
-            });
+        let mut dirs = WORKDIRS.lock().unwrap_or_else(|e| e.into_inner());
+        dirs.retain(|d| {
+            !Arc::ptr_eq(d, &self.disk) && !self.tmpfs.as_ref().is_some_and(|t| Arc::ptr_eq(d, t))
+        });
+        let _ = self.disk.remove_all();
+        if let Some(t) = &self.tmpfs {
+            let _ = t.remove_all();
         }
     }
 }
 
-fn fork_and_observe(plan: &Plan, prep: &Prepared) -> (Option<Record>, ChildEnd) {
+/// Forks the case's child; `gate` (held shared since the case's entry was made) is
+/// released once the child is in [`LIVE`], where [`abort`] finds it.
+fn fork_and_observe(
+    plan: &Plan,
+    prep: &Prepared,
+    gate: std::sync::RwLockReadGuard<'_, bool>,
+) -> (Option<Record>, ChildEnd) {
     let guard = FORK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let (rx, tx) = match nix::unistd::pipe() {
         Ok(p) => p,
@@ -196,18 +295,17 @@ fn fork_and_observe(plan: &Plan, prep: &Prepared) -> (Option<Record>, ChildEnd) 
     // Also set here, so the group exists before any kill below, whoever runs first.
     // SAFETY: pid is our child.
     unsafe { libc::setpgid(pid, pid) };
-    if let Ok(mut live) = LIVE.lock() {
-        live.push(pid);
-    }
+    LIVE.lock().unwrap_or_else(|e| e.into_inner()).push(pid);
+    drop(gate);
     let (bytes, hung) = read_report(rx, plan.timeout);
     // SAFETY: pid is our child; killing its group also ends processes a fork step made.
     unsafe { libc::kill(-pid, libc::SIGKILL) };
     let mut status = 0;
     // SAFETY: reaping our own child.
     let w = unsafe { libc::waitpid(pid, &mut status, 0) };
-    if let Ok(mut live) = LIVE.lock() {
-        live.retain(|p| *p != pid);
-    }
+    LIVE.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|p| *p != pid);
     let end = if hung {
         ChildEnd::Hung
     } else if w < 0 {

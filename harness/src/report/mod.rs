@@ -7,6 +7,7 @@ pub mod junit;
 pub mod markdown;
 pub mod merge;
 
+use crate::atomic::Batch;
 use crate::host::Host;
 use crate::judge::{CaseResult, Verdict};
 use crate::suite::totals;
@@ -25,10 +26,8 @@ struct Results<'a> {
     cases: &'a [CaseResult],
 }
 
-/// Writes `dir/results.json` (creating `dir`) and returns its path.
-pub fn write_results(dir: &Path, host: &Host, results: &[CaseResult]) -> std::io::Result<PathBuf> {
-    std::fs::create_dir_all(dir)?;
-    let json_path = dir.join("results.json");
+/// The text of a run's `results.json`.
+pub fn results_json(host: &Host, results: &[CaseResult]) -> std::io::Result<String> {
     let doc = Results {
         tool: "mmapconf",
         version: env!("CARGO_PKG_VERSION"),
@@ -40,16 +39,21 @@ pub fn write_results(dir: &Path, host: &Host, results: &[CaseResult]) -> std::io
         cases: results,
     };
     let json = serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?;
-    std::fs::write(&json_path, json + "\n")?;
-    Ok(json_path)
+    Ok(json + "\n")
+}
+
+/// Writes `dir/results.json` (creating `dir`) all-or-nothing and returns its path.
+pub fn write_results(dir: &Path, host: &Host, results: &[CaseResult]) -> std::io::Result<PathBuf> {
+    let mut batch = Batch::new(dir)?;
+    batch.add("results.json", results_json(host, results)?.as_bytes())?;
+    Ok(batch.commit()?.remove(0))
 }
 
 /// The report's files, as written into its directory.
 pub const REPORT_FILES: [&str; 4] = ["report.html", "report.md", "junit.xml", "merged.json"];
 
-/// Writes the report's four files into `dir` (created if needed); returns their paths.
-pub fn write_report(dir: &Path, merged: &Merged) -> std::io::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
+/// Renders the report's four files and adds them to `batch`.
+pub fn add_report(batch: &mut Batch, merged: &Merged) -> std::io::Result<()> {
     let junit = junit::render(merged).map_err(std::io::Error::other)?;
     let json = serde_json::to_string_pretty(merged).map_err(std::io::Error::other)?;
     let texts = [
@@ -58,13 +62,18 @@ pub fn write_report(dir: &Path, merged: &Merged) -> std::io::Result<Vec<PathBuf>
         junit,
         json + "\n",
     ];
-    let mut paths = Vec::new();
     for (name, text) in REPORT_FILES.iter().zip(texts) {
-        let path = dir.join(name);
-        std::fs::write(&path, text)?;
-        paths.push(path);
+        batch.add(name, text.as_bytes())?;
     }
-    Ok(paths)
+    Ok(())
+}
+
+/// Writes the report's four files into `dir` (created if needed) together, all-or-nothing
+/// (see [`crate::atomic`]); returns their paths.
+pub fn write_report(dir: &Path, merged: &Merged) -> std::io::Result<Vec<PathBuf>> {
+    let mut batch = Batch::new(dir)?;
+    add_report(&mut batch, merged)?;
+    batch.commit()
 }
 
 /// The one-line tally printed after a run.
