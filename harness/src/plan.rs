@@ -299,6 +299,18 @@ enum Why {
     Invalid(String),
 }
 
+impl Why {
+    /// An expression that cannot be evaluated: a broken case, unless it names a `top` this
+    /// host could not read, which makes the case not applicable here.
+    fn eval(e: String) -> Why {
+        if e == crate::expr::NO_TOP {
+            Why::NotApplicable(e)
+        } else {
+            Why::Invalid(e)
+        }
+    }
+}
+
 struct Planner<'a> {
     page: i128,
     top: i128,
@@ -316,7 +328,7 @@ impl Planner<'_> {
     }
 
     fn size(&self, e: &Expr, what: &str) -> Result<usize, Why> {
-        let v = e.eval(self.env(usize::MAX as i128)).map_err(Why::Invalid)?;
+        let v = e.eval(self.env(usize::MAX as i128)).map_err(Why::eval)?;
         if v < 0 && v >= i64::MIN as i128 {
             // A negative length is passed as C would: converted to size_t.
             return Ok(v as i64 as usize);
@@ -326,7 +338,7 @@ impl Planner<'_> {
     }
 
     fn off(&self, e: &Expr, what: &str) -> Result<i64, Why> {
-        let v = e.eval(self.env(i64::MAX as i128)).map_err(Why::Invalid)?;
+        let v = e.eval(self.env(i64::MAX as i128)).map_err(Why::eval)?;
         i64::try_from(v).map_err(|_| Why::Invalid(format!("{what} `{e}` = {v} does not fit off_t")))
     }
 
@@ -341,11 +353,14 @@ impl Planner<'_> {
             AddrBase::Null => RBase::Null,
             AddrBase::Result => RBase::Result,
             AddrBase::Hole => RBase::Hole,
+            AddrBase::Top if self.top == 0 => {
+                return Err(Why::NotApplicable(crate::expr::NO_TOP.into()));
+            }
             AddrBase::Top => RBase::Top,
             AddrBase::Mapping(n) => RBase::Mapping(self.mapping_index(n)?),
         };
         let off = match &a.offset {
-            Some(e) => e.eval(self.env(usize::MAX as i128)).map_err(Why::Invalid)?,
+            Some(e) => e.eval(self.env(usize::MAX as i128)).map_err(Why::eval)?,
             None => 0,
         };
         Ok(RAddr {
@@ -394,7 +409,7 @@ impl Planner<'_> {
             let res = names::RLIMIT
                 .value(name)
                 .map_err(|_| Why::NotApplicable(format!("{name} does not exist here")))?;
-            let v = e.eval(self.env(u64::MAX as i128)).map_err(Why::Invalid)?;
+            let v = e.eval(self.env(u64::MAX as i128)).map_err(Why::eval)?;
             let v = u64::try_from(v)
                 .map_err(|_| Why::Invalid(format!("{name} = {v} does not fit rlim_t")))?;
             limits.push((res as i32, v));
@@ -623,7 +638,7 @@ impl Planner<'_> {
             }
         };
         let rel = match &addr.offset {
-            Some(e) => e.eval(self.env(usize::MAX as i128)).map_err(Why::Invalid)?,
+            Some(e) => e.eval(self.env(usize::MAX as i128)).map_err(Why::eval)?,
             None => 0,
         };
         Ok((base_off as i128 + rel) as u64)
@@ -869,5 +884,22 @@ mod tests {
         let plan = ready(plan(&c, &host(KIB4, 0)).unwrap());
         assert_ne!(plan.mappings[0].flags & libc::MAP_FIXED, 0);
         assert_eq!(plan.mappings[1].flags & libc::MAP_FIXED, 0);
+    }
+
+    #[rstest]
+    #[case("addr = \"top\", len = \"1p\"")]
+    #[case("addr = \"null+1p\", len = \"top-1p\"")]
+    fn a_case_naming_top_is_not_applicable_where_top_could_not_be_read(#[case] args: &str) {
+        let c = case(&format!(
+            "call = {{ fn = \"munmap\", {args} }}\nexpect = {{ result = \"ok\" }}\n"
+        ));
+        let mut h = host(KIB4, 0);
+        h.top = 0;
+        match plan(&c, &h).unwrap() {
+            Planned::NotApplicable(r) => assert_eq!(r, crate::expr::NO_TOP),
+            Planned::Ready(_) => panic!("planned with an unknown top"),
+        }
+        h.top = 1 << 47;
+        ready(plan(&c, &h).unwrap());
     }
 }
