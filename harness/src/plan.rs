@@ -466,7 +466,7 @@ impl Planner<'_> {
         }
         if o.kind == ObjectKind::File && o.fs == Fs::Tmpfs && host_tmpfs().is_none() {
             return Err(Why::NotApplicable(
-                "no tmpfs directory found (set MMAPCONF_TMPFS to one)".into(),
+                "no tmpfs directory found, and none could be mounted (only a root run mounts one; or set MMAPCONF_TMPFS)".into(),
             ));
         }
         Ok(ObjectPlan {
@@ -716,22 +716,33 @@ pub fn host_tmpfs() -> Option<std::path::PathBuf> {
         Some(d) => vec![d.into()],
         None => vec!["/dev/shm".into(), "/tmp".into()],
     };
-    candidates.into_iter().find(|d| is_tmpfs(d))
+    let private = PRIVATE_TMPFS.lock().ok().and_then(|p| p.clone());
+    candidates.into_iter().chain(private).find(|d| is_tmpfs(d))
+}
+
+/// A tmpfs the executor mounted itself because the system had none (FreeBSD).
+static PRIVATE_TMPFS: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
+
+/// Offers (or withdraws) the executor's own tmpfs to [`host_tmpfs`].
+pub fn set_private_tmpfs(dir: Option<std::path::PathBuf>) {
+    if let Ok(mut p) = PRIVATE_TMPFS.lock() {
+        *p = dir;
+    }
 }
 
 #[cfg(target_os = "linux")]
-fn is_tmpfs(dir: &std::path::Path) -> bool {
+pub fn is_tmpfs(dir: &std::path::Path) -> bool {
     nix::sys::statfs::statfs(dir)
         .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC)
 }
 
 #[cfg(target_os = "freebsd")]
-fn is_tmpfs(dir: &std::path::Path) -> bool {
+pub fn is_tmpfs(dir: &std::path::Path) -> bool {
     nix::sys::statfs::statfs(dir).is_ok_and(|s| s.filesystem_type_name() == "tmpfs")
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
-fn is_tmpfs(_dir: &std::path::Path) -> bool {
+pub fn is_tmpfs(_dir: &std::path::Path) -> bool {
     false
 }
 

@@ -7,9 +7,10 @@
 //! when the [`Executor`] drops, and by the Ctrl-C handler.
 
 mod child;
+pub mod tmpfs;
 
 use crate::model::{Fs, ObjectKind};
-use crate::plan::{Plan, host_tmpfs};
+use crate::plan::{Plan, host_tmpfs, set_private_tmpfs};
 use crate::record::{ChildEnd, Observation, Record};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -42,6 +43,8 @@ pub fn abort_all() {
             unsafe { libc::kill(-pgid, libc::SIGKILL) };
         }
     }
+    // Before the directories: a mount point cannot be removed.
+    tmpfs::unmount_all();
     if let Ok(dirs) = WORKDIRS.lock() {
         for d in dirs.iter() {
             let _ = std::fs::remove_dir_all(d);
@@ -52,16 +55,38 @@ pub fn abort_all() {
 pub struct Executor {
     disk: tempfile::TempDir,
     tmpfs: Option<tempfile::TempDir>,
+    /// The tmpfs this executor mounted, when the system had none and the run is root.
+    mounted: Option<tmpfs::PrivateTmpfs>,
     next: AtomicUsize,
 }
 
 impl Executor {
     pub fn new() -> std::io::Result<Executor> {
         let disk = work_dir(&std::env::temp_dir())?;
-        let tmpfs = host_tmpfs().and_then(|d| work_dir(&d).ok());
+        let mut mounted = None;
+        let tmpfs = match host_tmpfs() {
+            Some(d) => work_dir(&d).ok(),
+            None if nix::unistd::geteuid().is_root() => {
+                match tmpfs::PrivateTmpfs::mount_in(disk.path()) {
+                    Ok(m) => {
+                        let dir = work_dir(m.path()).ok();
+                        set_private_tmpfs(Some(m.path().to_path_buf()));
+                        mounted = Some(m);
+                        dir
+                    }
+                    Err(e) => {
+                        // The tmpfs cases then say they are not applicable, and why.
+                        eprintln!("note: no tmpfs for the tmpfs cases: {e}");
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
         Ok(Executor {
             disk,
             tmpfs,
+            mounted,
             next: AtomicUsize::new(0),
         })
     }
@@ -162,6 +187,12 @@ impl Drop for Executor {
             dirs.retain(|d| {
                 d != self.disk.path() && Some(d.as_path()) != self.tmpfs.as_ref().map(|t| t.path())
             });
+        }
+        // Inside out: the work directory on the private tmpfs, the tmpfs, then (as a field)
+        // the disk work directory that holds its mount point.
+        self.tmpfs = None;
+        if self.mounted.take().is_some() {
+            set_private_tmpfs(None);
         }
     }
 }
