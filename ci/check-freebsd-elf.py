@@ -41,11 +41,29 @@ def readelf(path):
     return r.stdout
 
 
+def abi_note(path):
+    """The __FreeBSD_version of the FreeBSD ABI note (NT_FREEBSD_ABI_TAG), if any."""
+    r = subprocess.run(["readelf", "-nW", path], capture_output=True, text=True)
+    for line in r.stdout.splitlines():
+        f = line.split()
+        # "FreeBSD 0x00000004 NT_VERSION (version) description data: b4 5e 15 00"
+        if f[:1] == ["FreeBSD"] and "NT_VERSION" in line and "data:" in f:
+            data = f[f.index("data:") + 1:]
+            if len(data) == 4:
+                return int.from_bytes(bytes(int(b, 16) for b in data), "little")
+    return None
+
+
 def check(path):
     out = readelf(path)
     bad = []
-    if not re.search(r"OS/ABI:\s+UNIX - FreeBSD", out):
-        bad.append("not a FreeBSD ELF (OS/ABI)")
+    # FreeBSD's image activator takes an ELF as FreeBSD's by its OS/ABI byte or by its
+    # FreeBSD ABI note (.note.tag, type 1, __FreeBSD_version): lld leaves OS/ABI System V.
+    osrel = abi_note(path)
+    if not re.search(r"OS/ABI:\s+UNIX - FreeBSD", out) and osrel is None:
+        bad.append("not a FreeBSD ELF (neither OS/ABI FreeBSD nor a FreeBSD ABI note)")
+    if osrel is not None and not 1400000 <= osrel < 1600000:
+        bad.append(f"ABI note __FreeBSD_version {osrel}, not a 14.x or 15.x one")
     if not re.search(r"Machine:\s+Advanced Micro Devices X86-64", out):
         bad.append("not x86_64")
     interp = re.search(r"\[Requesting program interpreter: ([^\]]+)\]", out)
@@ -89,7 +107,7 @@ def main(paths):
             for b in bad:
                 print(f"{p}: {b}")
         else:
-            print(f"{p}: ok ({', '.join(needed)})")
+            print(f"{p}: ok ({', '.join(needed)}; ABI note {abi_note(p)})")
     return 1 if failed else 0
 
 
