@@ -38,6 +38,9 @@ pub enum Op {
     Div,
 }
 
+/// Why `top` has no value: the host could not read it ([`Env::top`] is 0).
+pub const NO_TOP: &str = "the top of the user address space could not be read on this system";
+
 /// What an expression is evaluated against.
 #[derive(Debug, Clone, Copy)]
 pub struct Env {
@@ -78,6 +81,7 @@ impl Expr {
             Expr::Int(v) => *v,
             Expr::Page => env.page,
             Expr::Max => env.max,
+            Expr::Top if env.top == 0 => return Err(NO_TOP.into()),
             Expr::Top => env.top,
             Expr::Neg(e) => {
                 let v = e.eval(env)?;

@@ -71,30 +71,161 @@ pub fn page_size() -> usize {
 
 /// End of the user address space: the first address no user mapping may reach.
 ///
-/// Measured where possible: the smallest power-of-two candidate (minus one page on x86_64,
-/// whose TASK_SIZE_MAX keeps the last page below 2^47 unmappable) such that a hinted
-/// one-page mapping lands exactly one page below it and not at it. A hint never replaces
-/// anything, so this is safe in a running harness, and it also holds under emulators whose
-/// stacks sit far below their top. Otherwise, Linux: the stack's end rounded up to a power
-/// of two; FreeBSD: VM_MAXUSER_ADDRESS, 2^47 on amd64 and 2^48 on arm64.
+/// Read from the system, never assumed:
+/// - FreeBSD: the kernel's own limit for this process (vm_map_max): on amd64 from
+///   procctl(PROC_LA_STATUS), LA48 or LA57 paging, whose limits are VM_MAXUSER_ADDRESS_LA48
+///   (2^47) and _LA57 (2^56) in sys/amd64/include/vmparam.h; elsewhere, and if that
+///   procctl is refused, from kern.proc.vmmap: the highest mapped end (the shared page or
+///   the stack) rounded up to the next page-table window.
+/// - Linux, and FreeBSD when neither answers: measured, the smallest power-of-two
+///   candidate (minus one page on x86_64 Linux, whose TASK_SIZE_MAX keeps the last page
+///   below 2^47 unmappable) such that a hinted one-page mapping lands exactly one page below
+///   it and not at it. A hint never replaces anything, so this is safe in a running harness,
+///   and it also holds under emulators whose stacks sit far below their top.
+/// - Then Linux: x86_64 with the `la57` CPU flag (the kernel clears it when it does not
+///   run 5-level page tables) has TASK_SIZE 2^56 - 1p; otherwise the stack's end
+///   (/proc/self/maps) rounded up to a power of two, minus one page on x86_64.
+///
+/// 0 when nothing could be read: cases that name `top` are then not applicable.
 fn user_top(page: u64) -> u64 {
+    #[cfg(target_os = "freebsd")]
+    if let Some(top) = freebsd_top() {
+        return top;
+    }
     if let Some(top) = probe_top(page) {
         return top;
     }
     #[cfg(target_os = "linux")]
-    if let Some(end) = linux_stack_end() {
-        let top = end.next_power_of_two();
-        return if cfg!(target_arch = "x86_64") {
-            top - page
-        } else {
-            top
+    if let Some(top) = linux_top(page) {
+        return top;
+    }
+    0
+}
+
+/// The page-table windows a user address space can end at: 39-bit (3-level arm64, riscv
+/// sv39), 42 (arm64 with 64 KiB pages), 47 (x86_64 4-level), 48 (arm64, riscv sv48), 52
+/// (arm64 LVA), 56 (x86_64 LA57 user half), 57 (riscv sv57).
+const WINDOWS: [u32; 7] = [39, 42, 47, 48, 52, 56, 57];
+
+/// The smallest window at or above `end`.
+fn window_above(end: u64) -> Option<u64> {
+    WINDOWS
+        .into_iter()
+        .map(|bits| 1u64 << bits)
+        .find(|&w| w >= end)
+}
+
+#[cfg(target_os = "freebsd")]
+fn freebsd_top() -> Option<u64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // sys/amd64/include/procctl.h; libc exports these only for its FreeBSD 14+ ABIs.
+        const PROC_LA_STATUS: libc::c_int = libc::PROC_PROCCTL_MD_MIN + 3;
+        const PROC_LA_STATUS_LA48: libc::c_int = 0x0100_0000;
+        const PROC_LA_STATUS_LA57: libc::c_int = 0x0200_0000;
+        let mut status: libc::c_int = 0;
+        // SAFETY: PROC_LA_STATUS writes one int to `status`.
+        let rc = unsafe {
+            libc::procctl(
+                libc::P_PID,
+                libc::getpid() as libc::id_t,
+                PROC_LA_STATUS,
+                (&raw mut status).cast(),
+            )
         };
+        if rc == 0 && status & PROC_LA_STATUS_LA57 != 0 {
+            return Some(1 << 56);
+        }
+        if rc == 0 && status & PROC_LA_STATUS_LA48 != 0 {
+            return Some(1 << 47);
+        }
     }
-    match std::env::consts::ARCH {
-        "x86_64" => 1 << 47,
-        "aarch64" => 1 << 48,
-        _ => 1 << 31,
+    vmmap_ends()
+        .and_then(|ends| ends.into_iter().max())
+        .and_then(window_above)
+}
+
+/// The end of every entry of this process's map, from sysctl kern.proc.vmmap.<pid>.
+#[cfg(target_os = "freebsd")]
+fn vmmap_ends() -> Option<Vec<u64>> {
+    let mib = [
+        libc::CTL_KERN,
+        libc::KERN_PROC,
+        libc::KERN_PROC_VMMAP,
+        // SAFETY: getpid has no preconditions.
+        unsafe { libc::getpid() },
+    ];
+    let mut len: libc::size_t = 0;
+    // SAFETY: a size query (NULL buffer) writes only `len`.
+    if unsafe {
+        libc::sysctl(
+            mib.as_ptr(),
+            4,
+            std::ptr::null_mut(),
+            &mut len,
+            std::ptr::null(),
+            0,
+        )
+    } != 0
+    {
+        return None;
     }
+    // Room for entries added between the two calls.
+    len += len / 4;
+    let mut buf = vec![0u8; len];
+    // SAFETY: the kernel writes at most `len` bytes into `buf`.
+    if unsafe {
+        libc::sysctl(
+            mib.as_ptr(),
+            4,
+            buf.as_mut_ptr().cast(),
+            &mut len,
+            std::ptr::null(),
+            0,
+        )
+    } != 0
+    {
+        return None;
+    }
+    buf.truncate(len);
+    // Packed records, each kve_structsize bytes long.
+    let int_at = |rec: &[u8], at: usize| -> Option<i32> {
+        Some(i32::from_ne_bytes(rec.get(at..at + 4)?.try_into().ok()?))
+    };
+    let u64_at = |rec: &[u8], at: usize| -> Option<u64> {
+        Some(u64::from_ne_bytes(rec.get(at..at + 8)?.try_into().ok()?))
+    };
+    let size_at = std::mem::offset_of!(libc::kinfo_vmentry, kve_structsize);
+    let end_at = std::mem::offset_of!(libc::kinfo_vmentry, kve_end);
+    let mut ends = Vec::new();
+    let mut rest = &buf[..];
+    while !rest.is_empty() {
+        let size = usize::try_from(int_at(rest, size_at)?).ok()?;
+        let end = u64_at(rest, end_at)?;
+        if size == 0 || size > rest.len() {
+            return None;
+        }
+        ends.push(end);
+        rest = &rest[size..];
+    }
+    Some(ends)
+}
+
+#[cfg(target_os = "linux")]
+fn linux_top(page: u64) -> Option<u64> {
+    if cfg!(target_arch = "x86_64") {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+        let flags = cpuinfo.lines().find(|l| l.starts_with("flags"))?;
+        if flags.split_whitespace().any(|f| f == "la57") {
+            return Some((1 << 56) - page);
+        }
+    }
+    let top = window_above(linux_stack_end()?)?;
+    Some(if cfg!(target_arch = "x86_64") {
+        top - page
+    } else {
+        top
+    })
 }
 
 fn probe_top(page: u64) -> Option<u64> {
@@ -103,7 +234,7 @@ fn probe_top(page: u64) -> Option<u64> {
     } else {
         0
     };
-    [39u32, 42, 47, 48, 52, 56, 57]
+    WINDOWS
         .into_iter()
         .map(|bits| (1u64 << bits) - below)
         // A hint just past a window may be refused only because the kernel keeps a default
@@ -177,6 +308,9 @@ fn tunables() -> Vec<String> {
         "vm/mmap_min_addr",
         "vm/max_map_count",
         "vm/overcommit_memory",
+        "vm/overcommit_ratio",
+        "vm/nr_hugepages",
+        "kernel/randomize_va_space",
     ]
     .iter()
     .map(|t| {
@@ -187,7 +321,126 @@ fn tunables() -> Vec<String> {
     .collect()
 }
 
-#[cfg(not(target_os = "linux"))]
+/// The sysctls that change mmap-family answers on FreeBSD: mlock as a user
+/// (security.bsd.unprivileged_mlock, vm.max_user_wired, vm.old_mlock), overcommit
+/// (vm.overcommit), placement (kern.elf64.aslr.*, security.bsd.map_at_zero), W^X
+/// (kern.elf64.allow_wx), PROT_MAX (vm.imply_prot_max), superpages (vm.pmap.pg_ps_enabled).
+#[cfg(target_os = "freebsd")]
+fn tunables() -> Vec<String> {
+    [
+        "security.bsd.unprivileged_mlock",
+        "vm.max_user_wired",
+        "vm.old_mlock",
+        "vm.overcommit",
+        "kern.elf64.aslr.enable",
+        "kern.elf64.aslr.stack",
+        "security.bsd.map_at_zero",
+        "kern.elf64.allow_wx",
+        "vm.imply_prot_max",
+        "vm.pmap.pg_ps_enabled",
+    ]
+    .iter()
+    .map(|name| {
+        format!(
+            "{name}={}",
+            sysctl_number(name).unwrap_or_else(|| "unreadable".into())
+        )
+    })
+    .collect()
+}
+
+/// An integer sysctl by name, as text; these are int or u_long.
+#[cfg(target_os = "freebsd")]
+fn sysctl_number(name: &str) -> Option<String> {
+    let cname = std::ffi::CString::new(name).ok()?;
+    let mut buf = [0u8; 8];
+    let mut len: libc::size_t = buf.len();
+    // SAFETY: the kernel writes at most `len` bytes into `buf`.
+    let rc = unsafe {
+        libc::sysctlbyname(
+            cname.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            &mut len,
+            std::ptr::null(),
+            0,
+        )
+    };
+    match (rc, len) {
+        (0, 4) => Some(i32::from_ne_bytes(buf[..4].try_into().ok()?).to_string()),
+        (0, 8) => Some(u64::from_ne_bytes(buf).to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
 fn tunables() -> Vec<String> {
     Vec::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_end_rounds_up_to_the_next_page_table_window() {
+        assert_eq!(window_above(1 << 47), Some(1 << 47));
+        assert_eq!(window_above((1 << 47) - 4096 * 3), Some(1 << 47));
+        assert_eq!(window_above((1 << 47) + 1), Some(1 << 48));
+        assert_eq!(window_above((1 << 55) + 1), Some(1 << 56));
+        assert_eq!(window_above(u64::MAX), None);
+    }
+
+    #[test]
+    fn the_detected_top_is_read_and_a_hint_one_page_below_it_may_land_but_none_at_it() {
+        let page = page_size() as u64;
+        let top = user_top(page);
+        assert_ne!(top, 0, "this system's top could not be read");
+        assert_eq!(top % page, 0, "{top:#x}");
+        // Nothing at or past the top can be mapped, hinted or not.
+        assert!(!placed_at(top, page), "a page was placed at top {top:#x}");
+        // SAFETY: MAP_FIXED at the top replaces nothing: the kernel refuses it.
+        let p = unsafe {
+            libc::mmap(
+                top as *mut libc::c_void,
+                page as usize,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANON | libc::MAP_FIXED,
+                -1,
+                0,
+            )
+        };
+        assert_eq!(p, libc::MAP_FAILED, "MAP_FIXED at top {top:#x} succeeded");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_linux_reading_from_the_system_agrees_with_the_measured_top() {
+        let page = page_size() as u64;
+        if let Some(measured) = probe_top(page) {
+            assert_eq!(linux_top(page), Some(measured));
+        }
+    }
+
+    #[test]
+    fn the_tunables_cases_depend_on_are_recorded_by_name() {
+        let names: &[&str] = if cfg!(target_os = "freebsd") {
+            &[
+                "security.bsd.unprivileged_mlock=",
+                "vm.max_user_wired=",
+                "vm.overcommit=",
+                "kern.elf64.aslr.enable=",
+                "vm.pmap.pg_ps_enabled=",
+            ]
+        } else {
+            &[
+                "vm.mmap_min_addr=",
+                "vm.max_map_count=",
+                "vm.overcommit_memory=",
+            ]
+        };
+        let t = tunables();
+        for n in names {
+            assert!(t.iter().any(|t| t.starts_with(n)), "{n} missing from {t:?}");
+        }
+    }
 }

@@ -171,9 +171,11 @@ table!(pub PROT, "prot bit",
 );
 
 table!(pub MAP, "mmap flag",
-    common: [MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANON, MAP_ANONYMOUS, MAP_STACK],
+    // MAP_FILE: both define it as 0 (Linux <asm-generic/mman-common.h>, FreeBSD
+    // <sys/mman.h> "map from file (default)").
+    common: [MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANON, MAP_ANONYMOUS, MAP_STACK, MAP_FILE],
     linux: [MAP_SHARED_VALIDATE, MAP_DROPPABLE, MAP_FIXED_NOREPLACE, MAP_DENYWRITE,
-            MAP_EXECUTABLE, MAP_FILE, MAP_GROWSDOWN, MAP_HUGETLB, MAP_HUGE_2MB, MAP_HUGE_1GB,
+            MAP_EXECUTABLE, MAP_GROWSDOWN, MAP_HUGETLB, MAP_HUGE_2MB, MAP_HUGE_1GB,
             MAP_LOCKED, MAP_NONBLOCK, MAP_NORESERVE, MAP_POPULATE, MAP_SYNC],
     freebsd: [MAP_EXCL, MAP_GUARD, MAP_NOCORE, MAP_NOSYNC, MAP_PREFAULT_READ,
               MAP_ALIGNED_SUPER, MAP_HASSEMAPHORE],
@@ -491,6 +493,14 @@ mod tests {
     #[case("MAP_FIXED_NOREPLACE")]
     fn names_of_either_os_load_everywhere(#[case] name: &str) {
         assert!(NameSet::parse(name, &MAP).is_ok());
+    }
+
+    #[test]
+    fn map_file_is_a_name_of_both_oses_and_resolves_here() {
+        // FreeBSD's <sys/mman.h> defines MAP_FILE (0) as Linux's does.
+        assert_eq!(MAP.oses("MAP_FILE"), vec![Os::Linux, Os::Freebsd]);
+        let set = NameSet::parse("MAP_SHARED|MAP_FILE", &MAP).unwrap();
+        assert_eq!(set.resolve(&MAP), Ok(libc::MAP_SHARED as i64));
     }
 
     #[cfg(target_os = "linux")]

@@ -335,6 +335,18 @@ enum Why {
     Invalid(String),
 }
 
+impl Why {
+    /// An expression that cannot be evaluated: a broken case, unless it names a `top` this
+    /// host could not read, which makes the case not applicable here.
+    fn eval(e: String) -> Why {
+        if e == crate::expr::NO_TOP {
+            Why::NotApplicable(e)
+        } else {
+            Why::Invalid(e)
+        }
+    }
+}
+
 struct Planner<'a> {
     page: i128,
     top: i128,
@@ -350,8 +362,13 @@ impl Planner<'_> {
             max: ty.max(),
             top: self.top,
         };
-        e.value(ty, env)
-            .map_err(|m| Why::Invalid(format!("{what}: {m}")))
+        e.value(ty, env).map_err(|m| {
+            if m == crate::expr::NO_TOP {
+                Why::eval(m)
+            } else {
+                Why::Invalid(format!("{what}: {m}"))
+            }
+        })
     }
 
     fn size(&self, e: &Expr, what: &str) -> Result<usize, Why> {
@@ -383,6 +400,9 @@ impl Planner<'_> {
             AddrBase::Null => RBase::Null,
             AddrBase::Result => RBase::Result,
             AddrBase::Hole => RBase::Hole,
+            AddrBase::Top if self.top == 0 => {
+                return Err(Why::NotApplicable(crate::expr::NO_TOP.into()));
+            }
             AddrBase::Top => RBase::Top,
             AddrBase::Mapping(n) => RBase::Mapping(self.mapping_index(n)?),
         };
@@ -488,7 +508,7 @@ impl Planner<'_> {
         }
         if o.kind == ObjectKind::File && o.fs == Fs::Tmpfs && host_tmpfs().is_none() {
             return Err(Why::NotApplicable(
-                "no tmpfs directory found (set MMAPCONF_TMPFS to one)".into(),
+                "no tmpfs directory found, and none could be mounted (only a root run mounts one; or set MMAPCONF_TMPFS)".into(),
             ));
         }
         Ok(ObjectPlan {
@@ -742,22 +762,33 @@ pub fn host_tmpfs() -> Option<std::path::PathBuf> {
         Some(d) => vec![d.into()],
         None => vec!["/dev/shm".into(), "/tmp".into()],
     };
-    candidates.into_iter().find(|d| is_tmpfs(d))
+    let private = PRIVATE_TMPFS.lock().ok().and_then(|p| p.clone());
+    candidates.into_iter().chain(private).find(|d| is_tmpfs(d))
+}
+
+/// A tmpfs the executor mounted itself because the system had none (FreeBSD).
+static PRIVATE_TMPFS: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
+
+/// Offers (or withdraws) the executor's own tmpfs to [`host_tmpfs`].
+pub fn set_private_tmpfs(dir: Option<std::path::PathBuf>) {
+    if let Ok(mut p) = PRIVATE_TMPFS.lock() {
+        *p = dir;
+    }
 }
 
 #[cfg(target_os = "linux")]
-fn is_tmpfs(dir: &std::path::Path) -> bool {
+pub fn is_tmpfs(dir: &std::path::Path) -> bool {
     nix::sys::statfs::statfs(dir)
         .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC)
 }
 
 #[cfg(target_os = "freebsd")]
-fn is_tmpfs(dir: &std::path::Path) -> bool {
+pub fn is_tmpfs(dir: &std::path::Path) -> bool {
     nix::sys::statfs::statfs(dir).is_ok_and(|s| s.filesystem_type_name() == "tmpfs")
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
-fn is_tmpfs(_dir: &std::path::Path) -> bool {
+pub fn is_tmpfs(_dir: &std::path::Path) -> bool {
     false
 }
 
@@ -915,5 +946,22 @@ mod tests {
         let plan = ready(plan(&c, &host(KIB4, 0)).unwrap());
         assert_ne!(plan.mappings[0].flags & libc::MAP_FIXED, 0);
         assert_eq!(plan.mappings[1].flags & libc::MAP_FIXED, 0);
+    }
+
+    #[rstest]
+    #[case("addr = \"top\", len = \"1p\"")]
+    #[case("addr = \"null+1p\", len = \"top-1p\"")]
+    fn a_case_naming_top_is_not_applicable_where_top_could_not_be_read(#[case] args: &str) {
+        let c = case(&format!(
+            "call = {{ fn = \"munmap\", {args} }}\nexpect = {{ result = \"ok\" }}\n"
+        ));
+        let mut h = host(KIB4, 0);
+        h.top = 0;
+        match plan(&c, &h).unwrap() {
+            Planned::NotApplicable(r) => assert_eq!(r, crate::expr::NO_TOP),
+            Planned::Ready(_) => panic!("planned with an unknown top"),
+        }
+        h.top = 1 << 47;
+        ready(plan(&c, &h).unwrap());
     }
 }

@@ -10,11 +10,12 @@
 
 mod child;
 pub mod signals;
+pub mod tmpfs;
 pub mod workdir;
 
 use crate::model::{Fs, ObjectKind};
 use crate::names::os_error;
-use crate::plan::{Plan, host_tmpfs};
+use crate::plan::{Plan, host_tmpfs, set_private_tmpfs};
 use crate::record::{ChildEnd, Observation, Record};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -87,6 +88,8 @@ pub fn abort() -> Aborted {
         std::thread::sleep(Duration::from_millis(2));
         unreaped = kill_all();
     }
+    // Before the directories: a mount point cannot be removed.
+    tmpfs::unmount_all();
     let dirs = WORKDIRS.lock().unwrap_or_else(|e| e.into_inner());
     let not_removed = dirs
         .iter()
@@ -108,6 +111,8 @@ pub fn abort() -> Aborted {
 pub struct Executor {
     disk: Arc<WorkDir>,
     tmpfs: Option<Arc<WorkDir>>,
+    /// The tmpfs this executor mounted, when the system had none and the run is root.
+    mounted: Option<tmpfs::PrivateTmpfs>,
     next: AtomicUsize,
 }
 
@@ -126,7 +131,29 @@ impl Executor {
             workdir::remove_stale(d);
         }
         let disk = Arc::new(WorkDir::create(&tmp)?);
-        let tmpfs = shm.and_then(|d| WorkDir::create(&d).ok()).map(Arc::new);
+        let mut mounted = None;
+        let tmpfs = match shm {
+            Some(d) => WorkDir::create(&d).ok(),
+            // No tmpfs on the system (FreeBSD by default): a root run mounts its own inside
+            // its private work directory.
+            None if nix::unistd::geteuid().is_root() => {
+                match tmpfs::PrivateTmpfs::mount_in(disk.path()) {
+                    Ok(m) => {
+                        let dir = WorkDir::create(m.path()).ok();
+                        set_private_tmpfs(Some(m.path().to_path_buf()));
+                        mounted = Some(m);
+                        dir
+                    }
+                    Err(e) => {
+                        // The tmpfs cases then say they are not applicable, and why.
+                        eprintln!("note: no tmpfs for the tmpfs cases: {e}");
+                        None
+                    }
+                }
+            }
+            None => None,
+        }
+        .map(Arc::new);
         let mut dirs = WORKDIRS.lock().unwrap_or_else(|e| e.into_inner());
         dirs.push(Arc::clone(&disk));
         dirs.extend(tmpfs.iter().cloned());
@@ -134,6 +161,7 @@ impl Executor {
         Ok(Executor {
             disk,
             tmpfs,
+            mounted,
             next: AtomicUsize::new(0),
         })
     }
@@ -253,10 +281,16 @@ impl Drop for Executor {
         dirs.retain(|d| {
             !Arc::ptr_eq(d, &self.disk) && !self.tmpfs.as_ref().is_some_and(|t| Arc::ptr_eq(d, t))
         });
-        let _ = self.disk.remove_all();
+        // Inside out: the work directory on the private tmpfs, the tmpfs, then the disk
+        // work directory that holds its mount point.
         if let Some(t) = &self.tmpfs {
             let _ = t.remove_all();
         }
+        self.tmpfs = None;
+        if self.mounted.take().is_some() {
+            set_private_tmpfs(None);
+        }
+        let _ = self.disk.remove_all();
     }
 }
 

@@ -30,6 +30,10 @@ pub struct HostFacts {
     pub page_size: usize,
     #[serde(default)]
     pub under: String,
+    /// The sysctls that change mmap-family answers, as `name=value` (older results files
+    /// have none).
+    #[serde(default)]
+    pub tunables: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -119,6 +123,9 @@ impl Run {
         let mut s = self.short_label();
         if !h.under.is_empty() {
             s.push_str(&format!("; under {}", h.under));
+        }
+        if !h.tunables.is_empty() {
+            s.push_str(&format!("; {}", h.tunables.join(", ")));
         }
         s
     }
@@ -810,6 +817,7 @@ historical = true
                 arch: "x86_64".into(),
                 page_size: 16384,
                 under: String::new(),
+                tunables: Vec::new(),
             },
             cases,
             finished_at: 7,
@@ -1142,5 +1150,25 @@ historical = true
             Mark::of(&bsd, page, &bsd.cases[0], &reg.clauses["linux.mmap.desc.1"]),
             Mark::OtherOs
         );
+    }
+
+    #[test]
+    fn the_kernel_label_names_the_tunables_the_run_recorded() {
+        let mut r = run("freebsd-a", "freebsd", Vec::new());
+        assert_eq!(r.label(), "FreeBSD 1.0 x86_64, 16 KiB pages");
+        r.host.tunables = vec!["vm.overcommit=0".into(), "vm.max_user_wired=1024".into()];
+        assert_eq!(
+            r.label(),
+            "FreeBSD 1.0 x86_64, 16 KiB pages; vm.overcommit=0, vm.max_user_wired=1024"
+        );
+    }
+
+    #[test]
+    fn a_results_file_without_tunables_still_reads() {
+        let facts: HostFacts = serde_json::from_str(
+            r#"{"os":"linux","os_name":"Linux","release":"6","arch":"x86_64","page_size":4096}"#,
+        )
+        .unwrap();
+        assert!(facts.tunables.is_empty());
     }
 }
