@@ -69,6 +69,8 @@ pub struct CaseResult {
     /// Why it failed, which deviation matched, or why it does not apply.
     pub message: String,
     pub elapsed_us: u64,
+    /// The case definition's content hash ([`Case::hash`]).
+    pub case_hash: String,
 }
 
 impl CaseResult {
@@ -87,6 +89,7 @@ impl CaseResult {
             deviations: Vec::new(),
             message: reason.to_string(),
             elapsed_us: 0,
+            case_hash: case.hash.clone(),
         }
     }
 
@@ -247,6 +250,7 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
         deviations: Vec::new(),
         message: String::new(),
         elapsed_us: obs.elapsed.as_micros() as u64,
+        case_hash: case.hash.clone(),
     };
     let rec = match (&obs.record, &obs.end) {
         (_, ChildEnd::Hung) => {

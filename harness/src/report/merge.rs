@@ -4,13 +4,25 @@
 //! case, and how kernels fare against historical pages. The renderers only format this.
 
 use crate::registry::{Clause, Page, Registry};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+/// The version of results.json's shape that `run` writes and this reader knows: 1 was
+/// unversioned (no `schema_version`, no `case_hash`); 2 added both.
+pub const SCHEMA_VERSION: u32 = 2;
+
+fn schema_version_one() -> u32 {
+    1
+}
+
 /// One kernel's run, as read from its results.json.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Run {
+    /// The file's shape; absent in files written before it was versioned (version 1).
+    #[serde(default = "schema_version_one")]
+    pub schema_version: u32,
     /// Column key: the results file's directory name (or file stem).
     #[serde(default)]
     pub name: String,
@@ -20,7 +32,7 @@ pub struct Run {
     pub finished_at: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct HostFacts {
     /// `linux` or `freebsd`; absent on an OS the suite has no expectations for.
     pub os: Option<String>,
@@ -32,7 +44,7 @@ pub struct HostFacts {
     pub under: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct CaseRow {
     pub id: String,
     pub title: String,
@@ -50,9 +62,13 @@ pub struct CaseRow {
     pub deviations: Vec<DeviationRow>,
     #[serde(default)]
     pub message: String,
+    /// SHA-256 of the case definition in canonical form: it changes when the case does,
+    /// and only then (absent before schema version 2).
+    #[serde(default)]
+    pub case_hash: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct StepRow {
     pub step: usize,
     pub what: String,
@@ -61,7 +77,7 @@ pub struct StepRow {
     pub verdict: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct DeviationRow {
     pub step: Option<usize>,
     pub why: String,
@@ -78,6 +94,13 @@ impl Run {
             .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
         let mut run: Run = serde_json::from_str(&text)
             .map_err(|e| format!("{}: not a mmapconf results file: {e}", path.display()))?;
+        if run.schema_version > SCHEMA_VERSION {
+            return Err(format!(
+                "{}: schema_version {} is newer than this mmapconf reads (up to {SCHEMA_VERSION}): use a newer mmapconf",
+                path.display(),
+                run.schema_version
+            ));
+        }
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
         let parent = path
             .parent()
@@ -641,11 +664,13 @@ historical = true
             steps: Vec::new(),
             deviations: Vec::new(),
             message: String::new(),
+            case_hash: String::new(),
         }
     }
 
     pub fn run(name: &str, os: &str, cases: Vec<CaseRow>) -> Run {
         Run {
+            schema_version: SCHEMA_VERSION,
             name: name.into(),
             host: HostFacts {
                 os: Some(os.into()),

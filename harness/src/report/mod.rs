@@ -6,6 +6,8 @@ pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod merge;
+pub mod schema;
+pub mod tap;
 
 use crate::host::Host;
 use crate::judge::{CaseResult, Verdict};
@@ -16,6 +18,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Serialize)]
 struct Results<'a> {
+    /// The shape of this file (merge::SCHEMA_VERSION); files without it are version 1.
+    schema_version: u32,
     tool: &'static str,
     version: &'static str,
     /// When the run ended, seconds since the Unix epoch.
@@ -30,6 +34,7 @@ pub fn write_results(dir: &Path, host: &Host, results: &[CaseResult]) -> std::io
     std::fs::create_dir_all(dir)?;
     let json_path = dir.join("results.json");
     let doc = Results {
+        schema_version: merge::SCHEMA_VERSION,
         tool: "mmapconf",
         version: env!("CARGO_PKG_VERSION"),
         finished_at: std::time::SystemTime::now()
