@@ -117,7 +117,9 @@ pub fn release_in(range: &str, release: &str) -> Result<bool, String> {
         let (op, v) = ["<=", ">=", "<", ">", "="]
             .iter()
             .find_map(|op| cmp.strip_prefix(op).map(|v| (*op, v.trim())))
-            .ok_or_else(|| format!("release comparison `{cmp}`: start it with <, <=, >, >= or ="))?;
+            .ok_or_else(|| {
+                format!("release comparison `{cmp}`: start it with <, <=, >, >= or =")
+            })?;
         let want = release_parts(v);
         if want.is_empty() {
             return Err(format!("release comparison `{cmp}`: no version number"));
@@ -165,7 +167,8 @@ impl Expectations {
             if c.id.is_empty() {
                 return Err(format!("{}: an entry without an id", path.display()));
             }
-            release_in(&c.release, "0").map_err(|m| format!("{}: {}: {m}", path.display(), c.id))?;
+            release_in(&c.release, "0")
+                .map_err(|m| format!("{}: {}: {m}", path.display(), c.id))?;
         }
         Ok(e)
     }
@@ -364,7 +367,11 @@ impl Gate {
             self.count(|c| *c == Class::UnexpectedPass),
             self.count(|c| matches!(c, Class::FailedDifferently(_))),
             self.count(|c| *c == Class::UnlistedFailure),
-            if self.passed() { "no change" } else { "CHANGED" }
+            if self.passed() {
+                "no change"
+            } else {
+                "CHANGED"
+            }
         );
         for (id, seen, c) in &self.classes {
             match c {
@@ -516,7 +523,10 @@ observed = "ok"
     #[test]
     fn a_case_failing_as_listed_is_an_expected_failure() {
         let r = qemu();
-        assert_eq!(file(LISTED).classify(&r, &r.cases[0]), Class::ExpectedFailure);
+        assert_eq!(
+            file(LISTED).classify(&r, &r.cases[0]),
+            Class::ExpectedFailure
+        );
     }
 
     #[test]
@@ -607,7 +617,10 @@ observed = "ok"
             .iter()
             .map(|e| (e.id.as_str(), e.observed.as_str()))
             .collect();
-        assert_eq!(dropped, [("b.listed-passes", "ok"), ("c.listed-other", "ok")]);
+        assert_eq!(
+            dropped,
+            [("b.listed-passes", "ok"), ("c.listed-other", "ok")]
+        );
     }
 
     #[test]

@@ -348,7 +348,9 @@ fn run(
     }
     // The report for this one kernel, beside its results.
     if with_report
-        && merge_report(suite, &[json.clone()],
+        && merge_report(
+            suite,
+            &[json.clone()],
             &dir,
             system_pages(&suite.registry, &host),
             gate.tap,
@@ -396,14 +398,20 @@ impl RunGate {
                 .flat_map(|g| &g.classes)
                 .filter(|(_, _, c)| *c == Class::ExpectedFailure)
                 .map(|(id, _, _)| {
-                    let note = expectations.iter().flat_map(|e| &e.cases).find(|e| &e.id == id);
+                    let note = expectations
+                        .iter()
+                        .flat_map(|e| &e.cases)
+                        .find(|e| &e.id == id);
                     (id.clone(), note.map_or(String::new(), |e| e.note.clone()))
                 })
                 .collect();
             let tap = report::tap::render(&run, &todo);
             print!("{tap}");
             if let Err(e) = std::fs::write(dir.join("results.tap"), &tap) {
-                eprintln!("error: cannot write {}: {e}", dir.join("results.tap").display());
+                eprintln!(
+                    "error: cannot write {}: {e}",
+                    dir.join("results.tap").display()
+                );
                 return 2;
             }
         }

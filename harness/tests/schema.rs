@@ -58,8 +58,7 @@ fn every_committed_results_file_validates_against_the_schema() {
     results_files(&harness().join("../reports"), &mut files);
     assert!(!files.is_empty(), "no results.json under reports/");
     for f in &files {
-        let doc: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
         let errs = errors(&v, &doc);
         assert!(errs.is_empty(), "{}: {}", f.display(), errs.join("; "));
     }
@@ -122,4 +121,35 @@ fn a_file_from_a_newer_schema_is_refused_with_a_clear_error() {
     std::fs::write(&path, doc.to_string()).unwrap();
     let err = merge::Run::read(&path).unwrap_err();
     assert!(err.contains("newer than this mmapconf reads"), "{err}");
+}
+
+fn hash_of(text: &str) -> String {
+    let t: toml::Table = toml::from_str(text).unwrap();
+    mmapconf::load::case_hash(&toml::Value::Table(t))
+}
+
+#[test]
+fn a_case_hash_ignores_key_order_comments_and_layout() {
+    let a = hash_of("id = \"m.x\"\ncall = { fn = \"mmap\", len = \"1p\" }\n");
+    let b = hash_of("# a comment\ncall = {len=\"1p\",fn=\"mmap\"}\n\nid   =   \"m.x\"\n");
+    assert_eq!(a, b);
+}
+
+#[test]
+fn a_case_hash_changes_when_any_value_does() {
+    let a = hash_of("id = \"m.x\"\ncall = { fn = \"mmap\", len = \"1p\" }\n");
+    let b = hash_of("id = \"m.x\"\ncall = { fn = \"mmap\", len = \"2p\" }\n");
+    let c = hash_of("id = \"m.x\"\ntimeout = 5\n");
+    let d = hash_of("id = \"m.x\"\ntimeout = 5.0\n");
+    assert_ne!(a, b);
+    assert_ne!(c, d);
+}
+
+#[test]
+fn every_built_in_case_has_its_own_hash() {
+    let suite = mmapconf::embedded::suite().expect("the built-in cases load");
+    let hashes: std::collections::BTreeSet<&str> =
+        suite.cases.iter().map(|c| c.hash.as_str()).collect();
+    assert!(!hashes.contains(""));
+    assert_eq!(hashes.len(), suite.cases.len());
 }

@@ -34,7 +34,12 @@ fn diagnostics(s: &mut String, c: &CaseRow) {
 /// The run as TAP. `todo` maps the ids of listed (expected) failures to their note.
 pub fn render(run: &Run, todo: &BTreeMap<String, String>) -> String {
     let mut s = String::from("TAP version 14\n");
-    let _ = writeln!(s, "# mmapconf {}: {}", env!("CARGO_PKG_VERSION"), run.label());
+    let _ = writeln!(
+        s,
+        "# mmapconf {}: {}",
+        env!("CARGO_PKG_VERSION"),
+        run.label()
+    );
     let _ = writeln!(s, "1..{}", run.cases.len());
     for (i, c) in run.cases.iter().enumerate() {
         let n = i + 1;
@@ -46,7 +51,7 @@ pub fn render(run: &Run, todo: &BTreeMap<String, String>) -> String {
             "known-deviation" => {
                 // A recorded, evidenced deviation is not a failure; say which, as a comment.
                 let _ = writeln!(s, "ok {n} {id}");
-                let _ = writeln!(s, "# known deviation: {}", description(&c.message));
+                let _ = writeln!(s, "# {}", description(&c.message));
             }
             "not-applicable" => {
                 let _ = writeln!(s, "ok {n} {id} # SKIP {}", description(&c.message));
