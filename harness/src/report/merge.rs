@@ -30,6 +30,10 @@ pub struct Run {
     pub cases: Vec<CaseRow>,
     #[serde(default)]
     pub finished_at: u64,
+    /// When this run stands for a group of runs with identical observations (see
+    /// `group`): each member's name and full label. Empty for a plain run.
+    #[serde(skip)]
+    pub members: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -114,8 +118,11 @@ impl Run {
         Ok(run)
     }
 
-    /// OS, release, arch and page size.
+    /// OS, release, arch and page size; for a group, how many runs it holds.
     pub fn short_label(&self) -> String {
+        if self.members.len() > 1 {
+            return format!("{} runs with identical observations", self.members.len());
+        }
         let h = &self.host;
         let page = if h.page_size.is_multiple_of(1024) {
             format!("{} KiB pages", h.page_size / 1024)
@@ -127,6 +134,10 @@ impl Run {
 
     /// The kernel's full description: [`Run::short_label`] and what it ran under.
     pub fn label(&self) -> String {
+        if self.members.len() > 1 {
+            let names: Vec<&str> = self.members.iter().map(|(n, _)| n.as_str()).collect();
+            return format!("{}: {}", self.short_label(), names.join(", "));
+        }
         let h = &self.host;
         let mut s = self.short_label();
         if !h.under.is_empty() {
@@ -682,6 +693,7 @@ historical = true
             },
             cases,
             finished_at: 7,
+            members: Vec::new(),
         }
     }
 

@@ -2,6 +2,9 @@
 //! report made from one or more of them: a self-contained HTML page, its Markdown twin,
 //! JUnit XML and the merged JSON. Knows nothing of how cases ran: it reads results.
 
+pub mod features;
+pub mod grid;
+pub mod group;
 pub mod html;
 pub mod junit;
 pub mod markdown;
@@ -57,9 +60,11 @@ pub fn write_report(dir: &Path, merged: &Merged) -> std::io::Result<Vec<PathBuf>
     std::fs::create_dir_all(dir)?;
     let junit = junit::render(merged).map_err(std::io::Error::other)?;
     let json = serde_json::to_string_pretty(merged).map_err(std::io::Error::other)?;
+    // The pages show one column per group of identical runs; JUnit and JSON every run.
+    let grouped = group::grouped(merged);
     let texts = [
-        html::render(merged),
-        markdown::render(merged),
+        html::render(&grouped),
+        markdown::render(&grouped),
         junit,
         json + "\n",
     ];
