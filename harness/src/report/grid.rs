@@ -69,7 +69,7 @@ pub fn html_values(m: &Merged) -> Markup {
     let rest = 78.0 / n.max(1) as f64;
     html! {
         h2 #values { "By flag, prot and advice value" }
-        p.small { "For each value the call under test passes: does the run conform on every case that passes it (conforms), on some (partly), or on none (differs)? A recorded deviation is what the kernel itself does and counts as conforming. Click a cell for the cases that fail." }
+        p.small { "For each value the call under test passes: does the column conform on every case that passes it (✓ conforms, with the number of cases), fail on some (◐ partly: failing/all) or on all (✗ differs)? A recorded deviation is what the kernel itself does and counts as conforming. Click a cell for the cases that fail." }
         table {
             colgroup { col style="width:22%"; @for _ in 0..n { col style=(format!("width:{rest:.2}%")); } }
             thead { tr { th { "value" } @for r in &m.runs { th { code { (r.name) } } } } }
@@ -78,12 +78,12 @@ pub fn html_values(m: &Merged) -> Markup {
                     tr {
                         td { code { (v) } }
                         @for s in row {
-                            td class=(class_of(s)) {
+                            td class=(class_of(s)) title=(s.word()) {
                                 @if s.failed.is_empty() {
-                                    (s.word()) @if !s.ran.is_empty() { span.small { " (" (s.ran.len()) ")" } }
+                                    @if s.ran.is_empty() { "n/a" } @else { "✓ " span.small { (s.ran.len()) } }
                                 } @else {
                                     details {
-                                        summary { (s.word()) " " (s.failed.len()) "/" (s.ran.len()) }
+                                        summary { (if s.word() == "partly" { "◐ " } else { "✗ " }) (s.failed.len()) "/" (s.ran.len()) }
                                         @for id in &s.failed { div.small { code { (id) } } }
                                     }
                                 }
