@@ -343,8 +343,12 @@ fn run(
             return 2;
         }
     };
-    if !gate.tap {
-        println!("{}\nwrote {}", report::tally(&results), json.display());
+    // With TAP on stdout, the tally goes to stderr.
+    let tally = format!("{}\nwrote {}", report::tally(&results), json.display());
+    if gate.tap {
+        eprintln!("{tally}");
+    } else {
+        println!("{tally}");
     }
     // The report for this one kernel, beside its results.
     if with_report

@@ -87,11 +87,11 @@ mod tests {
     #[test]
     fn values_are_read_from_the_call_as_c() {
         assert_eq!(
-            values_in("mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)"),
+            values_in("mmap(NULL, 12288, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)"),
             ["PROT_READ", "PROT_WRITE", "MAP_PRIVATE", "MAP_ANONYMOUS"]
         );
         assert_eq!(
-            values_in("madvise(0x7f00, 4096, 0x7fff)"),
+            values_in("madvise(0x7f00, 12288, 0x7fff)"),
             Vec::<&str>::new()
         );
     }
@@ -100,11 +100,11 @@ mod tests {
     fn a_value_is_partly_conforming_when_some_of_its_cases_fail() {
         let reg = registry();
         let mut a = case("a", &[], "pass", "ok");
-        a.call = "madvise(0x1000, 4096, MADV_REMOVE)".into();
+        a.call = "madvise(0x7f0000, 12288, MADV_REMOVE)".into();
         let mut b = case("b", &[], "fail", "ok");
-        b.call = "madvise(0x1000, 0, MADV_REMOVE)".into();
+        b.call = "madvise(0x7f0000, 0, MADV_REMOVE)".into();
         let mut c = case("c", &[], "known-deviation", "EINVAL");
-        c.call = "madvise(0x1000, 4096, MADV_FREE)".into();
+        c.call = "madvise(0x7f0000, 12288, MADV_FREE)".into();
         let m = Merged::new(
             vec![run("k", "linux", vec![a, b, c])],
             &reg,
