@@ -354,7 +354,7 @@ fn run(
     if with_report
         && merge_report(
             suite,
-            &[json.clone()],
+            std::slice::from_ref(&json),
             &dir,
             system_pages(&suite.registry, &host),
             gate.tap,
