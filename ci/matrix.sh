@@ -12,8 +12,10 @@
 # Optional env: MMAPCONF_BIN / MMAPCONF_BIN_AARCH64 (use these static binaries instead of
 # building them), MMAPCONF_CASES=DIR (for binaries without embedded cases; the PID-1
 # runners cannot use it), MATRIX_NO_NEWER=1 (skip the trixie downloads).
-# Exit status: 0 when every runner that was not skipped produced results (failing cases
-# are results: the table shows them) and the merged report was written; 1 otherwise.
+# Exit status: 0 when every runner that was not skipped produced results, the merged report
+# was written and every run passed the gate (ci/gate.sh: each run against its runtime's
+# expectations in expectations/, so a known failure is no change and any other is); 1
+# otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -151,6 +153,13 @@ if [ "$rc" != 0 ]; then
   echo "matrix: mmapconf report exited $rc: $(tail -1 "$scratch/logs/report.log")"
   broken=1
 fi
+
+# The gate: each run against its runtime's expectations ("no change"), results only.
+echo "matrix: gating the runs against expectations/"
+if ! "$root/ci/gate.sh" "$bin" "$dest/runs" >"$scratch/logs/gate.log" 2>&1; then
+  broken=1
+fi
+sed 's/^/matrix: gate: /' "$scratch/logs/gate.log" | grep -v '^matrix: gate:   note:' || true
 
 echo
 printf '%-26s %8s  %s\n' runner seconds result

@@ -87,6 +87,8 @@ pub struct CaseResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub broken: Option<Trouble>,
     pub elapsed_us: u64,
+    /// The case definition's content hash ([`Case::hash`]).
+    pub case_hash: String,
 }
 
 impl CaseResult {
@@ -106,6 +108,7 @@ impl CaseResult {
             message: reason.to_string(),
             broken: None,
             elapsed_us: 0,
+            case_hash: case.hash.clone(),
         }
     }
 
@@ -278,6 +281,7 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
         message: String::new(),
         broken: None,
         elapsed_us: obs.elapsed.as_micros() as u64,
+        case_hash: case.hash.clone(),
     };
     let rec = match (&obs.record, &obs.end) {
         (_, ChildEnd::Hung) => {

@@ -12,6 +12,7 @@ pub mod atomic;
 pub mod bench;
 pub mod embedded;
 pub mod exec;
+pub mod expectations;
 pub mod expr;
 pub mod host;
 pub mod judge;

@@ -792,16 +792,79 @@ pub fn parse_file(
         .iter()
         .filter_map(|o| os_name(&mut ctx, o))
         .collect();
+    // The same text as a plain table, for each case's content hash.
+    let tables: Vec<toml::Value> = toml::from_str::<toml::Table>(text)
+        .ok()
+        .and_then(|mut t| t.remove("case"))
+        .and_then(|c| match c {
+            toml::Value::Array(a) => Some(a),
+            _ => None,
+        })
+        .unwrap_or_default();
     let cases = raw
         .case
         .iter()
-        .map(|c| convert_case(&mut ctx, c, &unverified, clauses))
+        .enumerate()
+        .map(|(i, c)| {
+            let mut case = convert_case(&mut ctx, c, &unverified, clauses);
+            case.hash = tables.get(i).map(case_hash).unwrap_or_default();
+            case
+        })
         .collect();
     if ctx.errors.is_empty() {
         Ok(cases)
     } else {
         Err(ctx.errors)
     }
+}
+
+/// The content hash of one case's table: SHA-256 over a canonical JSON rendering (keys
+/// sorted at every level, no whitespace), so neither the order of keys, nor comments, nor
+/// layout, nor the file's name or place in it changes the hash; any value that changes does.
+pub fn case_hash(table: &toml::Value) -> String {
+    use sha2::{Digest, Sha256};
+    fn canonical(v: &toml::Value, out: &mut String) {
+        match v {
+            toml::Value::Table(t) => {
+                let mut keys: Vec<&String> = t.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::to_string(k).expect("a string serialises"));
+                    out.push(':');
+                    canonical(&t[k], out);
+                }
+                out.push('}');
+            }
+            toml::Value::Array(a) => {
+                out.push('[');
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    canonical(x, out);
+                }
+                out.push(']');
+            }
+            toml::Value::String(s) => {
+                out.push_str(&serde_json::to_string(s).expect("a string serialises"))
+            }
+            toml::Value::Integer(n) => out.push_str(&n.to_string()),
+            // Debug keeps "5.0" distinct from the integer 5, and is exact.
+            toml::Value::Float(f) => out.push_str(&format!("{f:?}")),
+            toml::Value::Boolean(b) => out.push_str(&b.to_string()),
+            toml::Value::Datetime(d) => {
+                out.push_str(&serde_json::to_string(&d.to_string()).expect("serialises"))
+            }
+        }
+    }
+    let mut text = String::new();
+    canonical(table, &mut text);
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn os_name(ctx: &mut Ctx, s: &Spanned<String>) -> Option<Os> {
@@ -1007,6 +1070,8 @@ fn convert_case(
         expect,
         steps,
         deviations,
+        // Set by parse_file, which has the case's table.
+        hash: String::new(),
     };
     for cl in c.clauses.get_ref() {
         for msg in promise_departures(&case, cl.get_ref(), clauses) {

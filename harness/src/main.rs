@@ -35,6 +35,11 @@ struct Cli {
     command: Command,
 }
 
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
+enum RunFormat {
+    Tap,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the suite on this kernel and write results.json and the report (HTML, Markdown, JUnit, merged JSON) for it.
@@ -68,6 +73,37 @@ enum Command {
         /// (e.g. "gVisor runsc 20221219, ptrace platform").
         #[arg(long)]
         under: Option<String>,
+        /// Hold the run against this runtime's expectations file: the exit status is 0 when
+        /// every failure is listed as it happened and no listed case passes, 1 otherwise.
+        #[arg(long)]
+        expectations: Option<PathBuf>,
+        /// Also print the run as TAP 14 (KTAP, as kselftest does) on stdout and write
+        /// results.tap beside the report.
+        #[arg(long, value_enum)]
+        format: Option<RunFormat>,
+    },
+    /// Write the expectations file for runs (results.json files of one runtime): each
+    /// failing case with what it gives. Given an existing --out, its notes are kept and
+    /// its entries that no longer match are named.
+    Expectations {
+        /// results.json files (repeatable).
+        #[arg(long, required = true)]
+        from: Vec<PathBuf>,
+        /// The file to write (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The runtime's name, for the file's `runtime` key.
+        #[arg(long, default_value = "")]
+        runtime: String,
+    },
+    /// Hold results.json files against an expectations file without running anything:
+    /// 0 when nothing changed, 1 when something did, 2 when a file is unreadable.
+    Gate {
+        /// The runtime's expectations file.
+        #[arg(long)]
+        expectations: PathBuf,
+        #[arg(required = true)]
+        results: Vec<PathBuf>,
     },
     /// Read a man page (default: this system's mmap(2), as `man -w 2 mmap` finds it) and lay
     /// it over the clause registry: each ERRORS entry and flag with its clause ID, and drift
@@ -245,6 +281,8 @@ fn main() -> ExitCode {
             list,
             timeout_factor,
             under,
+            expectations,
+            format,
         } => {
             let select = Selection {
                 filter,
@@ -261,8 +299,19 @@ fn main() -> ExitCode {
                 timeout_factor,
                 ..Default::default()
             };
-            ExitCode::from(run(&suite, jobs, out, &select, &opts, under, true))
+            let gate = RunGate {
+                expectations,
+                tap: format == Some(RunFormat::Tap),
+            };
+            ExitCode::from(run(&suite, jobs, out, &select, &opts, under, true, &gate))
         }
+        Command::Expectations { from, out, runtime } => ExitCode::from(
+            mmapconf::expectations::write_from(&runtime, &from, out.as_deref()),
+        ),
+        Command::Gate {
+            expectations,
+            results,
+        } => ExitCode::from(mmapconf::expectations::gate_files(&expectations, &results)),
         Command::Report {
             results,
             out,
@@ -283,7 +332,7 @@ fn main() -> ExitCode {
                 }
                 pages.1.extend(read);
             }
-            ExitCode::from(merge_report(&suite, &results, &out, pages))
+            ExitCode::from(merge_report(&suite, &results, &out, pages, false))
         }
         Command::Bench { rounds } => {
             let host = Host::detect();
@@ -373,6 +422,7 @@ fn init_main() -> ! {
             Some(settings.under.clone()),
             // Only results.json: the host makes the report, with its own man pages.
             false,
+            &RunGate::default(),
         ),
         None => 2,
     };
@@ -433,6 +483,7 @@ fn run(
     opts: &suite::Options,
     under: Option<String>,
     with_report: bool,
+    gate: &RunGate,
 ) -> u8 {
     let mut host = Host::detect();
     host.under = under.unwrap_or_default();
@@ -457,6 +508,10 @@ fn run(
         (None, false) => Some(Path::new("reports").join(host.report_dir_name())),
         (None, true) => None,
     };
+    if dir.is_none() && (gate.expectations.is_some() || gate.tap) {
+        eprintln!("error: --expectations and --format tap read the results written: a filtered run needs --out");
+        return 2;
+    }
     // Before any thread: the signal thread must be the only one to take SIGINT/TERM/HUP.
     if let Err(e) = exec::signals::install("the run") {
         eprintln!("error: cannot start the signal thread ({e})");
@@ -495,13 +550,21 @@ fn run(
         eprintln!("\n{}", r.explain());
     }
     let status = exit_status(&results);
-    println!("{}", report::tally(&results));
+    // With TAP on stdout, everything else goes to stderr.
+    let say = |line: String| {
+        if gate.tap {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    say(report::tally(&results));
     let Some(dir) = dir else {
-        println!(
+        say(format!(
             "a filtered run ({} of {} cases) writes no report without --out",
             cases.len(),
             suite.cases.len()
-        );
+        ));
         return status;
     };
     let pages = if with_report {
@@ -512,7 +575,11 @@ fn run(
     match write_run(suite, &dir, &host, &results, with_report.then_some(pages)) {
         Ok(paths) => {
             let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-            println!("wrote {}", names.join(", "));
+            say(format!("wrote {}", names.join(", ")));
+            // Broken cases make the run untrustworthy, whatever the gate says.
+            if status != 2 && (gate.expectations.is_some() || gate.tap) {
+                return gate.apply(&dir.join("results.json"), &dir);
+            }
             status
         }
         Err(e) => {
@@ -561,6 +628,72 @@ fn exit_status(results: &[mmapconf::judge::CaseResult]) -> u8 {
         2
     } else {
         u8::from(results.iter().any(|r| r.verdict == Verdict::Fail))
+    }
+}
+
+/// What `run` does after the run beyond its reports: TAP, and the expectations gate.
+#[derive(Default)]
+struct RunGate {
+    expectations: Option<PathBuf>,
+    tap: bool,
+}
+
+impl RunGate {
+    /// Reads the results back (as the gate on results from a VM does), writes TAP and
+    /// holds them against the expectations; the exit status of `run`.
+    fn apply(&self, json: &Path, dir: &Path) -> u8 {
+        use mmapconf::expectations::{Class, Expectations, is_failure};
+        let run = match report::merge::Run::read(json) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        };
+        let expectations = match self.expectations.as_deref().map(Expectations::read) {
+            None => None,
+            Some(Ok(e)) => Some(e),
+            Some(Err(e)) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        };
+        let gate = expectations.as_ref().map(|e| e.gate(&run));
+        if self.tap {
+            let todo = gate
+                .iter()
+                .flat_map(|g| &g.classes)
+                .filter(|(_, _, c)| *c == Class::ExpectedFailure)
+                .map(|(id, _, _)| {
+                    let note = expectations
+                        .iter()
+                        .flat_map(|e| &e.cases)
+                        .find(|e| &e.id == id);
+                    (id.clone(), note.map_or(String::new(), |e| e.note.clone()))
+                })
+                .collect();
+            let tap = report::tap::render(&run, &todo);
+            print!("{tap}");
+            let written = mmapconf::atomic::Batch::new(dir).and_then(|mut b| {
+                b.add("results.tap", tap.as_bytes())?;
+                b.commit()
+            });
+            if let Err(e) = written {
+                eprintln!(
+                    "error: cannot write {}: {}",
+                    dir.join("results.tap").display(),
+                    mmapconf::names::os_error(&e)
+                );
+                return 2;
+            }
+        }
+        match gate {
+            Some(g) => {
+                eprint!("{}", g.summary());
+                u8::from(!g.passed())
+            }
+            None => u8::from(run.cases.iter().any(|c| is_failure(&c.verdict))),
+        }
     }
 }
 
@@ -620,7 +753,14 @@ fn system_pages(registry: &Registry, host: &Host) -> PageTexts {
 }
 
 /// Reads every results file and writes the merged report; 2 when a file is unreadable.
-fn merge_report(suite: &load::Suite, files: &[PathBuf], out: &Path, pages: PageTexts) -> u8 {
+/// The summary goes to stdout, or to stderr when stdout carries TAP.
+fn merge_report(
+    suite: &load::Suite,
+    files: &[PathBuf],
+    out: &Path,
+    pages: PageTexts,
+    tap: bool,
+) -> u8 {
     let mut runs = Vec::new();
     for f in files {
         match report::merge::Run::read(f) {
@@ -634,7 +774,7 @@ fn merge_report(suite: &load::Suite, files: &[PathBuf], out: &Path, pages: PageT
     let merged = merged(suite, runs, pages);
     match report::write_report(out, &merged) {
         Ok(paths) => {
-            println!(
+            let line = format!(
                 "{} runs: {} clause contradictions, {} cases differ; wrote {}",
                 merged.runs.len(),
                 merged.contradictions.len(),
@@ -645,6 +785,11 @@ fn merge_report(suite: &load::Suite, files: &[PathBuf], out: &Path, pages: PageT
                     .collect::<Vec<_>>()
                     .join(", ")
             );
+            if tap {
+                eprintln!("{line}");
+            } else {
+                println!("{line}");
+            }
             0
         }
         Err(e) => {

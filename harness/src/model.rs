@@ -31,6 +31,9 @@ pub struct Case {
     pub expect: PerOs<Outcome>,
     pub steps: Vec<Step>,
     pub deviations: Vec<Deviation>,
+    /// SHA-256 of the case's table in canonical form (see `load::case_hash`): the same
+    /// on every machine and run, different when the case file's case changes.
+    pub hash: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,6 +21,8 @@ td.known{background:#ffcdd2;color:#5d0000}
 td.differs{box-shadow:inset 5px 0 #f9a825}
 td.na,td.other{color:#8a8a8a;background:#fafafa}
 td.unshown{color:#5f4b00;background:#fff8e1}
+td.partly{background:#ffe0b2;color:#4a2800}
+details summary{cursor:pointer}
 tr.clause td{background:#eef3fb;font-weight:600}
 tr.clause td span{font-weight:normal}
 .legend span{display:inline-block;padding:0 6px;margin:2px 4px 2px 0;border:1px solid #c8c8c8}
@@ -82,6 +84,15 @@ fn cols(runs: usize, first: u32) -> Markup {
     }
 }
 
+/// A grid cell's text: long observations (byte dumps) cut, the whole in the title.
+fn short(s: &str) -> String {
+    const MAX: usize = 72;
+    match s.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
 pub fn render(m: &Merged) -> String {
     let n = m.runs.len();
     let first_col = if n <= 2 { 34 } else { 24 };
@@ -101,8 +112,10 @@ pub fn render(m: &Merged) -> String {
                     (m.contradictions.len()) " clause contradictions, "
                     (m.differences.len()) " cases differ between kernels. "
                     "Sections: " a href="#glance" { "at a glance" } ", "
+                    a href="#runs" { "runs" } ", "
                     a href="#page" { "(b) kernel against man page" } ", "
                     @if n > 1 { a href="#kernels" { "(c) kernel against kernel" } ", " }
+                    a href="#values" { "by value" } ", "
                     a href="#matrix" { "(a) clause by clause" } ", "
                     a href="#coverage" { "(d) coverage" } "."
                 }
@@ -160,6 +173,8 @@ pub fn render(m: &Merged) -> String {
                     }
                 }
 
+                (super::grid::html_runs(m))
+
                 h2 #page { "(b) Kernel against man page" }
                 p.small { "Every clause a kernel's observed behaviour contradicts, with the clause as the page given says it (else the registry's summary, marked), the case, what was seen, and the recorded evidence." }
                 @if m.pages_read.is_empty() {
@@ -167,21 +182,25 @@ pub fn render(m: &Merged) -> String {
                 } @else {
                     p.small { "Clause texts quoted from: " @for (i, p) in m.pages_read.iter().enumerate() { @if i > 0 { "; " } (p) } "." }
                 }
-                @for r in &m.runs {
-                    @let rows: Vec<_> = m.contradictions.iter().filter(|c| c.run == r.name).collect();
-                    h3 { code { (r.name) } ": " (rows.len()) " contradictions" }
+                @for (name, label, rows) in super::grid::blocks_with_first_mentions(m) {
+                    h3 { code { (name) } ": " (rows.len()) " contradictions" }
+                    p.small { (label) }
                     @if !rows.is_empty() {
                         table {
                             colgroup { col style="width:17%"; col style="width:25%"; col style="width:18%"; col style="width:15%"; col style="width:25%"; }
                             thead { tr { th { "clause" } th { "the page says" } th { "case" } th { "expected → observed" } th { "evidence" } } }
                             tbody {
-                                @for c in rows {
+                                @for (c, first_quote, first_evidence) in rows {
                                     tr {
                                         td { code { (c.clause) } }
-                                        td { @if !c.text_from_page { em.small { "(registry summary) " } } (c.clause_text) }
+                                        @if first_quote {
+                                            td { @if !c.text_from_page { em.small { "(registry summary) " } } (c.clause_text) }
+                                        } @else {
+                                            td.small { em { "(quoted above)" } }
+                                        }
                                         td { code { (c.case) } div.small { code { (c.call) } } }
                                         td class=(if c.mark == Mark::Fail { "fail" } else { "known" }) { (c.expected) " → " (c.observed) }
-                                        td.small { (c.evidence) }
+                                        td.small { @if first_evidence { (c.evidence) } @else { em { "(as above)" } } }
                                     }
                                 }
                             }
@@ -194,7 +213,7 @@ pub fn render(m: &Merged) -> String {
                         colgroup { col style="width:14%"; col style="width:30%"; col style="width:8%"; col style="width:24%"; col style="width:16%"; col style="width:8%"; }
                         thead { tr { th { "run" } th { "old clause" } th { "promised" } th { "case" } th { "observed" } th { "holds" } } }
                         tbody {
-                            @for h in &m.historical {
+                            @for h in &super::grid::historical_rows(m) {
                                 tr {
                                     td { code { (h.run) } }
                                     td { code { (h.clause) } " " span.small { (h.summary) } }
@@ -219,7 +238,7 @@ pub fn render(m: &Merged) -> String {
                                     td { code { (d.case) } div.small { (d.title) } }
                                     @for o in &d.outcomes {
                                         @match o {
-                                            Some((v, out)) => td class=(match v.as_str() { "pass" => "ok differs", "known-deviation" => "known differs", _ => "fail differs" }) { (out) },
+                                            Some((v, out)) => td class=(match v.as_str() { "pass" => "ok differs", "known-deviation" => "known differs", _ => "fail differs" }) title=(out) { (short(out)) },
                                             None => td.na { "n/a" },
                                         }
                                     }
@@ -228,6 +247,8 @@ pub fn render(m: &Merged) -> String {
                         }
                     }
                 }
+
+                (super::grid::html_values(m))
 
                 h2 #matrix { "(a) Clause by clause" }
                 @for (key, sections) in &m.sections {

@@ -4,13 +4,25 @@
 //! case, and how kernels fare against historical pages. The renderers only format this.
 
 use crate::registry::{Clause, Page, Registry};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+/// The version of results.json's shape that `run` writes and this reader knows: 1 was
+/// unversioned (no `schema_version`, no `case_hash`); 2 added both.
+pub const SCHEMA_VERSION: u32 = 2;
+
+fn schema_version_one() -> u32 {
+    1
+}
+
 /// One kernel's run, as read from its results.json.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Run {
+    /// The file's shape; absent in files written before it was versioned (version 1).
+    #[serde(default = "schema_version_one")]
+    pub schema_version: u32,
     /// Column key: the results file's directory name (or file stem).
     #[serde(default)]
     pub name: String,
@@ -18,9 +30,13 @@ pub struct Run {
     pub cases: Vec<CaseRow>,
     #[serde(default)]
     pub finished_at: u64,
+    /// When this run stands for a group of runs with identical observations (see
+    /// `group`): each member's name and full label. Empty for a plain run.
+    #[serde(skip)]
+    pub members: Vec<(String, String)>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct HostFacts {
     /// `linux` or `freebsd`; absent on an OS the suite has no expectations for.
     pub os: Option<String>,
@@ -36,7 +52,7 @@ pub struct HostFacts {
     pub tunables: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct CaseRow {
     pub id: String,
     pub title: String,
@@ -54,12 +70,16 @@ pub struct CaseRow {
     pub deviations: Vec<DeviationRow>,
     #[serde(default)]
     pub message: String,
+    /// SHA-256 of the case definition in canonical form: it changes when the case does,
+    /// and only then (absent before schema version 2).
+    #[serde(default)]
+    pub case_hash: String,
     /// Why the harness could not run the case (verdict `broken`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broken: Option<TroubleRow>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct TroubleRow {
     pub call: String,
     #[serde(default)]
@@ -67,7 +87,7 @@ pub struct TroubleRow {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct StepRow {
     pub step: usize,
     pub what: String,
@@ -76,7 +96,7 @@ pub struct StepRow {
     pub verdict: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct DeviationRow {
     pub step: Option<usize>,
     pub why: String,
@@ -93,6 +113,13 @@ impl Run {
             .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
         let mut run: Run = serde_json::from_str(&text)
             .map_err(|e| format!("{}: not a mmapconf results file: {e}", path.display()))?;
+        if run.schema_version > SCHEMA_VERSION {
+            return Err(format!(
+                "{}: schema_version {} is newer than this mmapconf reads (up to {SCHEMA_VERSION}): use a newer mmapconf",
+                path.display(),
+                run.schema_version
+            ));
+        }
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
         let parent = path
             .parent()
@@ -106,8 +133,11 @@ impl Run {
         Ok(run)
     }
 
-    /// OS, release, arch and page size.
+    /// OS, release, arch and page size; for a group, how many runs it holds.
     pub fn short_label(&self) -> String {
+        if self.members.len() > 1 {
+            return format!("{} runs with identical observations", self.members.len());
+        }
         let h = &self.host;
         let page = if h.page_size.is_multiple_of(1024) {
             format!("{} KiB pages", h.page_size / 1024)
@@ -119,6 +149,10 @@ impl Run {
 
     /// The kernel's full description: [`Run::short_label`] and what it ran under.
     pub fn label(&self) -> String {
+        if self.members.len() > 1 {
+            let names: Vec<&str> = self.members.iter().map(|(n, _)| n.as_str()).collect();
+            return format!("{}: {}", self.short_label(), names.join(", "));
+        }
         let h = &self.host;
         let mut s = self.short_label();
         if !h.under.is_empty() {
@@ -803,12 +837,14 @@ historical = true
             steps: Vec::new(),
             deviations: Vec::new(),
             message: String::new(),
+            case_hash: String::new(),
             broken: None,
         }
     }
 
     pub fn run(name: &str, os: &str, cases: Vec<CaseRow>) -> Run {
         Run {
+            schema_version: SCHEMA_VERSION,
             name: name.into(),
             host: HostFacts {
                 os: Some(os.into()),
@@ -821,6 +857,7 @@ historical = true
             },
             cases,
             finished_at: 7,
+            members: Vec::new(),
         }
     }
 

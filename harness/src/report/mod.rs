@@ -2,10 +2,15 @@
 //! report made from one or more of them: a self-contained HTML page, its Markdown twin,
 //! JUnit XML and the merged JSON. Knows nothing of how cases ran: it reads results.
 
+pub mod features;
+pub mod grid;
+pub mod group;
 pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod merge;
+pub mod schema;
+pub mod tap;
 
 use crate::atomic::Batch;
 use crate::host::Host;
@@ -17,6 +22,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Serialize)]
 struct Results<'a> {
+    /// The shape of this file (merge::SCHEMA_VERSION); files without it are version 1.
+    schema_version: u32,
     tool: &'static str,
     version: &'static str,
     /// When the run ended, seconds since the Unix epoch.
@@ -29,6 +36,7 @@ struct Results<'a> {
 /// The text of a run's `results.json`.
 pub fn results_json(host: &Host, results: &[CaseResult]) -> std::io::Result<String> {
     let doc = Results {
+        schema_version: merge::SCHEMA_VERSION,
         tool: "mmapconf",
         version: env!("CARGO_PKG_VERSION"),
         finished_at: std::time::SystemTime::now()
@@ -56,9 +64,11 @@ pub const REPORT_FILES: [&str; 4] = ["report.html", "report.md", "junit.xml", "m
 pub fn add_report(batch: &mut Batch, merged: &Merged) -> std::io::Result<()> {
     let junit = junit::render(merged).map_err(std::io::Error::other)?;
     let json = serde_json::to_string_pretty(merged).map_err(std::io::Error::other)?;
+    // The pages show one column per group of identical runs; JUnit and JSON every run.
+    let grouped = group::grouped(merged);
     let texts = [
-        html::render(merged),
-        markdown::render(merged),
+        html::render(&grouped),
+        markdown::render(&grouped),
         junit,
         json + "\n",
     ];
