@@ -498,9 +498,10 @@ impl<'a> Emitter<'a> {
             Action::Read { addr, len, bytes } => {
                 let chk = self.check(*bytes, || self.file_offset_of(addr));
                 let text = format!(
-                    "read {} byte(s) at {}",
+                    "read {} byte(s) at {}{}",
                     cexpr(len, Ctx::Size),
-                    self.addr_value(addr)
+                    self.addr_value(addr),
+                    bytes.map_or(String::new(), |b| format!(", comparing with bytes {b}"))
                 );
                 match chk {
                     Some(c) => {
