@@ -929,6 +929,13 @@ const PRELUDE: &str = r#"
 	(o)->args[4] = (uint64_t)(int64_t)(a4); (o)->args[5] = (uint64_t)(int64_t)(a5); \
 } while (0)
 
+/* The runtime below is the same in every file; a case uses only part of it. */
+#if defined(__GNUC__) || defined(__clang__)
+#define REPRO_UNUSED __attribute__((unused))
+#else
+#define REPRO_UNUSED
+#endif
+
 struct repro_name {
 	const char *name;
 	int value;
@@ -995,7 +1002,14 @@ fn guards(out: &mut String, e: &Emitter, os: Os, arch: &str) {
         (&names::ERRNO, "ERRNO_NAMES"),
         (&names::SIGNAL, "SIGNAL_NAMES"),
     ] {
-        let _ = writeln!(out, "static const struct repro_name {var}[] = {{");
+        let _ = writeln!(out, "static const /* The runtime below is the same in every file; a case uses only part of it. */
+#if defined(__GNUC__) || defined(__clang__)
+#define REPRO_UNUSED __attribute__((unused))
+#else
+#define REPRO_UNUSED
+#endif
+
+struct repro_name {var}[] = {{");
         let own: &[&str] = match os {
             Os::Linux => table.linux,
             Os::Freebsd => table.freebsd,

@@ -53,24 +53,24 @@ struct check {
 	uint64_t file_off;
 };
 
-static uint64_t P;   /* the page size of the running system */
-static uint64_t TOP; /* the end of the user address space of the running system */
-static struct record *rec;
-static uintptr_t result, hole;
-static int object_fd = -1, aux_fd = -1;
-static char object_path[640], work_dir[512];
-static int object_kind = OBJ_NONE, object_content = C_SEQ, object_byte;
-static uint64_t object_size;
-static unsigned char *object_buf;
-static void *mincore_vec_addr;
-static size_t mincore_vec_len;
+REPRO_UNUSED static uint64_t P;   /* the page size of the running system */
+REPRO_UNUSED static uint64_t TOP; /* the end of the user address space of the running system */
+REPRO_UNUSED static struct record *rec;
+REPRO_UNUSED static uintptr_t result, hole;
+REPRO_UNUSED static int object_fd = -1, aux_fd = -1;
+REPRO_UNUSED static char object_path[640], work_dir[512];
+REPRO_UNUSED static int object_kind = OBJ_NONE, object_content = C_SEQ, object_byte;
+REPRO_UNUSED static uint64_t object_size;
+REPRO_UNUSED static unsigned char *object_buf;
+REPRO_UNUSED static void *mincore_vec_addr;
+REPRO_UNUSED static size_t mincore_vec_len;
 
-static sigjmp_buf probe_env;
-static volatile sig_atomic_t in_probe;
-static volatile int fault_signo, fault_code;
-static volatile uintptr_t fault_addr;
+REPRO_UNUSED static sigjmp_buf probe_env;
+REPRO_UNUSED static volatile sig_atomic_t in_probe;
+REPRO_UNUSED static volatile int fault_signo, fault_code;
+REPRO_UNUSED static volatile uintptr_t fault_addr;
 
-static inline uint8_t content_byte(int content, int byte, uint64_t off)
+REPRO_UNUSED static inline uint8_t content_byte(int content, int byte, uint64_t off)
 {
 	switch (content) {
 	case C_SEQ: return (uint8_t)(off % 251 + 1);
@@ -79,7 +79,7 @@ static inline uint8_t content_byte(int content, int byte, uint64_t off)
 	}
 }
 
-static inline uint8_t expected_byte(const struct check *c, uint64_t i)
+REPRO_UNUSED static inline uint8_t expected_byte(const struct check *c, uint64_t i)
 {
 	switch (c->kind) {
 	case B_ZEROS: return 0;
@@ -90,7 +90,7 @@ static inline uint8_t expected_byte(const struct check *c, uint64_t i)
 
 /* ---- The end of the address space, measured as the suite measures it ---- */
 
-static inline int placed_at(uint64_t addr)
+REPRO_UNUSED static inline int placed_at(uint64_t addr)
 {
 	void *p = mmap((void *)(uintptr_t)addr, (size_t)P, PROT_NONE, MAP_PRIVATE | MAP_ANON, -1, 0);
 	if (p == MAP_FAILED)
@@ -99,7 +99,7 @@ static inline int placed_at(uint64_t addr)
 	return (uint64_t)(uintptr_t)p == addr;
 }
 
-static inline uint64_t user_top(void)
+REPRO_UNUSED static inline uint64_t user_top(void)
 {
 	static const unsigned bits[] = { 39, 42, 47, 48, 52, 56, 57 };
 	/* x86_64 Linux keeps the last page below 2^47 unmappable (TASK_SIZE_MAX). */
@@ -149,7 +149,7 @@ static inline uint64_t user_top(void)
 
 /* ---- Faults: a probe is a sigsetjmp'd one-byte access; a fault elsewhere kills ---- */
 
-static void on_fault(int sig, siginfo_t *si, void *uc)
+REPRO_UNUSED static void on_fault(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
 	if (!in_probe) {
@@ -163,7 +163,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	siglongjmp(probe_env, 1);
 }
 
-static inline int install_handlers(void)
+REPRO_UNUSED static inline int install_handlers(void)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -174,7 +174,7 @@ static inline int install_handlers(void)
 }
 
 /* 1 and the byte in *v, or 0 after a fault (fault_* say which). */
-static inline int probe_read(uintptr_t a, uint8_t *v)
+REPRO_UNUSED static inline int probe_read(uintptr_t a, uint8_t *v)
 {
 	if (sigsetjmp(probe_env, 1))
 		return 0;
@@ -184,7 +184,7 @@ static inline int probe_read(uintptr_t a, uint8_t *v)
 	return 1;
 }
 
-static inline int probe_write(uintptr_t a, uint8_t v)
+REPRO_UNUSED static inline int probe_write(uintptr_t a, uint8_t v)
 {
 	if (sigsetjmp(probe_env, 1))
 		return 0;
@@ -196,14 +196,14 @@ static inline int probe_write(uintptr_t a, uint8_t v)
 
 /* ---- Outcomes ---- */
 
-static inline void fail_stage(int stage, unsigned index)
+REPRO_UNUSED static inline void fail_stage(int stage, unsigned index)
 {
 	rec->failed_stage = stage;
 	rec->failed_errno = errno;
 	rec->failed_index = index;
 }
 
-static inline void set_ret(struct outcome *o, int64_t r)
+REPRO_UNUSED static inline void set_ret(struct outcome *o, int64_t r)
 {
 	if (r == -1) {
 		o->state = ST_ERRNO;
@@ -214,7 +214,7 @@ static inline void set_ret(struct outcome *o, int64_t r)
 	}
 }
 
-static inline void record_fault(struct outcome *o, uintptr_t base)
+REPRO_UNUSED static inline void record_fault(struct outcome *o, uintptr_t base)
 {
 	o->state = ST_FAULT;
 	o->signo = fault_signo;
@@ -223,7 +223,7 @@ static inline void record_fault(struct outcome *o, uintptr_t base)
 }
 
 /* The first difference marks the outcome and starts the window of got bytes. */
-static inline void note_byte(struct outcome *o, uint64_t i, uint8_t got, uint8_t want)
+REPRO_UNUSED static inline void note_byte(struct outcome *o, uint64_t i, uint8_t got, uint8_t want)
 {
 	if (o->state == ST_BYTES_DIFFER) {
 		uint64_t k = i - (uint64_t)o->at;
@@ -237,7 +237,7 @@ static inline void note_byte(struct outcome *o, uint64_t i, uint8_t got, uint8_t
 	}
 }
 
-static inline void step_read(struct outcome *o, uintptr_t base, size_t len, const struct check *c)
+REPRO_UNUSED static inline void step_read(struct outcome *o, uintptr_t base, size_t len, const struct check *c)
 {
 	o->args[0] = base;
 	o->args[1] = len;
@@ -253,7 +253,7 @@ static inline void step_read(struct outcome *o, uintptr_t base, size_t len, cons
 	}
 }
 
-static inline void step_write(struct outcome *o, uintptr_t base, size_t len, uint8_t byte)
+REPRO_UNUSED static inline void step_write(struct outcome *o, uintptr_t base, size_t len, uint8_t byte)
 {
 	o->args[0] = base;
 	o->args[1] = len;
@@ -269,7 +269,7 @@ static inline void step_write(struct outcome *o, uintptr_t base, size_t len, uin
 
 /* ---- The object ---- */
 
-static inline int is_tmpfs(const char *dir)
+REPRO_UNUSED static inline int is_tmpfs(const char *dir)
 {
 	struct statfs s;
 	if (statfs(dir, &s) != 0)
@@ -282,7 +282,7 @@ static inline int is_tmpfs(const char *dir)
 }
 
 /* Makes the work directory (in $TMPDIR or /tmp, or a tmpfs one) before fork. */
-static inline int make_work_dir(int tmpfs)
+REPRO_UNUSED static inline int make_work_dir(int tmpfs)
 {
 	const char *parent = getenv("TMPDIR");
 	if (tmpfs) {
@@ -310,7 +310,7 @@ static inline int make_work_dir(int tmpfs)
 }
 
 /* Prepares what the child opens: the file, the directory, the content. */
-static inline int prepare_object(int kind, int tmpfs, int64_t size, int content, int byte)
+REPRO_UNUSED static inline int prepare_object(int kind, int tmpfs, int64_t size, int content, int byte)
 {
 	object_kind = kind;
 	object_content = content;
@@ -367,7 +367,7 @@ static inline int prepare_object(int kind, int tmpfs, int64_t size, int content,
 	}
 }
 
-static inline void remove_object(void)
+REPRO_UNUSED static inline void remove_object(void)
 {
 	if (object_kind == OBJ_FILE || object_kind == OBJ_SHM)
 		unlink(object_path);
@@ -377,14 +377,14 @@ static inline void remove_object(void)
 		rmdir(work_dir);
 }
 
-static void on_stop(int sig)
+REPRO_UNUSED static void on_stop(int sig)
 {
 	remove_object();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
 
-static inline int fill_object(int fd)
+REPRO_UNUSED static inline int fill_object(int fd)
 {
 	if (ftruncate(fd, (off_t)object_size) != 0)
 		return 0;
@@ -398,7 +398,7 @@ static inline int fill_object(int fd)
 }
 
 /* Opens the object in the child, as the suite's child does. */
-static inline int open_object(int open_flags, int seals)
+REPRO_UNUSED static inline int open_object(int open_flags, int seals)
 {
 	int fds[2] = { -1, -1 };
 	switch (object_kind) {
@@ -459,19 +459,19 @@ static inline int open_object(int open_flags, int seals)
 
 /* A descriptor for file-level steps: a new one by path for files, the kept duplicate
  * for memfd and shm objects. */
-static inline int file_fd(int flags)
+REPRO_UNUSED static inline int file_fd(int flags)
 {
 	return object_kind == OBJ_FILE ? open(object_path, flags) : aux_fd;
 }
 
-static inline void done_with(int fd)
+REPRO_UNUSED static inline void done_with(int fd)
 {
 	if (fd != aux_fd && fd >= 0)
 		close(fd);
 }
 
 /* A setup mapping; `fill` >= 0 is written before `prot` is applied. */
-static inline int make_mapping(uintptr_t *slot, void *addr, size_t len, int prot, int flags,
+REPRO_UNUSED static inline int make_mapping(uintptr_t *slot, void *addr, size_t len, int prot, int flags,
                                int fd, off_t offset, int fill)
 {
 	int p0 = fill >= 0 ? PROT_READ | PROT_WRITE : prot;
@@ -488,7 +488,7 @@ static inline int make_mapping(uintptr_t *slot, void *addr, size_t len, int prot
 }
 
 /* mincore's vector: one byte per page, lazily backed, or NULL when none can be had. */
-static inline void *new_vec(size_t len)
+REPRO_UNUSED static inline void *new_vec(size_t len)
 {
 	size_t bytes = (size_t)((len / P) + (len % P != 0));
 	void *v = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE,
@@ -496,20 +496,20 @@ static inline void *new_vec(size_t len)
 	return v == MAP_FAILED ? NULL : v;
 }
 
-static inline void make_mincore_vec(size_t len)
+REPRO_UNUSED static inline void make_mincore_vec(size_t len)
 {
 	mincore_vec_addr = new_vec(len);
 	mincore_vec_len = (size_t)((len / P) + (len % P != 0));
 }
 
-static inline void *mincore_vec(size_t len)
+REPRO_UNUSED static inline void *mincore_vec(size_t len)
 {
 	if (mincore_vec_addr && (size_t)((len / P) + (len % P != 0)) <= mincore_vec_len)
 		return mincore_vec_addr;
 	return new_vec(len);
 }
 
-static inline int find_hole(size_t len)
+REPRO_UNUSED static inline int find_hole(size_t len)
 {
 	void *h = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANON, -1, 0);
 	if (h == MAP_FAILED)
@@ -519,12 +519,12 @@ static inline int find_hole(size_t len)
 	return 1;
 }
 
-static inline int drop_privilege(void)
+REPRO_UNUSED static inline int drop_privilege(void)
 {
 	return setgroups(0, NULL) == 0 && setgid(65534) == 0 && setuid(65534) == 0;
 }
 
-static inline int set_soft_limit(int res, uint64_t value)
+REPRO_UNUSED static inline int set_soft_limit(int res, uint64_t value)
 {
 	struct rlimit old, new;
 	if (getrlimit(res, &old) != 0)
@@ -534,7 +534,7 @@ static inline int set_soft_limit(int res, uint64_t value)
 	return setrlimit(res, &new) == 0;
 }
 
-static inline void step_readback(struct outcome *o, int fd, off_t offset, size_t len,
+REPRO_UNUSED static inline void step_readback(struct outcome *o, int fd, off_t offset, size_t len,
                                  const struct check *c, int has_size, int64_t want_size)
 {
 	struct stat st;
@@ -577,7 +577,7 @@ static inline void step_readback(struct outcome *o, int fd, off_t offset, size_t
 	}
 }
 
-static inline void step_pwrite(struct outcome *o, off_t offset, size_t len, uint8_t byte)
+REPRO_UNUSED static inline void step_pwrite(struct outcome *o, off_t offset, size_t len, uint8_t byte)
 {
 	uint8_t buf[256];
 	int fd = file_fd(O_RDWR);
@@ -599,7 +599,7 @@ static inline void step_pwrite(struct outcome *o, off_t offset, size_t len, uint
 	done_with(fd);
 }
 
-static inline void step_ftruncate(struct outcome *o, off_t size)
+REPRO_UNUSED static inline void step_ftruncate(struct outcome *o, off_t size)
 {
 	int fd = file_fd(O_RDWR);
 	o->args[0] = (uint64_t)size;
@@ -607,7 +607,7 @@ static inline void step_ftruncate(struct outcome *o, off_t size)
 	done_with(fd);
 }
 
-static inline void step_close(struct outcome *o)
+REPRO_UNUSED static inline void step_close(struct outcome *o)
 {
 	o->args[0] = (uint64_t)(int64_t)object_fd;
 	set_ret(o, close(object_fd));
@@ -616,17 +616,17 @@ static inline void step_close(struct outcome *o)
 
 /* ---- Steps after a fork step alternate by a baton passed through two pipes ---- */
 
-static int forked, has_baton = 1, me_child;
-static int to_child[2] = { -1, -1 }, to_parent[2] = { -1, -1 };
-static pid_t fork_pid;
+REPRO_UNUSED static int forked, has_baton = 1, me_child;
+REPRO_UNUSED static int to_child[2] = { -1, -1 }, to_parent[2] = { -1, -1 };
+REPRO_UNUSED static pid_t fork_pid;
 
-static inline void pass_baton(int tx)
+REPRO_UNUSED static inline void pass_baton(int tx)
 {
 	char b = 1;
 	if (write(tx, &b, 1) < 0) { /* the other side has ended: nothing to hand over */ }
 }
 
-static inline void wait_baton(int rx)
+REPRO_UNUSED static inline void wait_baton(int rx)
 {
 	char b;
 	while (read(rx, &b, 1) < 0 && errno == EINTR) {
@@ -634,7 +634,7 @@ static inline void wait_baton(int rx)
 }
 
 /* Before step `i` made by `who_child`: 1 when this process runs it, 0 to skip it. */
-static inline int my_turn(int who_child)
+REPRO_UNUSED static inline int my_turn(int who_child)
 {
 	if (!forked)
 		return 1;
@@ -655,7 +655,7 @@ static inline int my_turn(int who_child)
 }
 
 /* The fork step: 1 to go on, 0 when fork failed. */
-static inline int step_fork(unsigned i)
+REPRO_UNUSED static inline int step_fork(unsigned i)
 {
 	if (pipe(to_child) != 0 || pipe(to_parent) != 0) {
 		fail_stage(STAGE_FORK, i);
@@ -676,7 +676,7 @@ static inline int step_fork(unsigned i)
 	return 1;
 }
 
-static inline void end_steps(void)
+REPRO_UNUSED static inline void end_steps(void)
 {
 	if (!forked)
 		return;
@@ -694,9 +694,9 @@ static inline void end_steps(void)
 /* ---- Running the case in a forked child, with the case's timeout ---- */
 
 enum { END_EXITED, END_SIGNALED, END_HUNG, END_BROKEN };
-static int end_kind, end_value;
+REPRO_UNUSED static int end_kind, end_value;
 
-static inline void spawn(void (*child)(void), int timeout_ms)
+REPRO_UNUSED static inline void spawn(void (*child)(void), int timeout_ms)
 {
 	int p[2];
 	rec = mmap(NULL, sizeof *rec, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANON, -1, 0);
@@ -763,7 +763,7 @@ static inline void spawn(void (*child)(void), int timeout_ms)
 
 /* ---- Names, for the readable lines and the JSON ---- */
 
-static inline const char *name_in(const struct repro_name *t, size_t n, int v)
+REPRO_UNUSED static inline const char *name_in(const struct repro_name *t, size_t n, int v)
 {
 	for (size_t i = 0; i < n; i++)
 		if (t[i].value == v)
@@ -771,7 +771,7 @@ static inline const char *name_in(const struct repro_name *t, size_t n, int v)
 	return NULL;
 }
 
-static inline void errno_name(char *buf, size_t n, int v)
+REPRO_UNUSED static inline void errno_name(char *buf, size_t n, int v)
 {
 	const char *s = name_in(ERRNO_NAMES, sizeof ERRNO_NAMES / sizeof ERRNO_NAMES[0], v);
 	if (s)
@@ -780,7 +780,7 @@ static inline void errno_name(char *buf, size_t n, int v)
 		snprintf(buf, n, "errno %d", v);
 }
 
-static inline void signal_name(char *buf, size_t n, int v)
+REPRO_UNUSED static inline void signal_name(char *buf, size_t n, int v)
 {
 	const char *s = name_in(SIGNAL_NAMES, sizeof SIGNAL_NAMES / sizeof SIGNAL_NAMES[0], v);
 	if (s)
@@ -789,7 +789,7 @@ static inline void signal_name(char *buf, size_t n, int v)
 		snprintf(buf, n, "signal %d", v);
 }
 
-static inline void code_name(char *buf, size_t n, int signo, int code)
+REPRO_UNUSED static inline void code_name(char *buf, size_t n, int signo, int code)
 {
 	const char *s = NULL;
 	if (signo == SIGSEGV && code == SEGV_MAPERR) s = "SEGV_MAPERR";
@@ -803,7 +803,7 @@ static inline void code_name(char *buf, size_t n, int signo, int code)
 		snprintf(buf, n, "si_code %d", code);
 }
 
-static inline void rel(char *buf, size_t n, int64_t v)
+REPRO_UNUSED static inline void rel(char *buf, size_t n, int64_t v)
 {
 	if (v < 0)
 		snprintf(buf, n, "-0x%llx", (unsigned long long)(-(uint64_t)v));
@@ -812,7 +812,7 @@ static inline void rel(char *buf, size_t n, int64_t v)
 }
 
 /* Where a successful mmap or mremap put its mapping, relative to its arguments. */
-static inline const char *placement(const struct outcome *o, int kind)
+REPRO_UNUSED static inline const char *placement(const struct outcome *o, int kind)
 {
 	if (kind == K_MMAP) {
 		if (o->args[0] != 0 && o->ret == o->args[0])
@@ -827,7 +827,7 @@ static inline const char *placement(const struct outcome *o, int kind)
 }
 
 /* The outcome in words, for the readable lines. */
-static inline void outcome_text(char *buf, size_t n, const struct outcome *o)
+REPRO_UNUSED static inline void outcome_text(char *buf, size_t n, const struct outcome *o)
 {
 	char a[64], b[64];
 	switch (o->state) {
@@ -847,7 +847,7 @@ static inline void outcome_text(char *buf, size_t n, const struct outcome *o)
 	}
 }
 
-static inline void json_outcome(const struct outcome *o, int kind)
+REPRO_UNUSED static inline void json_outcome(const struct outcome *o, int kind)
 {
 	char a[64], b[64];
 	switch (o->state) {
@@ -887,7 +887,7 @@ static inline void json_outcome(const struct outcome *o, int kind)
 }
 
 /* Whether the outcome is the expected one (errnos, signals and si_codes by value). */
-static inline int matches(const struct outcome *o, const struct expect *e)
+REPRO_UNUSED static inline int matches(const struct outcome *o, const struct expect *e)
 {
 	switch (e->kind) {
 	case E_OK: return o->state == ST_OK;
@@ -914,7 +914,7 @@ enum { V_PASS, V_KNOWN_DEVIATION, V_FAIL, V_SETUP_FAILED };
 static const char *const VERDICT_NAME[] = { "pass", "known deviation", "fail", "setup failed" };
 
 /* The judge's rule: the clause's outcome passes; a recorded deviation's is known. */
-static inline int judge_one(const struct outcome *o, const struct expect *want, const struct expect *dev)
+REPRO_UNUSED static inline int judge_one(const struct outcome *o, const struct expect *want, const struct expect *dev)
 {
 	if (matches(o, want))
 		return V_PASS;
@@ -923,7 +923,7 @@ static inline int judge_one(const struct outcome *o, const struct expect *want, 
 	return V_FAIL;
 }
 
-static inline int worse(int a, int b)
+REPRO_UNUSED static inline int worse(int a, int b)
 {
 	if (a == V_FAIL || b == V_FAIL)
 		return V_FAIL;
@@ -932,7 +932,7 @@ static inline int worse(int a, int b)
 	return V_PASS;
 }
 
-static inline void print_line(const char *what, const char *c, const struct outcome *o,
+REPRO_UNUSED static inline void print_line(const char *what, const char *c, const struct outcome *o,
                               const struct expect *want, const struct expect *dev, int v)
 {
 	char got[160];
@@ -947,7 +947,7 @@ static inline void print_line(const char *what, const char *c, const struct outc
 }
 
 /* The whole observation as one JSON line, then the exit status by the verdict. */
-static inline int finish(const char *id, int n_steps, const int *kinds, int call_kind, int verdict)
+REPRO_UNUSED static inline int finish(const char *id, int n_steps, const int *kinds, int call_kind, int verdict)
 {
 	char a[64];
 	printf("{\"case\":\"%s\"", id);
