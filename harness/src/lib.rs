@@ -27,4 +27,5 @@ pub mod probe;
 pub mod record;
 pub mod registry;
 pub mod report;
+pub mod repro;
 pub mod suite;

@@ -149,6 +149,31 @@ enum Command {
         #[arg(long)]
         system_man: bool,
     },
+    /// Write a standalone C11 reproducer of a case for this OS (stdout), of every case
+    /// (--all --out DIR), or check every reproducer against the harness (--check).
+    Repro {
+        /// The case id (with --check: only cases whose id contains it).
+        case: Option<String>,
+        /// Every case that applies here, one file each, into --out.
+        #[arg(long)]
+        all: bool,
+        /// Directory for the files (with --check: keep sources and binaries there).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Generate, compile and run every reproducer and compare each observation with
+        /// the harness's for the same case; any difference fails.
+        #[arg(long)]
+        check: bool,
+        /// C compiler for --check.
+        #[arg(long, default_value = "cc")]
+        cc: String,
+        /// Extra compiler flag for --check (repeatable), e.g. --cflag=-static.
+        #[arg(long = "cflag", allow_hyphen_values = true)]
+        cflags: Vec<String>,
+        /// Parallel cases for --check (default: the CPU count).
+        #[arg(short, long)]
+        jobs: Option<usize>,
+    },
     /// Time the suite per case against a bare fork + _exit + waitpid.
     Bench {
         /// Rounds over the whole suite.
@@ -333,6 +358,31 @@ fn main() -> ExitCode {
                 pages.1.extend(read);
             }
             ExitCode::from(merge_report(&suite, &results, &out, pages, false))
+        }
+        Command::Repro {
+            case,
+            all,
+            out,
+            check,
+            cc,
+            cflags,
+            jobs,
+        } => {
+            let Some(executor) = executor() else {
+                return ExitCode::from(2);
+            };
+            let req = mmapconf::repro::cli::Request {
+                case,
+                all,
+                out,
+                check,
+                cc,
+                cflags,
+                jobs,
+            };
+            ExitCode::from(mmapconf::repro::cli::main(&req, &suite, &|p| {
+                executor.run(p)
+            }))
         }
         Command::Bench { rounds } => {
             let host = Host::detect();

@@ -1,0 +1,1087 @@
+//! The generator proper: one [`Case`] written out as the case-specific part of a C11
+//! program (setup, call, steps, expectations), around the fixed runtime in `runtime.c`.
+//!
+//! Every match over the case format here is exhaustive and has no wildcard arm, so a new
+//! object kind, call, step kind, outcome or expression form fails to compile until the
+//! reproducer supports it. Sizes, offsets and addresses stay symbolic: they become C
+//! expressions over the page size `P` and the address-space end `TOP` that the program
+//! measures when it runs, so one file runs on 4, 16 and 64 KiB kernels.
+
+use crate::expr::{AddrBase, AddrExpr, Expr, Op};
+use crate::model::*;
+use crate::names::{self, NameSet, Os, Table};
+use crate::registry::Registry;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// What `max` means for the argument an expression is for (the planner's C types).
+#[derive(Clone, Copy)]
+enum Ctx {
+    /// size_t lengths and address offsets.
+    Size,
+    /// off_t offsets and sizes.
+    Off,
+    /// rlim_t values (the planner reads `max` as u64::MAX).
+    Rlim,
+}
+
+impl Ctx {
+    fn max(self) -> &'static str {
+        match self {
+            Ctx::Size => "SIZE_MAX",
+            Ctx::Off => "INT64_MAX",
+            Ctx::Rlim => "UINT64_MAX",
+        }
+    }
+}
+
+/// Whether the expression depends on the running system.
+fn is_constant(e: &Expr) -> bool {
+    match e {
+        Expr::Int(_) => true,
+        Expr::Page | Expr::Max | Expr::Top => false,
+        Expr::Neg(a) => is_constant(a),
+        Expr::Bin(a, _, b) => is_constant(a) && is_constant(b),
+    }
+}
+
+/// A C integer literal of `v`, taken modulo 2^64 as the C arithmetic below is.
+fn literal(v: i128) -> String {
+    if (0..=i32::MAX as i128).contains(&v) {
+        format!("{v}")
+    } else if (-(i32::MAX as i128)..0).contains(&v) {
+        format!("-{}", -v)
+    } else {
+        format!("UINT64_C({:#x})", v as u64)
+    }
+}
+
+/// `e` as a C expression in unsigned 64-bit arithmetic, which wraps exactly as the
+/// planner's value converts to the argument's C type. Page-independent parts are folded.
+fn cexpr(e: &Expr, ctx: Ctx) -> String {
+    let mut s = String::new();
+    write_expr(&mut s, e, ctx, 0);
+    s
+}
+
+fn write_expr(s: &mut String, e: &Expr, ctx: Ctx, outer: u8) {
+    if is_constant(e) {
+        let v = e
+            .eval(crate::expr::Env {
+                page: 1,
+                max: 0,
+                top: 0,
+            })
+            .unwrap_or(0);
+        let lit = literal(v);
+        if v < 0 && outer > 0 {
+            let _ = write!(s, "({lit})");
+        } else {
+            s.push_str(&lit);
+        }
+        return;
+    }
+    match e {
+        Expr::Int(v) => s.push_str(&literal(*v)),
+        Expr::Page => s.push('P'),
+        Expr::Max => s.push_str(ctx.max()),
+        Expr::Top => s.push_str("TOP"),
+        Expr::Neg(a) => {
+            s.push_str("-(");
+            write_expr(s, a, ctx, 0);
+            s.push(')');
+        }
+        Expr::Bin(a, op, b) => {
+            let (c, strength) = match op {
+                Op::Add => ('+', 1),
+                Op::Sub => ('-', 1),
+                Op::Mul => ('*', 2),
+                Op::Div => ('/', 2),
+            };
+            if strength < outer {
+                s.push('(');
+            }
+            write_expr(s, a, ctx, strength);
+            s.push(c);
+            write_expr(s, b, ctx, strength + 1);
+            if strength < outer {
+                s.push(')');
+            }
+        }
+    }
+}
+
+/// An off_t argument: a cast unless it is a plain literal.
+fn coff(e: &Expr) -> String {
+    let t = cexpr(e, Ctx::Off);
+    if is_constant(e) && !t.starts_with("UINT64_C") {
+        t
+    } else {
+        format!("(off_t)({t})")
+    }
+}
+
+/// A C string literal (trigraph-safe).
+pub fn cstr(s: &str) -> String {
+    let mut o = String::from("\"");
+    for ch in s.chars() {
+        match ch {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '?' => o.push_str("\\?"),
+            '\n' => o.push_str("\\n"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(o, "\\{:03o}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// Text safe inside a C block comment.
+fn comment(s: &str) -> String {
+    s.replace("*/", "* /").replace("??", "? ?")
+}
+
+pub struct Emitter<'a> {
+    case: &'a Case,
+    os: Os,
+    /// C names used, with their value on this OS (for the #ifndef fallbacks).
+    names: BTreeMap<String, Option<i64>>,
+    map_vars: Vec<String>,
+    uses_map_aligned: bool,
+}
+
+impl<'a> Emitter<'a> {
+    pub fn new(case: &'a Case, os: Os) -> Emitter<'a> {
+        let mut map_vars: Vec<String> = Vec::new();
+        for (i, m) in case.mappings.iter().enumerate() {
+            let mut v: String = m
+                .name
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            v.insert_str(0, "map_");
+            if map_vars.contains(&v) {
+                let _ = write!(v, "_{i}");
+            }
+            map_vars.push(v);
+        }
+        Emitter {
+            case,
+            os,
+            names: BTreeMap::new(),
+            map_vars,
+            uses_map_aligned: false,
+        }
+    }
+
+    fn name(&mut self, name: &str, table: &Table) {
+        self.names.insert(name.to_string(), table.value(name).ok());
+    }
+
+    /// A flag set as C: the names joined by `|`, raw bits as hex, `0` for none.
+    fn flags(&mut self, set: &NameSet, table: &Table) -> String {
+        if set.0.is_empty() {
+            return "0".into();
+        }
+        let mut parts = Vec::new();
+        for n in &set.0 {
+            let raw = n.starts_with(|c: char| c.is_ascii_digit());
+            if raw {
+                // A raw bit pattern, for bits no name defines: as the planner reads it.
+                let v = match n.strip_prefix("0x") {
+                    Some(h) => u32::from_str_radix(h, 16).unwrap_or(0),
+                    None => n.parse::<u32>().unwrap_or(0),
+                };
+                parts.push(format!("(int){v:#x}u"));
+            } else if n.starts_with("MAP_ALIGNED(") {
+                self.uses_map_aligned = true;
+                parts.push(n.clone());
+            } else {
+                self.name(n, table);
+                parts.push(n.clone());
+            }
+        }
+        parts.join("|")
+    }
+
+    fn base_var(&self, base: &AddrBase) -> String {
+        match base {
+            AddrBase::Null => "0".into(),
+            AddrBase::Result => "result".into(),
+            AddrBase::Hole => "hole".into(),
+            AddrBase::Top => "TOP".into(),
+            AddrBase::Mapping(n) => self
+                .case
+                .mappings
+                .iter()
+                .position(|m| &m.name == n)
+                .map_or_else(|| "0".into(), |i| self.map_vars[i].clone()),
+        }
+    }
+
+    /// An address as a uintptr_t C expression.
+    fn addr_value(&self, a: &AddrExpr) -> String {
+        let base = self.base_var(&a.base);
+        let Some(off) = &a.offset else {
+            return base;
+        };
+        let text = if is_constant(off) {
+            let v = off
+                .eval(crate::expr::Env {
+                    page: 1,
+                    max: 0,
+                    top: 0,
+                })
+                .unwrap_or(0);
+            if v < 0 {
+                format!("- {}", literal(-v))
+            } else {
+                format!("+ {}", literal(v))
+            }
+        } else {
+            // The loader writes `base+x` as the expression `0+x`: drop the 0.
+            let t = cexpr(off, Ctx::Size);
+            match t.strip_prefix('0') {
+                Some(rest) if rest.starts_with(['+', '-']) => {
+                    format!("{} {}", &rest[..1], &rest[1..])
+                }
+                _ => format!("+ ({t})"),
+            }
+        };
+        if base == "0" {
+            match text.strip_prefix("+ ") {
+                Some(t) => format!("(uintptr_t)({t})"),
+                None => format!("(uintptr_t)(0 {text})"),
+            }
+        } else {
+            format!("{base} {text}")
+        }
+    }
+
+    /// An address as a `void *` argument.
+    fn addr_arg(&self, a: &AddrExpr) -> String {
+        if a.base == AddrBase::Null && a.offset.is_none() {
+            return "NULL".into();
+        }
+        format!("(void *)({})", self.addr_value(a))
+    }
+
+    fn fd(&self, fd: &Fd) -> String {
+        match fd {
+            Fd::Object => "object_fd".into(),
+            Fd::Num(n) => format!("{n}"),
+        }
+    }
+
+    /// The family call `c`, recorded in `*o`: (C statements, the call as written, kind).
+    fn call(&mut self, c: &Call) -> (String, String, &'static str) {
+        let mut code = String::new();
+        let (text, kind) = match c {
+            Call::Mmap {
+                addr,
+                len,
+                prot,
+                flags,
+                fd,
+                offset,
+            } => {
+                let t = format!(
+                    "mmap({}, {}, {}, {}, {}, {})",
+                    self.addr_arg(addr),
+                    cexpr(len, Ctx::Size),
+                    self.flags(prot, &names::PROT),
+                    self.flags(flags, &names::MAP),
+                    self.fd(fd),
+                    coff(offset)
+                );
+                let _ = writeln!(
+                    code,
+                    "\t\tvoid *addr = {};\n\t\tsize_t len = {};\n\t\tint prot = {};\n\t\tint flags = {};\n\t\tint fd = {};\n\t\toff_t offset = {};",
+                    self.addr_arg(addr),
+                    cexpr(len, Ctx::Size),
+                    self.flags(prot, &names::PROT),
+                    self.flags(flags, &names::MAP),
+                    self.fd(fd),
+                    coff(offset)
+                );
+                code.push_str("\t\tvoid *r = mmap(addr, len, prot, flags, fd, offset);\n");
+                code.push_str("\t\tSET_ARGS(o, (uintptr_t)addr, len, prot, flags, fd, offset);\n");
+                code.push_str("\t\tset_ret(o, r == MAP_FAILED ? -1 : (int64_t)(uintptr_t)r);\n");
+                (t, "K_MMAP")
+            }
+            Call::Munmap { addr, len } => self.addr_len(&mut code, "munmap", addr, len, None),
+            Call::Mprotect { addr, len, prot } => {
+                let p = self.flags(prot, &names::PROT);
+                self.addr_len(&mut code, "mprotect", addr, len, Some(p))
+            }
+            Call::Msync { addr, len, flags } => {
+                let p = self.flags(flags, &names::MS);
+                self.addr_len(&mut code, "msync", addr, len, Some(p))
+            }
+            Call::Madvise { addr, len, advice } => {
+                let p = self.flags(advice, &names::MADV);
+                self.addr_len(&mut code, "madvise", addr, len, Some(p))
+            }
+            Call::Mincore { addr, len } => {
+                let _ = writeln!(
+                    code,
+                    "\t\tvoid *addr = {};\n\t\tsize_t len = {};",
+                    self.addr_arg(addr),
+                    cexpr(len, Ctx::Size)
+                );
+                code.push_str("\t\tint r = mincore(addr, len, mincore_vec(len));\n");
+                code.push_str("\t\tSET_ARGS(o, (uintptr_t)addr, len, 0, 0, 0, 0);\n");
+                code.push_str("\t\tset_ret(o, r);\n");
+                (
+                    format!(
+                        "mincore({}, {}, vec)",
+                        self.addr_arg(addr),
+                        cexpr(len, Ctx::Size)
+                    ),
+                    "K_OTHER",
+                )
+            }
+            Call::Mlock { addr, len } => self.addr_len(&mut code, "mlock", addr, len, None),
+            Call::Munlock { addr, len } => self.addr_len(&mut code, "munlock", addr, len, None),
+            Call::Mremap {
+                addr,
+                len,
+                new_len,
+                flags,
+                new_addr,
+            } => {
+                let f = self.flags(flags, &names::MREMAP);
+                let _ = writeln!(
+                    code,
+                    "\t\tvoid *old_address = {};\n\t\tsize_t old_size = {};\n\t\tsize_t new_size = {};\n\t\tint flags = {f};\n\t\tvoid *new_address = {};",
+                    self.addr_arg(addr),
+                    cexpr(len, Ctx::Size),
+                    cexpr(new_len, Ctx::Size),
+                    self.addr_arg(new_addr)
+                );
+                code.push_str(
+                    "\t\tvoid *r = mremap(old_address, old_size, new_size, flags, new_address);\n",
+                );
+                code.push_str("\t\tSET_ARGS(o, (uintptr_t)old_address, old_size, new_size, flags, (uintptr_t)new_address, 0);\n");
+                code.push_str("\t\tset_ret(o, r == MAP_FAILED ? -1 : (int64_t)(uintptr_t)r);\n");
+                (
+                    format!(
+                        "mremap({}, {}, {}, {f}, {})",
+                        self.addr_arg(addr),
+                        cexpr(len, Ctx::Size),
+                        cexpr(new_len, Ctx::Size),
+                        self.addr_arg(new_addr)
+                    ),
+                    "K_MREMAP",
+                )
+            }
+            Call::Minherit { addr, len, inherit } => {
+                let p = self.flags(inherit, &names::INHERIT);
+                self.addr_len(&mut code, "minherit", addr, len, Some(p))
+            }
+        };
+        (code, text, kind)
+    }
+
+    /// Calls of the form f(addr, len[, third]) returning 0 or -1.
+    fn addr_len(
+        &self,
+        code: &mut String,
+        f: &str,
+        addr: &AddrExpr,
+        len: &Expr,
+        third: Option<String>,
+    ) -> (String, &'static str) {
+        let _ = writeln!(
+            code,
+            "\t\tvoid *addr = {};\n\t\tsize_t len = {};",
+            self.addr_arg(addr),
+            cexpr(len, Ctx::Size)
+        );
+        match &third {
+            Some(t) => {
+                let _ = writeln!(code, "\t\tint r = {f}(addr, len, {t});");
+                let _ = writeln!(code, "\t\tSET_ARGS(o, (uintptr_t)addr, len, {t}, 0, 0, 0);");
+            }
+            None => {
+                let _ = writeln!(code, "\t\tint r = {f}(addr, len);");
+                code.push_str("\t\tSET_ARGS(o, (uintptr_t)addr, len, 0, 0, 0, 0);\n");
+            }
+        }
+        code.push_str("\t\tset_ret(o, r);\n");
+        let text = match third {
+            Some(t) => format!(
+                "{f}({}, {}, {t})",
+                self.addr_arg(addr),
+                cexpr(len, Ctx::Size)
+            ),
+            None => format!("{f}({}, {})", self.addr_arg(addr), cexpr(len, Ctx::Size)),
+        };
+        (text, "K_OTHER")
+    }
+
+    /// A C initializer of `struct expect`.
+    fn expect(&mut self, o: &Outcome) -> String {
+        let text = cstr(&o.to_string());
+        match o {
+            Outcome::Ok => format!("{{ E_OK, {{ 0 }}, 0, 0, -1, 0, 0, {text} }}"),
+            Outcome::Errno(list) => {
+                for e in list {
+                    self.name(e, &names::ERRNO);
+                }
+                format!(
+                    "{{ E_ERRNO, {{ {} }}, {}, 0, -1, 0, 0, {text} }}",
+                    list.join(", "),
+                    list.len()
+                )
+            }
+            Outcome::Fault { signal, code } => {
+                self.name(signal, &names::SIGNAL);
+                let c = code.clone().unwrap_or_else(|| "-1".into());
+                format!("{{ E_FAULT, {{ 0 }}, 0, {signal}, {c}, 0, 0, {text} }}")
+            }
+            Outcome::Bytes(b) => {
+                let (k, v) = match b {
+                    Bytes::Zeros => ("B_ZEROS", 0),
+                    Bytes::Object => ("B_OBJECT", 0),
+                    Bytes::Byte(v) => ("B_BYTE", *v),
+                };
+                format!("{{ E_BYTES, {{ 0 }}, 0, 0, -1, {k}, {v:#04x}, {text} }}")
+            }
+        }
+    }
+
+    fn deviation(&self, step: Option<usize>) -> Option<&'a Deviation> {
+        self.case
+            .deviations
+            .iter()
+            .find(|d| d.os == self.os && d.step == step)
+    }
+
+    /// The file offset that a read at `addr` sees, for `bytes = "object"` (as the planner).
+    fn file_offset_of(&self, addr: &AddrExpr) -> String {
+        let base = match &addr.base {
+            AddrBase::Result => match &self.case.call {
+                Call::Mmap { offset, .. } => cexpr(offset, Ctx::Off),
+                _ => "0".into(),
+            },
+            AddrBase::Mapping(n) => self
+                .case
+                .mappings
+                .iter()
+                .find(|m| &m.name == n)
+                .map_or_else(|| "0".into(), |m| cexpr(&m.offset, Ctx::Off)),
+            AddrBase::Null | AddrBase::Hole | AddrBase::Top => "0".into(),
+        };
+        match &addr.offset {
+            Some(e) => format!("(uint64_t)({base}) + (uint64_t)({})", cexpr(e, Ctx::Size)),
+            None => format!("(uint64_t)({base})"),
+        }
+    }
+
+    fn check(&self, b: Option<Bytes>, file_off: impl FnOnce() -> String) -> Option<String> {
+        b.map(|b| match b {
+            Bytes::Zeros => "{ B_ZEROS, 0, 0 }".to_string(),
+            Bytes::Byte(v) => format!("{{ B_BYTE, {v:#04x}, 0 }}"),
+            Bytes::Object => format!("{{ B_OBJECT, 0, {} }}", file_off()),
+        })
+    }
+
+    /// One step: (C statements recording into `*o`, the step as written, kind).
+    fn action(&mut self, a: &Action) -> (String, String, &'static str) {
+        let mut code = String::new();
+        match a {
+            Action::Read { addr, len, bytes } => {
+                let chk = self.check(*bytes, || self.file_offset_of(addr));
+                let text = format!(
+                    "read {} byte(s) at {}{}",
+                    cexpr(len, Ctx::Size),
+                    self.addr_value(addr),
+                    bytes.map_or(String::new(), |b| format!(", comparing with bytes {b}"))
+                );
+                match chk {
+                    Some(c) => {
+                        let _ = writeln!(
+                            code,
+                            "\t\tconst struct check c = {c};\n\t\tstep_read(o, {}, {}, &c);",
+                            self.addr_value(addr),
+                            cexpr(len, Ctx::Size)
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(
+                            code,
+                            "\t\tstep_read(o, {}, {}, NULL);",
+                            self.addr_value(addr),
+                            cexpr(len, Ctx::Size)
+                        );
+                    }
+                }
+                (code, text, "K_OTHER")
+            }
+            Action::Write { addr, len, byte } => {
+                let _ = writeln!(
+                    code,
+                    "\t\tstep_write(o, {}, {}, {byte:#04x});",
+                    self.addr_value(addr),
+                    cexpr(len, Ctx::Size)
+                );
+                let text = format!(
+                    "write {} byte(s) {byte:#04x} at {}",
+                    cexpr(len, Ctx::Size),
+                    self.addr_value(addr)
+                );
+                (code, text, "K_OTHER")
+            }
+            Action::Fork => (String::new(), "fork()".into(), "K_FORK"),
+            Action::Call(c) => self.call(c),
+            Action::Ftruncate { size } => {
+                let _ = writeln!(code, "\t\tstep_ftruncate(o, {});", coff(size));
+                (code, format!("ftruncate(fd, {})", coff(size)), "K_OTHER")
+            }
+            Action::Pwrite { offset, len, byte } => {
+                let _ = writeln!(
+                    code,
+                    "\t\tstep_pwrite(o, {}, {}, {byte:#04x});",
+                    coff(offset),
+                    cexpr(len, Ctx::Size)
+                );
+                let text = format!(
+                    "pwrite(fd, <{} bytes of {byte:#04x}>, {}, {})",
+                    cexpr(len, Ctx::Size),
+                    cexpr(len, Ctx::Size),
+                    coff(offset)
+                );
+                (code, text, "K_OTHER")
+            }
+            Action::CloseObject => {
+                code.push_str("\t\tstep_close(o);\n");
+                (code, "close(object_fd)".into(), "K_OTHER")
+            }
+            Action::Readback {
+                offset,
+                len,
+                bytes,
+                size,
+            } => {
+                let chk = self.check(*bytes, || format!("(uint64_t)({})", coff(offset)));
+                let (has, want) = match size {
+                    Some(s) => ("1", format!("(int64_t)({})", cexpr(s, Ctx::Off))),
+                    None => ("0", "0".into()),
+                };
+                let c = match chk {
+                    Some(c) => {
+                        let _ = writeln!(code, "\t\tconst struct check c = {c};");
+                        "&c"
+                    }
+                    None => "NULL",
+                };
+                let _ = writeln!(
+                    code,
+                    "\t\tint fd = file_fd(O_RDONLY);\n\t\tstep_readback(o, fd, {}, {}, {c}, {has}, {want});\n\t\tdone_with(fd);",
+                    coff(offset),
+                    cexpr(len, Ctx::Size)
+                );
+                let text = format!(
+                    "pread(new fd, buf, {}, {}) and fstat",
+                    cexpr(len, Ctx::Size),
+                    coff(offset)
+                );
+                (code, text, "K_READBACK")
+            }
+        }
+    }
+
+    fn object(&mut self, o: Option<&Object>) -> (String, String) {
+        let Some(o) = o else {
+            return (
+                "prepare_object(OBJ_NONE, 0, 0, C_SEQ, 0)".into(),
+                "open_object(0, 0)".into(),
+            );
+        };
+        let kind = match o.kind {
+            ObjectKind::File => "OBJ_FILE",
+            ObjectKind::Dir => "OBJ_DIR",
+            ObjectKind::PipeRead => "OBJ_PIPE_READ",
+            ObjectKind::PipeWrite => "OBJ_PIPE_WRITE",
+            ObjectKind::Socket => "OBJ_SOCKET",
+            ObjectKind::DevZero => "OBJ_DEV_ZERO",
+            ObjectKind::DevNull => "OBJ_DEV_NULL",
+            ObjectKind::Memfd => "OBJ_MEMFD",
+            ObjectKind::Shm => "OBJ_SHM",
+            ObjectKind::ClosedFd => "OBJ_CLOSED_FD",
+        };
+        let (content, byte) = match o.content {
+            Content::Seq => ("C_SEQ", 0),
+            Content::Zeros => ("C_ZEROS", 0),
+            Content::Byte(b) => ("C_BYTE", b),
+        };
+        let fs = match o.fs {
+            Fs::Disk => 0,
+            Fs::Tmpfs => 1,
+        };
+        let size = if o.kind.has_content() {
+            format!("(int64_t)({})", cexpr(&o.size, Ctx::Off))
+        } else {
+            "0".into()
+        };
+        let prepare = format!("prepare_object({kind}, {fs}, {size}, {content}, {byte:#04x})");
+        let open = self.flags(&o.open, &names::OPEN);
+        let seals = self.flags(&o.seals, &names::SEAL);
+        (prepare, format!("open_object({open}, {seals})"))
+    }
+}
+
+/// The whole C file for `case` on `os`.
+pub fn source(case: &Case, registry: &Registry, os: Os, arch: &str) -> String {
+    let mut e = Emitter::new(case, os);
+    let mut body = String::new();
+    let w = &mut body;
+
+    // The child: setup, call, steps.
+    let (prepare, open) = e.object(case.object.as_ref());
+    w.push_str("/* Runs in the forked child: setup, the call, the steps. */\nstatic void run_case(void)\n{\n");
+    w.push_str(
+        "\tif (!install_handlers()) {\n\t\tfail_stage(STAGE_SIGNALS, 0);\n\t\treturn;\n\t}\n",
+    );
+    let _ = writeln!(
+        w,
+        "\tif (!{open}) {{\n\t\tfail_stage(STAGE_OBJECT, 0);\n\t\treturn;\n\t}}"
+    );
+    let mapping = |e: &mut Emitter, w: &mut String, i: usize, m: &Mapping| {
+        let mut flags = e.flags(&m.flags, &names::MAP);
+        if m.at.is_some() {
+            flags = if flags == "0" {
+                "MAP_FIXED".into()
+            } else {
+                format!("{flags}|MAP_FIXED")
+            };
+        }
+        let addr =
+            m.at.as_ref()
+                .map_or_else(|| "NULL".into(), |a| e.addr_arg(a));
+        let fill = m.fill.map_or_else(|| "-1".into(), |b| format!("{b:#04x}"));
+        let prot = e.flags(&m.prot, &names::PROT);
+        let _ = writeln!(
+            w,
+            "\t/* mapping \"{}\" */\n\tif (!make_mapping(&{}, {addr}, {}, {}, {flags}, {}, {}, {fill})) {{\n\t\tfail_stage(STAGE_MAPPING, {i});\n\t\treturn;\n\t}}",
+            comment(&m.name),
+            e.map_vars[i],
+            cexpr(&m.len, Ctx::Size),
+            prot,
+            e.fd(&m.fd),
+            coff(&m.offset),
+        );
+    };
+    w.push_str("\t/* Mappings without `at` first, so that they cannot land in the hole. */\n");
+    for (i, m) in case
+        .mappings
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.at.is_none())
+    {
+        mapping(&mut e, w, i, m);
+    }
+    if let Call::Mincore { len, .. } = &case.call {
+        let _ = writeln!(
+            w,
+            "\tmake_mincore_vec({}); /* before the hole, so it cannot land there */",
+            cexpr(len, Ctx::Size)
+        );
+    }
+    let _ = writeln!(
+        w,
+        "\tif (!find_hole({})) {{\n\t\tfail_stage(STAGE_HOLE, 0);\n\t\treturn;\n\t}}",
+        cexpr(&case.hole, Ctx::Size)
+    );
+    for (i, m) in case
+        .mappings
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.at.is_some())
+    {
+        mapping(&mut e, w, i, m);
+    }
+    match case.privilege {
+        Privilege::Unprivileged => w.push_str(
+            "\tif (geteuid() == 0 && !drop_privilege()) {\n\t\tfail_stage(STAGE_PRIVILEGE, 0);\n\t\treturn;\n\t}\n",
+        ),
+        Privilege::Any | Privilege::Root => {}
+    }
+    for (i, (name, v)) in case.limits.iter().enumerate() {
+        e.name(name, &names::RLIMIT);
+        let _ = writeln!(
+            w,
+            "\tif (!set_soft_limit({name}, {})) {{\n\t\tfail_stage(STAGE_LIMITS, {i});\n\t\treturn;\n\t}}",
+            cexpr(v, Ctx::Rlim)
+        );
+    }
+    let (code, call_text, call_kind) = e.call(&case.call);
+    let _ = write!(
+        w,
+        "\t/* The call under test. */\n\t{{\n\t\tstruct outcome *o = &rec->call;\n{code}\t}}\n\tif (rec->call.state != ST_OK)\n\t\treturn;\n\tresult = (uintptr_t)rec->call.ret;\n"
+    );
+    let mut step_texts = Vec::new();
+    let mut step_kinds = Vec::new();
+    for (i, s) in case.steps.iter().enumerate() {
+        let who = match s.who {
+            Who::Parent => 0,
+            Who::Child => 1,
+        };
+        let (code, text, kind) = e.action(&s.action);
+        let _ = writeln!(
+            w,
+            "\t/* step {}{}: {} */",
+            i + 1,
+            if who == 1 { ", in the child" } else { "" },
+            comment(&text)
+        );
+        if let Action::Fork = s.action {
+            let _ = writeln!(w, "\tif (my_turn({who}) && !step_fork({i}))\n\t\treturn;");
+        } else {
+            let _ = write!(
+                w,
+                "\tif (my_turn({who})) {{\n\t\tstruct outcome *o = &rec->steps[{i}];\n{code}\t}}\n"
+            );
+        }
+        step_texts.push(text);
+        step_kinds.push(kind);
+    }
+    w.push_str("\tend_steps();\n}\n\n");
+
+    // The judge, as the suite's: the call, then the steps when the call succeeded.
+    let want_call = e.case.expect.for_os(os).clone();
+    let mut decls = String::new();
+    let _ = writeln!(
+        decls,
+        "static const struct expect want_call = {};",
+        e.expect(&want_call)
+    );
+    let dev_call = match e.deviation(None) {
+        Some(d) => {
+            let _ = writeln!(
+                decls,
+                "static const struct expect dev_call = {};",
+                e.expect(&d.observed)
+            );
+            "&dev_call"
+        }
+        None => "NULL",
+    };
+    let mut judge = String::new();
+    let j = &mut judge;
+    j.push_str("/* Judges the record as the suite's judge does; prints a line per step. */\nstatic int judge(void)\n{\n\tint v;\n");
+    j.push_str("\tif (end_kind != END_EXITED || end_value != 0) {\n\t\tprintf(\"the child ended abnormally (no observation)\\n\");\n\t\treturn V_FAIL;\n\t}\n");
+    j.push_str("\tif (rec->failed_stage != STAGE_DONE) {\n\t\tchar e[64];\n\t\terrno_name(e, sizeof e, rec->failed_errno);\n\t\tprintf(\"setup failed at %s #%u: %s\\n\", STAGE_NAME[rec->failed_stage < 8 ? rec->failed_stage : 0], rec->failed_index, e);\n\t\treturn V_SETUP_FAILED;\n\t}\n");
+    let _ = writeln!(
+        j,
+        "\tv = judge_one(&rec->call, &want_call, {dev_call});\n\tprint_line(\"call\", {}, &rec->call, &want_call, {dev_call}, v);",
+        cstr(&call_text)
+    );
+    if let Call::Mmap { flags, .. } = &case.call {
+        let exact = flags
+            .0
+            .iter()
+            .any(|f| f == "MAP_FIXED" || f == "MAP_FIXED_NOREPLACE");
+        j.push_str("\tif (rec->call.state == ST_OK && rec->call.ret % P != rec->call.args[5] % P) {\n\t\tprintf(\"    mmap returned %#llx, which is not page aligned\\n\", (unsigned long long)rec->call.ret);\n\t\tv = V_FAIL;\n\t}\n");
+        if exact {
+            j.push_str("\tif (rec->call.state == ST_OK && rec->call.ret != rec->call.args[0]) {\n\t\tprintf(\"    mmap returned %#llx, not the fixed address\\n\", (unsigned long long)rec->call.ret);\n\t\tv = V_FAIL;\n\t}\n");
+        }
+    }
+    j.push_str("\tif (rec->call.state != ST_OK)\n\t\treturn v;\n");
+    for (i, s) in case.steps.iter().enumerate() {
+        if let Action::Fork = s.action {
+            continue;
+        }
+        let want = s.expect.for_os(os).clone();
+        let _ = writeln!(
+            decls,
+            "static const struct expect want_{i} = {};",
+            e.expect(&want)
+        );
+        let dev = match e.deviation(Some(i + 1)) {
+            Some(d) => {
+                let _ = writeln!(
+                    decls,
+                    "static const struct expect dev_{i} = {};",
+                    e.expect(&d.observed)
+                );
+                format!("&dev_{i}")
+            }
+            None => "NULL".into(),
+        };
+        let what = format!(
+            "step {}{}",
+            i + 1,
+            if s.who == Who::Child {
+                " (in the child)"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(
+            j,
+            "\t{{\n\t\tint s = judge_one(&rec->steps[{i}], &want_{i}, {dev});\n\t\tprint_line({}, {}, &rec->steps[{i}], &want_{i}, {dev}, s);\n\t\tv = worse(v, s);\n\t}}",
+            cstr(&what),
+            cstr(&step_texts[i])
+        );
+    }
+    j.push_str("\tif (rec->forked && WIFSIGNALED(rec->fork_status)) {\n\t\tchar n[32];\n\t\tsignal_name(n, sizeof n, WTERMSIG(rec->fork_status));\n\t\tprintf(\"the process made by the fork step died of %s\\n\", n);\n\t\tv = V_FAIL;\n\t}\n\treturn v;\n}\n\n");
+
+    // main
+    let mut main = String::new();
+    let m = &mut main;
+    m.push_str("int main(void)\n{\n");
+    let kinds = if step_kinds.is_empty() {
+        "K_OTHER".to_string()
+    } else {
+        step_kinds.join(", ")
+    };
+    let _ = writeln!(
+        m,
+        "\tstatic const int kinds[] = {{ {kinds} }};\n\tlong page = sysconf(_SC_PAGESIZE);\n\tif (page <= 0) {{\n\t\tperror(\"sysconf(_SC_PAGESIZE)\");\n\t\treturn 2;\n\t}}\n\tP = (uint64_t)page;\n\tTOP = user_top();\n\tsetvbuf(stdout, NULL, _IOLBF, 0);"
+    );
+    let _ = writeln!(
+        m,
+        "\tprintf(\"%s: page size %#llx, address space end %#llx\\n\", CASE_ID, (unsigned long long)P, (unsigned long long)TOP);"
+    );
+    m.push_str("\tif (LACKING[0]) {\n\t\tfor (size_t i = 0; LACKING[i]; i++)\n\t\t\tfprintf(stderr, \"this libc does not define %s\\n\", LACKING[i]);\n\t\treturn 2;\n\t}\n");
+    if case.privilege == Privilege::Root {
+        m.push_str("\tif (geteuid() != 0) {\n\t\tfprintf(stderr, \"the case needs root\\n\");\n\t\treturn 2;\n\t}\n");
+    }
+    let _ = writeln!(
+        m,
+        "\tsignal(SIGINT, on_stop);\n\tsignal(SIGTERM, on_stop);\n\tif (!{prepare}) {{\n\t\tremove_object();\n\t\tfprintf(stderr, \"setup: preparing the object failed\\n\");\n\t\treturn 2;\n\t}}\n\tspawn(run_case, {});\n\tremove_object();\n\tint v = judge();\n\tprintf(\"verdict: %s\\n\", VERDICT_NAME[v]);\n\treturn finish(CASE_ID, {}, kinds, {call_kind}, v);\n}}",
+        case.timeout.as_millis().clamp(1, i32::MAX as u128),
+        case.steps.len()
+    );
+
+    // Assemble: header comment, feature macros, includes, name guards, runtime, case.
+    let mut out = String::new();
+    header(&mut out, case, registry, os);
+    let _ = writeln!(out, "#define CASE_ID {}", cstr(&case.id));
+    out.push_str(PRELUDE);
+    let _ = writeln!(out, "#define REPRO_MAX_STEPS {}", case.steps.len().max(1));
+    guards(&mut out, &e, os, arch);
+    out.push_str(crate::repro::RUNTIME);
+    out.push_str("\n/* ---- This case ---- */\n\n");
+    if e.map_vars.is_empty() {
+        out.push_str("/* (no setup mappings) */\n");
+    } else {
+        let _ = writeln!(out, "static uintptr_t {};", e.map_vars.join(", "));
+    }
+    out.push_str(&decls);
+    out.push('\n');
+    out.push_str(&body);
+    out.push_str(&judge);
+    out.push_str(&main);
+    out
+}
+
+const PRELUDE: &str = r#"
+/* Linux: memfd_create, mremap, MAP_ANONYMOUS and friends need these; FreeBSD's base
+ * system exposes its names by default. */
+#if !defined(__FreeBSD__)
+#define _GNU_SOURCE 1
+#define _DEFAULT_SOURCE 1
+#endif
+#define _FILE_OFFSET_BITS 64
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__FreeBSD__)
+#include <sys/param.h>
+#include <sys/mount.h>
+#else
+#include <sys/vfs.h>
+#endif
+
+/* mincore's vector is mapped lazily; FreeBSD has no MAP_NORESERVE. */
+#if defined(MAP_NORESERVE)
+#define REPRO_NORESERVE MAP_NORESERVE
+#else
+#define REPRO_NORESERVE 0
+#endif
+
+#define SET_ARGS(o, a0, a1, a2, a3, a4, a5) do { \
+	(o)->args[0] = (uint64_t)(a0); (o)->args[1] = (uint64_t)(a1); \
+	(o)->args[2] = (uint64_t)(int64_t)(a2); (o)->args[3] = (uint64_t)(int64_t)(a3); \
+	(o)->args[4] = (uint64_t)(int64_t)(a4); (o)->args[5] = (uint64_t)(int64_t)(a5); \
+} while (0)
+
+/* The runtime below is the same in every file; a case uses only part of it. */
+#if defined(__GNUC__) || defined(__clang__)
+#define REPRO_UNUSED __attribute__((unused))
+#else
+#define REPRO_UNUSED
+#endif
+
+struct repro_name {
+	const char *name;
+	int value;
+};
+"#;
+
+/// The C preprocessor symbol of this OS and architecture, for fallback values.
+fn os_arch_macro(os: Os, arch: &str) -> String {
+    let o = match os {
+        Os::Linux => "defined(__linux__)",
+        Os::Freebsd => "defined(__FreeBSD__)",
+    };
+    let a = match arch {
+        "x86_64" => "defined(__x86_64__)",
+        "aarch64" => "defined(__aarch64__)",
+        "riscv64" => "(defined(__riscv) && __riscv_xlen == 64)",
+        "powerpc64" => "defined(__powerpc64__)",
+        "s390x" => "defined(__s390x__)",
+        _ => "0",
+    };
+    format!("{o} && {a}")
+}
+
+/// `#ifndef` guards for every C name the case uses, the errno and signal tables, and
+/// the list of names this libc lacks (the program then says so and exits 2).
+fn guards(out: &mut String, e: &Emitter, os: Os, arch: &str) {
+    let here = os_arch_macro(os, arch);
+    out.push_str("\n/* Names this case uses. A libc whose headers lack one gets the value where the\n * file was generated when it runs on that OS and architecture; elsewhere the\n * program says which name is missing and exits 2. */\n");
+    for (name, value) in &e.names {
+        let _ = writeln!(out, "#ifndef {name}");
+        match value {
+            Some(v) => {
+                let _ = writeln!(
+                    out,
+                    "# if {here}\n#  define {name} {}\n# else\n#  define {name} 0\n#  define REPRO_LACKS_{name} 1\n# endif",
+                    if *v < 0 {
+                        format!("({v})")
+                    } else {
+                        format!("{v:#x}")
+                    }
+                );
+            }
+            None => {
+                let _ = writeln!(out, "# define {name} 0\n# define REPRO_LACKS_{name} 1");
+            }
+        }
+        out.push_str("#endif\n");
+    }
+    if e.uses_map_aligned {
+        out.push_str("#ifndef MAP_ALIGNED\n# define MAP_ALIGNED(n) 0\n# define REPRO_LACKS_MAP_ALIGNED 1\n#endif\n");
+    }
+    out.push_str("static const char *const LACKING[] = {\n");
+    let mut lacking: Vec<&str> = e.names.keys().map(String::as_str).collect();
+    if e.uses_map_aligned {
+        lacking.push("MAP_ALIGNED");
+    }
+    for n in lacking {
+        let _ = writeln!(out, "#ifdef REPRO_LACKS_{n}\n\t\"{n}\",\n#endif");
+    }
+    out.push_str("\tNULL\n};\n\n");
+    // errno and signal names in the suite's order, so aliases (ENOTSUP, EOPNOTSUPP) get
+    // the name the suite reports.
+    for (table, var) in [
+        (&names::ERRNO, "ERRNO_NAMES"),
+        (&names::SIGNAL, "SIGNAL_NAMES"),
+    ] {
+        let _ = writeln!(out, "static const /* The runtime below is the same in every file; a case uses only part of it. */
+#if defined(__GNUC__) || defined(__clang__)
+#define REPRO_UNUSED __attribute__((unused))
+#else
+#define REPRO_UNUSED
+#endif
+
+struct repro_name {var}[] = {{");
+        let own: &[&str] = match os {
+            Os::Linux => table.linux,
+            Os::Freebsd => table.freebsd,
+        };
+        for n in table.common.iter().chain(own) {
+            let _ = writeln!(out, "#ifdef {n}\n\t{{ \"{n}\", {n} }},\n#endif");
+        }
+        out.push_str("\t{ NULL, 0 }\n};\n");
+    }
+    out.push('\n');
+}
+
+/// The comment at the top: what the case is, which clauses it checks, what each OS is
+/// expected to do, and the recorded deviations with their evidence.
+fn header(out: &mut String, case: &Case, registry: &Registry, os: Os) {
+    let mut h = String::new();
+    let _ = writeln!(h, "Reproducer of mmapconf case {}", case.id);
+    let _ = writeln!(h, "{}", case.title);
+    let _ = writeln!(
+        h,
+        "Case file: {}:{}. Generated for {os} by `mmapconf repro`.",
+        case.file.display(),
+        case.line
+    );
+    h.push('\n');
+    h.push_str("Build: cc -std=c11 -O1 -Wall -Wextra -Werror -o repro this-file.c\n");
+    h.push_str("Run:   ./repro   (exit 0: as the case expects on this OS, a recorded deviation\n       included; 1: not; 2: setup failed). The last line is the observation as JSON.\n\n");
+    h.push_str("Clauses checked (the registry's paraphrase):\n");
+    for id in &case.clauses {
+        match registry.clauses.get(id) {
+            Some(c) => {
+                let page = registry
+                    .pages
+                    .get(&c.page)
+                    .map_or(String::new(), |p| format!(" [{}]", p.read_from));
+                let _ = writeln!(h, "  {id} ({}): {}{page}", c.section, c.summary);
+            }
+            None => {
+                let _ = writeln!(h, "  {id}");
+            }
+        }
+    }
+    h.push_str("\nExpected, by the cited clauses:\n");
+    for o in &case.oses {
+        let _ = writeln!(h, "  {o}: the call: {}", case.expect.for_os(*o));
+        for (i, s) in case.steps.iter().enumerate() {
+            if !matches!(s.action, Action::Fork) {
+                let _ = writeln!(h, "  {o}: step {}: {}", i + 1, s.expect.for_os(*o));
+            }
+        }
+    }
+    if !case.deviations.is_empty() {
+        h.push_str(
+            "\nRecorded deviations (a run that observes one exits 0: \"known deviation\"):\n",
+        );
+        for d in &case.deviations {
+            let at = d.step.map_or("the call".into(), |s| format!("step {s}"));
+            let _ = writeln!(h, "  {}, {at}: observed {}", d.os, d.observed);
+            let _ = writeln!(h, "    why: {}", d.why);
+            let _ = writeln!(h, "    evidence: {}", d.evidence);
+            if !d.contradicts.is_empty() {
+                let _ = writeln!(h, "    contradicts: {}", d.contradicts.join(", "));
+            }
+        }
+    }
+    out.push_str("/*\n");
+    for line in comment(&h).lines() {
+        if line.is_empty() {
+            out.push_str(" *\n");
+        } else {
+            let _ = writeln!(out, " * {line}");
+        }
+    }
+    out.push_str(" */\n");
+}

@@ -1,0 +1,207 @@
+//! The normalised observation: what one run of a case saw, in a form that does not depend
+//! on where the kernel put things, so the harness and a reproducer can be compared exactly.
+//!
+//! One JSON object (a reproducer prints it as its last line):
+//!
+//! - `case`: the case id; `end`: how the case's child ended (`exited N`, `killed by SIG...`,
+//!   `hang`); `verdict`: `pass`, `known deviation`, `fail` or `setup failed`.
+//! - When the child reported: `setup` is `"ok"` or `{stage, index, errno}` (where setup
+//!   stopped). After a good setup: `call` and `steps` (one outcome per step, fork steps
+//!   included) and, after a fork step, `fork` (how the forked process ended).
+//! - An outcome is `{state: "ok"}`, `{state: "errno", errno: NAME}`, `{state: "fault",
+//!   signal, code (si_code name), at (fault address relative to the step's address, as
+//!   `+0x..`)}`, `{state: "bytes differ", at (relative to the step's address or file
+//!   offset), got (hex bytes)}`, `{state: "size differs", size}` or `{state: "not run"}`.
+//!   A successful mmap or mremap adds `placed`: `at addr` / `page aligned` / `not page
+//!   aligned` (mmap), `at old_address` / `at new_address` / `moved` (mremap); a read-back
+//!   adds the file `size`.
+//!
+//! No absolute address or descriptor number appears: addresses are relative to the
+//! mapping or step they belong to and descriptors are only ever `object` or the case's
+//! literal number. Errno, signal and si_code values are named as the suite names them.
+
+use crate::judge::{self, Verdict};
+use crate::model::Case;
+use crate::names::{self, Os};
+use crate::plan::{ActionPlan, CallPlan, Plan};
+use crate::record::{ChildEnd, Observation, RawOutcome, Stage};
+use serde_json::{Map, Value, json};
+
+/// What a call or step reports beyond its state.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Other,
+    Mmap,
+    Mremap,
+    Readback,
+}
+
+fn call_kind(c: &CallPlan) -> Kind {
+    match c {
+        CallPlan::Mmap { .. } => Kind::Mmap,
+        CallPlan::Mremap { .. } => Kind::Mremap,
+        CallPlan::Munmap { .. }
+        | CallPlan::Mprotect { .. }
+        | CallPlan::Msync { .. }
+        | CallPlan::Madvise { .. }
+        | CallPlan::Mincore { .. }
+        | CallPlan::Mlock { .. }
+        | CallPlan::Munlock { .. }
+        | CallPlan::Minherit { .. } => Kind::Other,
+    }
+}
+
+fn action_kind(a: &ActionPlan) -> Kind {
+    match a {
+        ActionPlan::Call(c) => call_kind(c),
+        ActionPlan::Readback { .. } => Kind::Readback,
+        ActionPlan::Read { .. }
+        | ActionPlan::Write { .. }
+        | ActionPlan::Fork
+        | ActionPlan::Ftruncate { .. }
+        | ActionPlan::Pwrite { .. }
+        | ActionPlan::CloseObject => Kind::Other,
+    }
+}
+
+fn rel(v: i64) -> String {
+    if v < 0 {
+        format!("-{:#x}", v.unsigned_abs())
+    } else {
+        format!("+{v:#x}")
+    }
+}
+
+fn code_name(signo: i32, code: i32) -> String {
+    names::si_code_name(signo, code)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("si_code {code}"))
+}
+
+fn outcome(o: &RawOutcome, kind: Kind, page: u64) -> Value {
+    match o.state {
+        RawOutcome::OK => {
+            let mut m = Map::new();
+            m.insert("state".into(), "ok".into());
+            let placed = match kind {
+                Kind::Mmap if o.args[0] != 0 && o.ret == o.args[0] => Some("at addr"),
+                Kind::Mmap if o.ret % page == o.args[5] % page => Some("page aligned"),
+                Kind::Mmap => Some("not page aligned"),
+                Kind::Mremap if o.ret == o.args[0] => Some("at old_address"),
+                Kind::Mremap if o.args[4] != 0 && o.ret == o.args[4] => Some("at new_address"),
+                Kind::Mremap => Some("moved"),
+                Kind::Other | Kind::Readback => None,
+            };
+            if let Some(p) = placed {
+                m.insert("placed".into(), p.into());
+            }
+            if kind == Kind::Readback {
+                m.insert("size".into(), o.size.into());
+            }
+            Value::Object(m)
+        }
+        RawOutcome::ERRNO => json!({"state": "errno", "errno": names::errno_name(o.errno)}),
+        RawOutcome::FAULT => json!({
+            "state": "fault",
+            "signal": names::signal_name(o.signo),
+            "code": code_name(o.signo, o.code),
+            "at": rel(o.fault_off),
+        }),
+        RawOutcome::BYTES_DIFFER => {
+            let n = (o.got_len as usize).min(o.got.len());
+            let got: Vec<String> = o.got[..n].iter().map(|b| format!("{b:02x}")).collect();
+            json!({"state": "bytes differ", "at": rel(o.at), "got": got.join(" ")})
+        }
+        RawOutcome::SIZE_DIFFERS => json!({"state": "size differs", "size": o.size}),
+        _ => json!({"state": "not run"}),
+    }
+}
+
+fn stage_name(s: Stage) -> &'static str {
+    match s {
+        Stage::Done => "done",
+        Stage::Object => "object",
+        Stage::Mapping => "mapping",
+        Stage::Hole => "hole",
+        Stage::Privilege => "privilege",
+        Stage::Limits => "limits",
+        Stage::Signals => "signals",
+        Stage::Fork => "fork",
+    }
+}
+
+fn wait_status(status: i32) -> String {
+    if libc::WIFSIGNALED(status) {
+        format!("killed by {}", names::signal_name(libc::WTERMSIG(status)))
+    } else {
+        format!("exited {}", libc::WEXITSTATUS(status))
+    }
+}
+
+/// The harness's observation of `case` (run as `plan` on `os`), normalised, with the
+/// judge's verdict.
+pub fn normalise(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> Value {
+    let verdict = judge::judge(case, plan, os, obs).verdict;
+    let mut m = Map::new();
+    m.insert("case".into(), case.id.clone().into());
+    let end = match &obs.end {
+        ChildEnd::Exited(c) => format!("exited {c}"),
+        ChildEnd::Signaled(s) => format!("killed by {}", names::signal_name(*s)),
+        ChildEnd::Hung => "hang".into(),
+        ChildEnd::Broken(_) => "broken".into(),
+    };
+    m.insert("end".into(), end.into());
+    let mut setup_failed = false;
+    if let (Some(rec), ChildEnd::Exited(0)) = (&obs.record, &obs.end) {
+        match Stage::from_raw(rec.failed_stage).filter(|s| *s != Stage::Done) {
+            Some(stage) => {
+                setup_failed = true;
+                m.insert(
+                    "setup".into(),
+                    json!({
+                        "stage": stage_name(stage),
+                        "index": rec.failed_index,
+                        "errno": names::errno_name(rec.failed_errno),
+                    }),
+                );
+            }
+            None => {
+                let page = plan.page as u64;
+                m.insert("setup".into(), "ok".into());
+                m.insert(
+                    "call".into(),
+                    outcome(&rec.call, call_kind(&plan.call), page),
+                );
+                let steps: Vec<Value> = plan
+                    .steps
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| outcome(&rec.steps[i], action_kind(&s.action), page))
+                    .collect();
+                m.insert("steps".into(), Value::Array(steps));
+                if rec.forked == 1 {
+                    m.insert("fork".into(), wait_status(rec.fork_status).into());
+                }
+            }
+        }
+    }
+    let v = match verdict {
+        _ if setup_failed => "setup failed",
+        Verdict::Pass => "pass",
+        Verdict::KnownDeviation => "known deviation",
+        Verdict::Fail => "fail",
+        // Only a failed privilege drop makes a planned case not applicable.
+        Verdict::NotApplicable => "setup failed",
+    };
+    m.insert("verdict".into(), v.into());
+    Value::Object(m)
+}
+
+/// The exit status a reproducer gives for a normalised verdict.
+pub fn exit_status(verdict: &str) -> i32 {
+    match verdict {
+        "pass" | "known deviation" => 0,
+        "setup failed" => 2,
+        _ => 1,
+    }
+}
