@@ -127,6 +127,7 @@ fn stage_name(s: Stage) -> &'static str {
         Stage::Limits => "limits",
         Stage::Signals => "signals",
         Stage::Fork => "fork",
+        Stage::Step => "step",
     }
 }
 
@@ -192,6 +193,8 @@ pub fn normalise(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> Value {
         Verdict::Fail => "fail",
         // Only a failed privilege drop makes a planned case not applicable.
         Verdict::NotApplicable => "setup failed",
+        // Harness trouble: for a reproducer, its setup failed (exit 2).
+        Verdict::Broken => "setup failed",
     };
     m.insert("verdict".into(), v.into());
     Value::Object(m)
