@@ -93,6 +93,8 @@ fn user_top(page: u64) -> u64 {
     match std::env::consts::ARCH {
         "x86_64" => 1 << 47,
         "aarch64" => 1 << 48,
+        // Sv39, the smallest riscv64 paging mode: user addresses are the lower 2^38 bytes.
+        "riscv64" => 1 << 38,
         _ => 1 << 31,
     }
 }
@@ -103,7 +105,7 @@ fn probe_top(page: u64) -> Option<u64> {
     } else {
         0
     };
-    [39u32, 42, 47, 48, 52, 56, 57]
+    [38u32, 39, 42, 47, 48, 52, 56, 57]
         .into_iter()
         .map(|bits| (1u64 << bits) - below)
         // A hint just past a window may be refused only because the kernel keeps a default
