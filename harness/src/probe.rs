@@ -132,7 +132,11 @@ core::arch::global_asm!(
     ".popsection",
 );
 
-#[cfg(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64"))]
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "riscv64"
+))]
 unsafe extern "C" {
     fn mmapconf_probe_read(addr: usize) -> u64;
     fn mmapconf_probe_write(addr: usize, byte: u64) -> u64;
@@ -150,7 +154,11 @@ const FAULTED: u64 = u64::MAX;
 /// # Safety
 /// [`install`] must have run in this process; `addr` may be anything.
 pub unsafe fn read(addr: usize) -> Result<u8, Fault> {
-    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64"))]
+    #[cfg(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    ))]
     {
         // SAFETY: the probe touches only `addr`; a fault there is caught by the handler.
         let v = unsafe { mmapconf_probe_read(addr) };
@@ -160,7 +168,11 @@ pub unsafe fn read(addr: usize) -> Result<u8, Fault> {
             Ok(v as u8)
         }
     }
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64")))]
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )))]
     {
         let _ = addr;
         Err(Fault {
@@ -176,7 +188,11 @@ pub unsafe fn read(addr: usize) -> Result<u8, Fault> {
 /// # Safety
 /// As [`read`]; and `addr` must not be memory the Rust program relies on.
 pub unsafe fn write(addr: usize, byte: u8) -> Result<(), Fault> {
-    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64"))]
+    #[cfg(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    ))]
     {
         // SAFETY: as for read.
         let v = unsafe { mmapconf_probe_write(addr, byte as u64) };
@@ -186,7 +202,11 @@ pub unsafe fn write(addr: usize, byte: u8) -> Result<(), Fault> {
             Ok(())
         }
     }
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64")))]
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )))]
     {
         let _ = (addr, byte);
         Err(Fault {
@@ -238,7 +258,11 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, uctx: *mut 
 /// Moves a faulting probe to its resume label with [`FAULTED`] as its result.
 #[allow(unused_variables)]
 unsafe fn redirect(uc: *mut libc::ucontext_t) -> bool {
-    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64"))]
+    #[cfg(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    ))]
     let table = [
         (
             mmapconf_probe_read_at as *const () as u64,
