@@ -1,32 +1,53 @@
 #!/usr/bin/env bash
-# Builds a statically linked mmapconf (glibc, +crt-static) for x86_64 (default) or aarch64,
-# so that it runs as init in a VM or UML with nothing else in the root, and prints the
-# binary's path (target/<triple>/release/mmapconf, or under $CARGO_TARGET_DIR) on its
-# last line of standard output.
-# Needs: a Rust toolchain with rustup (adds the target if missing); for aarch64,
-# Debian's gcc-aarch64-linux-gnu and libc6-dev-arm64-cross (installed with apt-get as root
-# when missing) as the linker and C library.
+# Builds a statically linked mmapconf, cases built in, for x86_64 (default), aarch64 or
+# riscv64 Linux, so that it runs as init in a VM or UML with nothing else in the root, or
+# drops into an emulator's image, and prints the binary's path
+# (target/<triple>/release/mmapconf, or under $CARGO_TARGET_DIR) on its last line of
+# standard output.
+# Usage: ci/kernels/build-static.sh [x86_64|aarch64|riscv64] [musl|gnu]
+#   The C library: glibc with +crt-static by default. `musl` (x86_64 and aarch64 only:
+#   rustup has no riscv64 musl std) builds, but musl's mprotect wrapper rounds an unaligned
+#   address down itself, so mprotect.basic.unaligned-address-fails-with-einval then tests
+#   musl rather than the kernel (measured under qemu-user 7.2: ok instead of EINVAL).
+# Needs: a Rust toolchain with rustup (adds the target if missing); for a cross build,
+# Debian's gcc-<arch>-linux-gnu (and for glibc its libc6-dev-<arch>-cross), installed with
+# apt-get as root when missing, as the linker.
 # Exit status: 0 when the binary was built and is static; 1 otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 arch=${1:-x86_64}
+libc=${2:-gnu}
 case $arch in
   x86_64 | aarch64) ;;
-  *) echo "usage: $0 [x86_64|aarch64]" >&2; exit 1 ;;
+  riscv64) libc=gnu ;;
+  *) echo "usage: $0 [x86_64|aarch64|riscv64] [musl|gnu]" >&2; exit 1 ;;
 esac
-triple=$arch-unknown-linux-gnu
+case $libc in
+  musl | gnu) ;;
+  *) echo "usage: $0 [x86_64|aarch64|riscv64] [musl|gnu]" >&2; exit 1 ;;
+esac
+rarch=$arch
+[ "$arch" = riscv64 ] && rarch=riscv64gc
+triple=$rarch-unknown-linux-$libc
+debarch=$arch
+case $arch in aarch64) debarch=arm64 ;; esac
 
 if ! rustup target list --installed | grep -xe "$triple" >/dev/null; then
   rustup target add "$triple" >&2
 fi
-if [ "$arch" = aarch64 ] && [ "$(uname -m)" != aarch64 ]; then
-  # Cross build: Debian's cross gcc links, against the arm64 cross glibc (static libc.a).
-  if ! command -v aarch64-linux-gnu-gcc >/dev/null ||
-     ! [ -e /usr/aarch64-linux-gnu/lib/libc.a ]; then
-    apt-get install -y gcc-aarch64-linux-gnu libc6-dev-arm64-cross >&2
+if [ "$arch" != "$(uname -m)" ]; then
+  # Cross build: Debian's cross gcc links; for glibc against its static libc.a, for musl
+  # against the crt objects and libc.a that Rust's musl std carries itself.
+  pkgs=(gcc-$arch-linux-gnu)
+  [ "$libc" = gnu ] && pkgs+=(libc6-dev-$debarch-cross)
+  if ! command -v "$arch-linux-gnu-gcc" >/dev/null ||
+     { [ "$libc" = gnu ] && ! [ -e "/usr/$arch-linux-gnu/lib/libc.a" ]; }; then
+    apt-get install -y "${pkgs[@]}" >&2 ||
+      { apt-get update >&2 && apt-get install -y "${pkgs[@]}" >&2; }
   fi
-  export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+  var=CARGO_TARGET_$(echo "$triple" | tr 'a-z-' 'A-Z_')_LINKER
+  export "$var=$arch-linux-gnu-gcc"
 fi
 
 # Cargo's output goes to stderr so that stdout is only the path.
@@ -35,7 +56,7 @@ RUSTFLAGS="-C target-feature=+crt-static" \
 
 # CARGO_TARGET_DIR, when set, moves the output as it does for cargo.
 bin=$(readlink -f "${CARGO_TARGET_DIR:-target}")/$triple/release/mmapconf
-# glibc's static binaries are "static-pie linked" or "statically linked" to file(1).
+# Static binaries are "static-pie linked" or "statically linked" to file(1).
 if ! file -L "$bin" | grep -E 'static(-pie)? linked|statically linked' >/dev/null; then
   echo "error: $bin is not statically linked: $(file -L "$bin")" >&2
   exit 1

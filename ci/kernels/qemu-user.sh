@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Runs mmapconf under qemu-user (qemu-x86_64 or qemu-aarch64, Debian's qemu-user, or the
+# Runs mmapconf under qemu-user (qemu-x86_64, qemu-aarch64 or qemu-riscv64, Debian's qemu-user, or the
 # one named by $QEMU_USER) and writes OUTDIR/qemu-user-<qemu version>-<arch>/results.json.
 # qemu-user is not another kernel: it translates the binary's system calls to the host
 # kernel's and emulates the address space and signal delivery itself, so the report shows
 # what the emulator changes; results.json names the host's kernel.
 # Usage: ci/kernels/qemu-user.sh BINARY OUTDIR
-#   BINARY: a static mmapconf (build-static.sh x86_64 or aarch64); its arch picks the
+#   BINARY: a static mmapconf (build-static.sh x86_64, aarch64 or riscv64); its arch picks the
 #   emulator.
 # Needs: root for apt-get (qemu-user) when no emulator is installed.
 # Optional env: QEMU_USER=path (another qemu-<arch>, e.g. unpacked from a newer .deb),
@@ -20,7 +20,8 @@ runner_args "$@"
 case $(file -L "$bin") in
   *x86-64*) arch=x86_64 ;;
   *aarch64*) arch=aarch64 ;;
-  *) skip "$bin is neither an x86_64 nor an aarch64 ELF binary" ;;
+  *RISC-V*) arch=riscv64 ;;
+  *) skip "$bin is not an x86_64, aarch64 or riscv64 ELF binary" ;;
 esac
 qemu=${QEMU_USER:-qemu-$arch}
 if [ -z "${QEMU_USER:-}" ]; then need_pkgs "qemu-$arch:qemu-user" python3:python3; fi

@@ -102,10 +102,10 @@ fn user_top(page: u64) -> u64 {
     0
 }
 
-/// The page-table windows a user address space can end at: 39-bit (3-level arm64, riscv
-/// sv39), 42 (arm64 with 64 KiB pages), 47 (x86_64 4-level), 48 (arm64, riscv sv48), 52
+/// The page-table windows a user address space can end at: 38 (riscv sv39, whose user half
+/// is 2^38), 39 (3-level arm64), 42 (arm64 with 64 KiB pages), 47 (x86_64 4-level), 48 (arm64, riscv sv48), 52
 /// (arm64 LVA), 56 (x86_64 LA57 user half), 57 (riscv sv57).
-const WINDOWS: [u32; 7] = [39, 42, 47, 48, 52, 56, 57];
+const WINDOWS: [u32; 8] = [38, 39, 42, 47, 48, 52, 56, 57];
 
 /// The smallest window at or above `end`.
 fn window_above(end: u64) -> Option<u64> {

@@ -500,10 +500,10 @@ impl Planner<'_> {
         // Linux's shm_open is a file under /dev/shm; the child opens it there directly.
         if o.kind == ObjectKind::Shm
             && self.os == Os::Linux
-            && !std::path::Path::new("/dev/shm").is_dir()
+            && !writable_dir(std::path::Path::new("/dev/shm"))
         {
             return Err(Why::NotApplicable(
-                "no /dev/shm for POSIX shared memory objects".into(),
+                "no writable /dev/shm for POSIX shared memory objects".into(),
             ));
         }
         if o.kind == ObjectKind::File && o.fs == Fs::Tmpfs && host_tmpfs().is_none() {
@@ -763,7 +763,21 @@ pub fn host_tmpfs() -> Option<std::path::PathBuf> {
         None => vec!["/dev/shm".into(), "/tmp".into()],
     };
     let private = PRIVATE_TMPFS.lock().ok().and_then(|p| p.clone());
-    candidates.into_iter().chain(private).find(|d| is_tmpfs(d))
+    // A read-only tmpfs (a sandbox's bind mount) cannot hold the case's file.
+    candidates
+        .into_iter()
+        .chain(private)
+        .find(|d| is_tmpfs(d) && writable_dir(d))
+}
+
+/// Whether `dir` is a directory this process may create files in (a read-only mount is not).
+fn writable_dir(dir: &std::path::Path) -> bool {
+    dir.is_dir()
+        && nix::unistd::access(
+            dir,
+            nix::unistd::AccessFlags::W_OK | nix::unistd::AccessFlags::X_OK,
+        )
+        .is_ok()
 }
 
 /// A tmpfs the executor mounted itself because the system had none (FreeBSD).

@@ -10,8 +10,12 @@
 
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
-/// Whether probes exist for this architecture (x86_64 and aarch64).
-pub const SUPPORTED: bool = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
+/// Whether probes exist for this architecture (x86_64, aarch64 and riscv64).
+pub const SUPPORTED: bool = cfg!(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "riscv64"
+));
 
 /// The last fault a probe caught.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +93,50 @@ core::arch::global_asm!(
     ".popsection",
 );
 
-#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[cfg(target_arch = "riscv64")]
+core::arch::global_asm!(
+    ".pushsection .text.mmapconf_probe,\"ax\",@progbits",
+    // 4-byte encodings only: the handler matches the pc against the labels, and a
+    // compressed (2-byte) form would be valid too, but fixed lengths keep every label where
+    // a disassembly shows it, whatever the assembler would otherwise compress.
+    ".option push",
+    ".option norvc",
+    ".p2align 4",
+    ".globl mmapconf_probe_read",
+    ".hidden mmapconf_probe_read",
+    "mmapconf_probe_read:",
+    "    mv a1, a0",
+    ".globl mmapconf_probe_read_at",
+    ".hidden mmapconf_probe_read_at",
+    "mmapconf_probe_read_at:",
+    "    lbu a0, 0(a1)",
+    ".globl mmapconf_probe_read_resume",
+    ".hidden mmapconf_probe_read_resume",
+    "mmapconf_probe_read_resume:",
+    "    ret",
+    ".p2align 4",
+    ".globl mmapconf_probe_write",
+    ".hidden mmapconf_probe_write",
+    "mmapconf_probe_write:",
+    "    mv a2, a0",
+    "    li a0, 0",
+    ".globl mmapconf_probe_write_at",
+    ".hidden mmapconf_probe_write_at",
+    "mmapconf_probe_write_at:",
+    "    sb a1, 0(a2)",
+    ".globl mmapconf_probe_write_resume",
+    ".hidden mmapconf_probe_write_resume",
+    "mmapconf_probe_write_resume:",
+    "    ret",
+    ".option pop",
+    ".popsection",
+);
+
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "riscv64"
+))]
 unsafe extern "C" {
     fn mmapconf_probe_read(addr: usize) -> u64;
     fn mmapconf_probe_write(addr: usize, byte: u64) -> u64;
@@ -107,7 +154,11 @@ const FAULTED: u64 = u64::MAX;
 /// # Safety
 /// [`install`] must have run in this process; `addr` may be anything.
 pub unsafe fn read(addr: usize) -> Result<u8, Fault> {
-    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    #[cfg(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    ))]
     {
         // SAFETY: the probe touches only `addr`; a fault there is caught by the handler.
         let v = unsafe { mmapconf_probe_read(addr) };
@@ -117,7 +168,11 @@ pub unsafe fn read(addr: usize) -> Result<u8, Fault> {
             Ok(v as u8)
         }
     }
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )))]
     {
         let _ = addr;
         Err(Fault {
@@ -133,7 +188,11 @@ pub unsafe fn read(addr: usize) -> Result<u8, Fault> {
 /// # Safety
 /// As [`read`]; and `addr` must not be memory the Rust program relies on.
 pub unsafe fn write(addr: usize, byte: u8) -> Result<(), Fault> {
-    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    #[cfg(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    ))]
     {
         // SAFETY: as for read.
         let v = unsafe { mmapconf_probe_write(addr, byte as u64) };
@@ -143,7 +202,11 @@ pub unsafe fn write(addr: usize, byte: u8) -> Result<(), Fault> {
             Ok(())
         }
     }
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )))]
     {
         let _ = (addr, byte);
         Err(Fault {
@@ -195,7 +258,11 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, uctx: *mut 
 /// Moves a faulting probe to its resume label with [`FAULTED`] as its result.
 #[allow(unused_variables)]
 unsafe fn redirect(uc: *mut libc::ucontext_t) -> bool {
-    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    #[cfg(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    ))]
     let table = [
         (
             mmapconf_probe_read_at as *const () as u64,
@@ -224,6 +291,16 @@ unsafe fn redirect(uc: *mut libc::ucontext_t) -> bool {
             if let Some((_, resume)) = table.iter().find(|(at, _)| *at == m.pc) {
                 m.pc = *resume;
                 m.regs[0] = FAULTED;
+                return true;
+            }
+        }
+        #[cfg(all(target_os = "linux", target_arch = "riscv64"))]
+        {
+            // gregs[0] is the pc (REG_PC), gregs[10] is a0 (REG_A0), the return register.
+            let g = &mut (*uc).uc_mcontext.__gregs;
+            if let Some((_, resume)) = table.iter().find(|(at, _)| *at == g[libc::REG_PC]) {
+                g[libc::REG_PC] = *resume;
+                g[libc::REG_A0] = FAULTED;
                 return true;
             }
         }
