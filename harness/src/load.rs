@@ -1674,8 +1674,7 @@ read_from = "test"
         let e = &errors[0];
         assert_eq!((e.line, e.col), (2, 6), "{e}");
         assert!(
-            e.msg
-                .contains("invalid UTF-8: byte 0xe9 at byte offset 10"),
+            e.msg.contains("invalid UTF-8: byte 0xe9 at byte offset 10"),
             "{e}"
         );
     }

@@ -559,7 +559,9 @@ fn run(
         (None, true) => None,
     };
     if dir.is_none() && (gate.expectations.is_some() || gate.tap) {
-        eprintln!("error: --expectations and --format tap read the results written: a filtered run needs --out");
+        eprintln!(
+            "error: --expectations and --format tap read the results written: a filtered run needs --out"
+        );
         return 2;
     }
     // Before any thread: the signal thread must be the only one to take SIGINT/TERM/HUP.

@@ -685,9 +685,10 @@ mod tests {
         let suite = crate::embedded::suite().unwrap_or_else(|e| panic!("{e:?}"));
         let ids: HashSet<&str> = suite.cases.iter().map(|c| c.id.as_str()).collect();
         let files = embedded_files().unwrap();
-        let ledger = load(files.iter().map(|(p, t)| (p.as_path(), t.as_str())), &ids).unwrap_or_else(|e| {
-            panic!("{}", e.iter().map(|e| format!("{e}\n")).collect::<String>())
-        });
+        let ledger = load(files.iter().map(|(p, t)| (p.as_path(), t.as_str())), &ids)
+            .unwrap_or_else(|e| {
+                panic!("{}", e.iter().map(|e| format!("{e}\n")).collect::<String>())
+            });
         assert!(!ledger.is_empty());
     }
 

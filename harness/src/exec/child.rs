@@ -374,16 +374,7 @@ impl Child<'_> {
                 let a = b.resolve(addr);
                 let fd = self.fd_of(fd);
                 // SAFETY: the call under test; MAP_FIXED targets only case-named ranges.
-                let p = unsafe {
-                    libc::mmap(
-                        a as *mut c_void,
-                        len,
-                        prot,
-                        flags,
-                        fd,
-                        offset as libc::off_t,
-                    )
-                };
+                let p = unsafe { raw::mmap(a, len, prot, flags, fd, offset) };
                 let ret = if p == libc::MAP_FAILED { -1 } else { p as i64 };
                 (
                     ret,
@@ -408,7 +399,7 @@ impl Child<'_> {
             CallPlan::Mprotect { addr, len, prot } => {
                 let a = b.resolve(addr);
                 // SAFETY: the call under test.
-                let r = unsafe { libc::mprotect(a as *mut c_void, len, prot) };
+                let r = unsafe { raw::mprotect(a, len, prot) };
                 (r as i64, [a, len as u64, prot as u64, 0, 0, 0])
             }
             CallPlan::Msync { addr, len, flags } => {
@@ -939,16 +930,17 @@ fn die_with_parent(parent: libc::pid_t) -> bool {
 #[cfg(target_os = "linux")]
 fn mremap(addr: u64, len: usize, new_len: usize, flags: i32, new_addr: u64) -> i64 {
     // SAFETY: the call under test.
-    let p = unsafe {
-        libc::mremap(
-            addr as *mut c_void,
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mremap,
+            addr as usize,
             len,
             new_len,
-            flags,
-            new_addr as *mut c_void,
+            flags as libc::c_long,
+            new_addr as usize,
         )
     };
-    if p == libc::MAP_FAILED { -1 } else { p as i64 }
+    r as i64
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -969,4 +961,70 @@ fn minherit(_: u64, _: usize, _: i32) -> i64 {
     // SAFETY: errno is per-thread.
     unsafe { *libc::__errno_location() = libc::ENOSYS };
     -1
+}
+
+/// The calls under test whose libc wrappers are more than a trap into the kernel: musl's
+/// mmap turns EPERM into ENOMEM and checks the offset and length itself, its mprotect
+/// rounds the address down to a page, its mremap checks the new length. On Linux the
+/// suite asks the kernel directly (syscall(2) sets errno as the wrappers do), so a static
+/// musl build observes the kernel, not its libc; elsewhere the wrappers are the interface.
+mod raw {
+    use libc::{c_int, c_void};
+
+    /// mmap(2); MAP_FAILED on failure, with errno set.
+    pub unsafe fn mmap(
+        addr: u64,
+        len: usize,
+        prot: c_int,
+        flags: c_int,
+        fd: c_int,
+        off: i64,
+    ) -> *mut c_void {
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: the caller's; the kernel validates every argument.
+            let r = unsafe {
+                libc::syscall(
+                    libc::SYS_mmap,
+                    addr as usize,
+                    len,
+                    prot as libc::c_long,
+                    flags as libc::c_long,
+                    fd as libc::c_long,
+                    off as libc::c_long,
+                )
+            };
+            if r == -1 {
+                libc::MAP_FAILED
+            } else {
+                r as *mut c_void
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        // SAFETY: the caller's.
+        unsafe {
+            libc::mmap(
+                addr as *mut c_void,
+                len,
+                prot,
+                flags,
+                fd,
+                off as libc::off_t,
+            )
+        }
+    }
+
+    /// mprotect(2); -1 on failure, with errno set.
+    pub unsafe fn mprotect(addr: u64, len: usize, prot: c_int) -> i64 {
+        #[cfg(target_os = "linux")]
+        // SAFETY: the caller's; the kernel validates every argument.
+        unsafe {
+            libc::syscall(libc::SYS_mprotect, addr as usize, len, prot as libc::c_long) as i64
+        }
+        #[cfg(not(target_os = "linux"))]
+        // SAFETY: the caller's.
+        unsafe {
+            libc::mprotect(addr as *mut c_void, len, prot) as i64
+        }
+    }
 }
