@@ -308,7 +308,7 @@ impl<'a> Emitter<'a> {
                     self.fd(fd),
                     coff(offset)
                 );
-                code.push_str("\t\tvoid *r = mmap(addr, len, prot, flags, fd, offset);\n");
+                code.push_str("\t\tvoid *r = kernel_mmap(addr, len, prot, flags, fd, offset);\n");
                 code.push_str("\t\tSET_ARGS(o, (uintptr_t)addr, len, prot, flags, fd, offset);\n");
                 code.push_str("\t\tset_ret(o, r == MAP_FAILED ? -1 : (int64_t)(uintptr_t)r);\n");
                 (t, "K_MMAP")
@@ -316,7 +316,10 @@ impl<'a> Emitter<'a> {
             Call::Munmap { addr, len } => self.addr_len(&mut code, "munmap", addr, len, None),
             Call::Mprotect { addr, len, prot } => {
                 let p = self.flags(prot, &names::PROT);
-                self.addr_len(&mut code, "mprotect", addr, len, Some(p))
+                let (text, kind) =
+                    self.addr_len(&mut code, "kernel_mprotect", addr, len, Some(p));
+                // Shown as the man page names it.
+                (text.replacen("kernel_mprotect", "mprotect", 1), kind)
             }
             Call::Msync { addr, len, flags } => {
                 let p = self.flags(flags, &names::MS);
@@ -364,7 +367,7 @@ impl<'a> Emitter<'a> {
                     self.addr_arg(new_addr)
                 );
                 code.push_str(
-                    "\t\tvoid *r = mremap(old_address, old_size, new_size, flags, new_address);\n",
+                    "\t\tvoid *r = kernel_mremap(old_address, old_size, new_size, flags, new_address);\n",
                 );
                 code.push_str("\t\tSET_ARGS(o, (uintptr_t)old_address, old_size, new_size, flags, (uintptr_t)new_address, 0);\n");
                 code.push_str("\t\tset_ret(o, r == MAP_FAILED ? -1 : (int64_t)(uintptr_t)r);\n");
@@ -913,7 +916,33 @@ const PRELUDE: &str = r#"
 #include <sys/param.h>
 #include <sys/mount.h>
 #else
+#include <sys/syscall.h>
 #include <sys/vfs.h>
+#endif
+
+/* The calls under test whose libc wrappers do more than trap into the kernel (musl's mmap
+ * turns EPERM into ENOMEM and checks offset and length itself, its mprotect rounds the
+ * address down, its mremap checks the new size): on Linux they go to the kernel through
+ * syscall(2), as the suite's own child does, so every libc observes the same kernel. */
+#if defined(__linux__)
+__attribute__((unused)) static void *kernel_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
+{
+	long r = syscall(SYS_mmap, addr, len, (long)prot, (long)flags, (long)fd, (long)offset);
+	return r == -1 ? MAP_FAILED : (void *)r;
+}
+__attribute__((unused)) static int kernel_mprotect(void *addr, size_t len, int prot)
+{
+	return (int)syscall(SYS_mprotect, addr, len, (long)prot);
+}
+__attribute__((unused)) static void *kernel_mremap(void *old_address, size_t old_size, size_t new_size, int flags,
+                           void *new_address)
+{
+	long r = syscall(SYS_mremap, old_address, old_size, new_size, (long)flags, new_address);
+	return r == -1 ? MAP_FAILED : (void *)r;
+}
+#else
+#define kernel_mmap mmap
+#define kernel_mprotect mprotect
 #endif
 
 /* mincore's vector is mapped lazily; FreeBSD has no MAP_NORESERVE. */
