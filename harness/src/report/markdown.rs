@@ -9,6 +9,22 @@ const LEGEND: &str = "✓ conforms: the clause's outcome was observed · \
 ≠ deviates, a deviation with evidence is recorded · ◆ differs from the other kernels · \
 – not applicable · `·` another OS's clause, shown for comparison · ! not run: the harness could not run the case (BROKEN)";
 
+/// A clause's words, or an observation, in a row of section (a): its first hundred
+/// characters. The whole quote is in section (b) where a kernel contradicts it, the whole
+/// observation in section (c) where runs differ, both in the HTML report; page-long cells
+/// would make the matrix's Markdown unreadable.
+fn shortened(text: &str) -> String {
+    const MOST: usize = 100;
+    match text.char_indices().nth(MOST) {
+        None => text.to_string(),
+        Some((cut, _)) => {
+            let head = &text[..cut];
+            let head = head.rfind(' ').map_or(head, |sp| &head[..sp]);
+            format!("{head} …")
+        }
+    }
+}
+
 fn esc(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
@@ -222,7 +238,7 @@ pub fn render(m: &Merged) -> String {
                 let _ = writeln!(
                     s,
                     "| **`{id}`** {} |{}",
-                    esc(&text),
+                    esc(&shortened(&text)),
                     " |".repeat(m.runs.len())
                 );
                 for case in &m.cases_of[id] {
@@ -230,7 +246,13 @@ pub fn render(m: &Merged) -> String {
                     for i in 0..m.runs.len() {
                         match m.cell(i, case, id) {
                             Some(c) => {
-                                let _ = write!(s, " {} {} |", c.symbol(), esc(&c.outcome));
+                                // In full in section (c) where the runs differ.
+                                let _ = write!(
+                                    s,
+                                    " {} {} |",
+                                    c.symbol(),
+                                    esc(&shortened(&c.outcome))
+                                );
                             }
                             None => s.push_str(" absent |"),
                         }
@@ -286,6 +308,14 @@ pub fn render(m: &Merged) -> String {
 mod tests {
     use super::super::merge::tests::{registry, two_kernels};
     use super::*;
+
+    #[test]
+    fn a_long_clause_is_cut_at_a_word_and_marked_but_a_short_one_is_kept() {
+        let long = "word ".repeat(100);
+        let cut = shortened(&long);
+        assert!(cut.ends_with(" …") && cut.chars().count() <= 102, "{cut}");
+        assert_eq!(shortened("Fails with EINVAL."), "Fails with EINVAL.");
+    }
 
     #[test]
     fn broken_cases_have_their_own_column_and_list_with_the_trouble() {
