@@ -325,10 +325,11 @@ fn main() -> ExitCode {
                 ..Default::default()
             };
             let gate = RunGate {
+                report: true,
                 expectations,
                 tap: format == Some(RunFormat::Tap),
             };
-            ExitCode::from(run(&suite, jobs, out, &select, &opts, under, true, &gate))
+            ExitCode::from(run(&suite, jobs, out, &select, &opts, under, &gate))
         }
         Command::Expectations { from, out, runtime } => ExitCode::from(
             mmapconf::expectations::write_from(&runtime, &from, out.as_deref()),
@@ -471,7 +472,6 @@ fn init_main() -> ! {
             &suite::Options::default(),
             Some(settings.under.clone()),
             // Only results.json: the host makes the report, with its own man pages.
-            false,
             &RunGate::default(),
         ),
         None => 2,
@@ -532,9 +532,9 @@ fn run(
     select: &Selection,
     opts: &suite::Options,
     under: Option<String>,
-    with_report: bool,
     gate: &RunGate,
 ) -> u8 {
+    let with_report = gate.report;
     let mut host = Host::detect();
     host.under = under.unwrap_or_default();
     let cases: Vec<_> = suite
@@ -683,9 +683,12 @@ fn exit_status(results: &[mmapconf::judge::CaseResult]) -> u8 {
     }
 }
 
-/// What `run` does after the run beyond its reports: TAP, and the expectations gate.
+/// What `run` writes and checks beyond results.json: the report, TAP, and the
+/// expectations gate.
 #[derive(Default)]
 struct RunGate {
+    /// The report beside results.json (not in PID-1 mode: the host makes it there).
+    report: bool,
     expectations: Option<PathBuf>,
     tap: bool,
 }

@@ -400,7 +400,7 @@ impl Child<'_> {
                 let a = b.resolve(addr);
                 // SAFETY: the call under test.
                 let r = unsafe { raw::mprotect(a, len, prot) };
-                (r as i64, [a, len as u64, prot as u64, 0, 0, 0])
+                (r, [a, len as u64, prot as u64, 0, 0, 0])
             }
             CallPlan::Msync { addr, len, flags } => {
                 let a = b.resolve(addr);

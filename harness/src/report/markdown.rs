@@ -247,12 +247,8 @@ pub fn render(m: &Merged) -> String {
                         match m.cell(i, case, id) {
                             Some(c) => {
                                 // In full in section (c) where the runs differ.
-                                let _ = write!(
-                                    s,
-                                    " {} {} |",
-                                    c.symbol(),
-                                    esc(&shortened(&c.outcome))
-                                );
+                                let _ =
+                                    write!(s, " {} {} |", c.symbol(), esc(&shortened(&c.outcome)));
                             }
                             None => s.push_str(" absent |"),
                         }

@@ -316,8 +316,7 @@ impl<'a> Emitter<'a> {
             Call::Munmap { addr, len } => self.addr_len(&mut code, "munmap", addr, len, None),
             Call::Mprotect { addr, len, prot } => {
                 let p = self.flags(prot, &names::PROT);
-                let (text, kind) =
-                    self.addr_len(&mut code, "kernel_mprotect", addr, len, Some(p));
+                let (text, kind) = self.addr_len(&mut code, "kernel_mprotect", addr, len, Some(p));
                 // Shown as the man page names it.
                 (text.replacen("kernel_mprotect", "mprotect", 1), kind)
             }
