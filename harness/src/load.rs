@@ -1624,8 +1624,8 @@ name = "mmap"
 section = "3p"
 read_from = "test"
 [clause]
-"posix.mmap.19" = { section = "ERRORS", summary = "EBADF" }
-"linux.mmap.errors.EBDF.1" = { section = "ERRORS", summary = "a typo" }
+"posix.mmap.19" = { section = "ERRORS", summary = "EBADF", promises = "EBADF" }
+"linux.mmap.errors.EBDF.1" = { section = "ERRORS", summary = "a typo", promises = "EBADF" }
 "#;
 
     /// A registry typo orphans every case citing the clause: one error, naming the rest.

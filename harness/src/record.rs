@@ -179,6 +179,9 @@ pub struct Record {
     /// Wait status of the process a fork step made (0 when there was none).
     pub fork_status: i32,
     pub forked: u32,
+    /// Explicit, so that no byte of the record is padding: the pipe carries every byte,
+    /// and a zero-filled page must equal [`Record::new`] byte for byte.
+    pub reserved: u32,
     pub call: RawOutcome,
     pub steps: [RawOutcome; MAX_STEPS],
 }
@@ -195,6 +198,7 @@ impl Record {
             failed_call: SetupCall::Unknown as u32,
             fork_status: 0,
             forked: 0,
+            reserved: 0,
             call: RawOutcome::default(),
             steps: [RawOutcome::default(); MAX_STEPS],
         }
