@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 #[path = "../build.rs"]
 mod build;
 
-const REGISTRY: &str = "[page]\nos = \"linux\"\nname = \"mmap\"\nsection = \"2\"\nread_from = \"t\"\n[clause]\n\"posix.mmap.19\" = { section = \"ERRORS\", summary = \"x\" }\n";
+const REGISTRY: &str = "[page]\nos = \"linux\"\nname = \"mmap\"\nsection = \"2\"\nread_from = \"t\"\n[clause]\n\"posix.mmap.19\" = { section = \"DESCRIPTION\", summary = \"x\" }\n";
 
 fn one_case(id: usize, call: &str) -> String {
     format!(
