@@ -62,8 +62,10 @@ fn stopping() -> io::Error {
 pub struct Batch {
     dir: PathBuf,
     dir_fd: OwnedFd,
-    /// (final name, temporary name, the temporary's descriptor, holding its lock).
-    files: Vec<(String, CString, OwnedFd)>,
+    /// (final name, temporary name). A temporary's descriptor is closed once it is
+    /// written: a set of five files must not cost five descriptors (a run short of them
+    /// must still write its results), and the writer's pid in the name says whose it is.
+    files: Vec<(String, CString)>,
 }
 
 impl Batch {
@@ -91,8 +93,9 @@ impl Batch {
         let (tmp, fd) = self.create_temporary(name)?;
         let mut file = std::fs::File::from(fd);
         let written = file.write_all(bytes).and_then(|()| file.sync_all());
+        drop(file);
         let path = self.dir.join(std::ffi::OsStr::from_bytes(tmp.as_bytes()));
-        self.files.push((name.to_string(), tmp, file.into()));
+        self.files.push((name.to_string(), tmp));
         written.map(|()| path)
     }
 
@@ -121,14 +124,6 @@ impl Batch {
                 Err(Errno::EEXIST) => continue,
                 r => r.map_err(io_err)?,
             };
-            // SAFETY: flock on a descriptor we own.
-            if unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX) } != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // Another writer's sweep may have taken it for dead before we locked it.
-            if fstat(&fd).map_err(io_err)?.st_nlink == 0 {
-                continue;
-            }
             st.temps.push((self.dir_fd.as_raw_fd(), tmp.clone()));
             return Ok((tmp, fd));
         }
@@ -158,7 +153,7 @@ impl Batch {
             })
             .collect();
         let mut done = Vec::new();
-        while let Some((name, tmp, _)) = self.files.last() {
+        while let Some((name, tmp)) = self.files.last() {
             renameat(&self.dir_fd, tmp.as_c_str(), &self.dir_fd, name.as_str()).map_err(io_err)?;
             st.temps.retain(|t| t.1 != *tmp);
             done.extend(self.files.pop());
@@ -169,7 +164,7 @@ impl Batch {
         Ok(paths)
     }
 
-    /// Unlinks `.*.mmapconf-tmp-*` regular files of ours whose lock can be taken.
+    /// Unlinks `.*.mmapconf-tmp-PID-*` regular files of ours whose writer (PID) is dead.
     fn remove_dead_temporaries(&self) {
         let Ok(rd) = std::fs::read_dir(&self.dir) else {
             return;
@@ -179,6 +174,9 @@ impl Batch {
             let name = e.file_name();
             let b = name.as_bytes();
             if !b.starts_with(b".") || !contains(b, TMP_MARK.as_bytes()) {
+                continue;
+            }
+            if writer_alive(b) {
                 continue;
             }
             let Ok(cname) = CString::new(b) else { continue };
@@ -194,10 +192,7 @@ impl Batch {
             if st.st_mode & libc::S_IFMT != libc::S_IFREG || st.st_uid != me {
                 continue;
             }
-            // SAFETY: flock on a descriptor we own.
-            if unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-                let _ = unlinkat(&self.dir_fd, cname.as_c_str(), UnlinkatFlags::NoRemoveDir);
-            }
+            let _ = unlinkat(&self.dir_fd, cname.as_c_str(), UnlinkatFlags::NoRemoveDir);
         }
     }
 }
@@ -218,6 +213,32 @@ pub fn random_suffix() -> u64 {
     h.finish()
 }
 
+/// Whether the process named in a temporary's name (`...TMP_MARK PID-...`) still lives;
+/// a name that names none is taken as alive, so it is left alone.
+fn writer_alive(name: &[u8]) -> bool {
+    let Some(at) = name
+        .windows(TMP_MARK.len())
+        .position(|w| w == TMP_MARK.as_bytes())
+    else {
+        return true;
+    };
+    let rest = &name[at + TMP_MARK.len()..];
+    let digits: Vec<u8> = rest
+        .iter()
+        .copied()
+        .take_while(u8::is_ascii_digit)
+        .collect();
+    let Some(pid) = std::str::from_utf8(&digits)
+        .ok()
+        .and_then(|d| d.parse::<i32>().ok())
+    else {
+        return true;
+    };
+    // SAFETY: signal 0 only asks whether the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
@@ -226,7 +247,7 @@ impl Drop for Batch {
     /// An uncommitted set is discarded: the previous files stay.
     fn drop(&mut self) {
         let mut st = state();
-        for (_, tmp, _) in &self.files {
+        for (_, tmp) in &self.files {
             st.temps.retain(|t| t.1 != *tmp);
             if !st.stopped {
                 let _ = unlinkat(&self.dir_fd, tmp.as_c_str(), UnlinkatFlags::NoRemoveDir);
@@ -352,7 +373,12 @@ mod tests {
     #[test]
     fn a_dead_writers_temporary_is_removed_and_a_live_ones_is_kept() {
         let d = tempfile::tempdir().unwrap();
-        let dead = d.path().join(".a.mmapconf-tmp-1-0000000000000001");
+        // A pid that surely names no process: a child that has been reaped.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        child.wait().unwrap();
+        let dead = d
+            .path()
+            .join(format!(".a.mmapconf-tmp-{}-0000000000000001", child.id()));
         std::fs::write(&dead, "partial").unwrap();
         let mut live = Batch::new(d.path()).unwrap();
         let live_tmp = live.add("b", b"b").unwrap();

@@ -545,7 +545,7 @@ fn run(
         .collect();
     if cases.is_empty() {
         eprintln!(
-            "error: no case matches the selection {:?} (skip {:?}); nothing run, nothing written",
+            "error: no case id contains any of {:?} (skipping {:?}); nothing run, nothing written",
             select.filter, select.skip
         );
         return 2;

@@ -111,6 +111,7 @@ pub fn abort() -> Aborted {
 pub struct Executor {
     disk: Arc<WorkDir>,
     tmpfs: Option<Arc<WorkDir>>,
+    tmpfs_errno: Option<i32>,
     /// The tmpfs this executor mounted, when the system had none and the run is root.
     mounted: Option<tmpfs::PrivateTmpfs>,
     next: AtomicUsize,
@@ -132,8 +133,13 @@ impl Executor {
         }
         let disk = Arc::new(WorkDir::create(&tmp)?);
         let mut mounted = None;
+        // Why a tmpfs work directory could not be made where there is a tmpfs: its cases
+        // are then broken with that errno (EMFILE, ENOSPC), not failed.
+        let mut tmpfs_errno = None;
         let tmpfs = match shm {
-            Some(d) => WorkDir::create(&d).ok(),
+            Some(d) => WorkDir::create(&d)
+                .map_err(|e| tmpfs_errno = e.raw_os_error())
+                .ok(),
             // No tmpfs on the system (FreeBSD by default): a root run mounts its own inside
             // its private work directory.
             None if nix::unistd::geteuid().is_root() => {
@@ -161,6 +167,7 @@ impl Executor {
         Ok(Executor {
             disk,
             tmpfs,
+            tmpfs_errno,
             mounted,
             next: AtomicUsize::new(0),
         })
@@ -203,9 +210,10 @@ impl Executor {
     }
 
     fn tmpfs_dir(&self) -> std::io::Result<&WorkDir> {
-        self.tmpfs
-            .as_deref()
-            .ok_or_else(|| std::io::Error::other("no tmpfs work directory"))
+        self.tmpfs.as_deref().ok_or_else(|| match self.tmpfs_errno {
+            Some(e) => std::io::Error::from_raw_os_error(e),
+            None => std::io::Error::other("no tmpfs work directory"),
+        })
     }
 
     /// The child's inputs, and the work directory in which an entry was made for it.

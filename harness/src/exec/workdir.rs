@@ -65,7 +65,9 @@ impl WorkDir {
             OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
             Mode::empty(),
         )
-        .map_err(|e| io::Error::new(io_err(e).kind(), format!("{}: {e}", parent.display())))?;
+        // The errno itself, not a message: a case that needed this directory is broken
+        // with it (EMFILE, ENOENT), by name.
+        .map_err(io_err)?;
         for _ in 0..100 {
             let name = format!(
                 "{PREFIX}{}-{:016x}",
