@@ -780,42 +780,53 @@ pub fn parse_file(
     text: &str,
     clauses: &Registry,
 ) -> Result<Vec<Case>, Vec<LoadError>> {
-    let raw: RawFile = toml::from_str(text).map_err(|e| vec![toml_error(path, text, &e)])?;
-    let mut ctx = Ctx {
-        path,
-        lines: Lines::new(text),
-        errors: Vec::new(),
-        envs: Vec::new(),
-    };
-    let unverified: Vec<Os> = raw
-        .unverified
-        .iter()
-        .filter_map(|o| os_name(&mut ctx, o))
-        .collect();
-    // The same text as a plain table, for each case's content hash.
-    let tables: Vec<toml::Value> = toml::from_str::<toml::Table>(text)
+    // Each case's content hash needs the text as a plain table: a second parse, made on
+    // its own thread beside the first so that a large file costs one parse of wall time.
+    std::thread::scope(|s| {
+        let hashes = s.spawn(|| case_hashes(text));
+        let raw: RawFile = toml::from_str(text).map_err(|e| vec![toml_error(path, text, &e)])?;
+        let mut ctx = Ctx {
+            path,
+            lines: Lines::new(text),
+            errors: Vec::new(),
+            envs: Vec::new(),
+        };
+        let unverified: Vec<Os> = raw
+            .unverified
+            .iter()
+            .filter_map(|o| os_name(&mut ctx, o))
+            .collect();
+        let mut cases: Vec<Case> = raw
+            .case
+            .iter()
+            .map(|c| convert_case(&mut ctx, c, &unverified, clauses))
+            .collect();
+        // A thread that cannot give its hashes (it panicked) leaves them empty.
+        let hashes = hashes.join().unwrap_or_default();
+        for (case, hash) in cases.iter_mut().zip(hashes) {
+            case.hash = hash;
+        }
+        if ctx.errors.is_empty() {
+            Ok(cases)
+        } else {
+            Err(ctx.errors)
+        }
+    })
+}
+
+/// The content hash of every case of a file, in order; none when it does not parse.
+fn case_hashes(text: &str) -> Vec<String> {
+    toml::from_str::<toml::Table>(text)
         .ok()
         .and_then(|mut t| t.remove("case"))
         .and_then(|c| match c {
             toml::Value::Array(a) => Some(a),
             _ => None,
         })
-        .unwrap_or_default();
-    let cases = raw
-        .case
+        .unwrap_or_default()
         .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let mut case = convert_case(&mut ctx, c, &unverified, clauses);
-            case.hash = tables.get(i).map(case_hash).unwrap_or_default();
-            case
-        })
-        .collect();
-    if ctx.errors.is_empty() {
-        Ok(cases)
-    } else {
-        Err(ctx.errors)
-    }
+        .map(case_hash)
+        .collect()
 }
 
 /// The content hash of one case's table: SHA-256 over a canonical JSON rendering (keys
