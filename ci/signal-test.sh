@@ -100,6 +100,9 @@ for sig in TERM INT KILL; do
 done
 # SIGKILL cannot clean up; the next run removes what the dead runners left.
 killed_dirs=$(dirs_left)
+# A killed runner's cases die by PDEATHSIG a moment later, and until then hold its work
+# dir's lock: the sweep of the next run must not race them.
+: "$(procs_after)"  # in a subshell, as everywhere: its greps race exiting processes
 start_run "$scratch/out-after" "$scratch/err"
 rc=0; wait "$pid" || rc=$?
 left_dirs[KILL]=$(dirs_left)
@@ -156,7 +159,8 @@ while [ "$kills" -lt "$runs" ] && [ "$attempts" -lt $((runs * 3)) ]; do
   procs=$(procs_after)
   left_procs[KILL]=$((left_procs[KILL] + procs))
 done
-# The next write removes the temporaries of killed writers.
+# The next write removes the temporaries of killed writers (once their cases are gone).
+: "$(procs_after)"  # in a subshell, as everywhere: its greps race exiting processes
 start_run "$out" "$scratch/err"
 wait "$pid" || true
 temps_after=$(find "$out" -name '.*.mmapconf-tmp-*' | wc -l)

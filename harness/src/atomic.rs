@@ -234,6 +234,11 @@ fn writer_alive(name: &[u8]) -> bool {
     else {
         return true;
     };
+    process_alive(pid)
+}
+
+/// Whether process `pid` exists (kill(2) with signal 0; EPERM means it does).
+pub fn process_alive(pid: i32) -> bool {
     // SAFETY: signal 0 only asks whether the process exists.
     let r = unsafe { libc::kill(pid, 0) };
     r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)

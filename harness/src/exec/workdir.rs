@@ -242,20 +242,27 @@ pub fn remove_stale(parent: &Path) -> usize {
             continue; // a symlink, or not a directory
         };
         let Ok(st) = fstat(&dir) else { continue };
-        if st.st_uid != me || perm_bits(&st) != DIR_MODE {
+        // A runner killed between mkdirat and its lock leaves a 0700 directory with no
+        // lock: the pid in its name, dead, says it is stale.
+        let runner_dead = name_pid(&name).is_some_and(|p| !crate::atomic::process_alive(p));
+        let mode = perm_bits(&st);
+        if st.st_uid != me || !(mode == DIR_MODE || (mode == 0o700 && runner_dead)) {
             continue;
         }
-        let Ok(lock) = openat(
+        match openat(
             &dir,
             LOCK,
             OFlag::O_RDWR | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
             Mode::empty(),
-        ) else {
-            continue;
-        };
-        // SAFETY: flock on a descriptor we own.
-        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            continue; // its runner, or one of its cases, still lives
+        ) {
+            // SAFETY: flock on a descriptor we own.
+            Ok(lock) => {
+                if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+                    continue; // its runner, or one of its cases, still lives
+                }
+            }
+            Err(_) if runner_dead => {}
+            Err(_) => continue,
         }
         // The lock file goes first, so that a runner that made this directory and is
         // waiting for its lock sees it unlinked and starts again elsewhere.
@@ -266,6 +273,13 @@ pub fn remove_stale(parent: &Path) -> usize {
         }
     }
     removed
+}
+
+/// The runner's pid in a work directory's name.
+fn name_pid(name: &OsStr) -> Option<i32> {
+    let rest = name.as_bytes().strip_prefix(PREFIX.as_bytes())?;
+    let digits = rest.split(|b| *b == b'-').next()?;
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 /// `mmapconf-<digits>-<16 hex digits>`: the names [`WorkDir::create`] makes, and no other
@@ -302,6 +316,28 @@ mod tests {
             "a live directory is not stale"
         );
         assert!(w.path().exists());
+    }
+
+    /// A runner killed between mkdirat and its lock file leaves a 0700 directory without a
+    /// lock; the dead pid in its name makes it stale, a live one keeps it.
+    #[test]
+    fn a_lockless_directory_of_a_dead_runner_is_removed_and_a_live_ones_kept() {
+        let parent = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        child.wait().unwrap();
+        let dead = parent
+            .path()
+            .join(format!("{PREFIX}{}-00000000000000dd", child.id()));
+        let live = parent
+            .path()
+            .join(format!("{PREFIX}{}-00000000000000ee", std::process::id()));
+        for d in [&dead, &live] {
+            std::fs::create_dir(d).unwrap();
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        assert_eq!(remove_stale(parent.path()), 1);
+        assert!(!dead.exists());
+        assert!(live.exists());
     }
 
     #[test]
