@@ -222,19 +222,14 @@ fn writer_alive(name: &[u8]) -> bool {
     else {
         return true;
     };
-    let rest = &name[at + TMP_MARK.len()..];
-    let digits: Vec<u8> = rest
-        .iter()
-        .copied()
-        .take_while(u8::is_ascii_digit)
-        .collect();
-    let Some(pid) = std::str::from_utf8(&digits)
-        .ok()
-        .and_then(|d| d.parse::<i32>().ok())
-    else {
-        return true;
-    };
-    process_alive(pid)
+    pid_at(&name[at + TMP_MARK.len()..]).is_none_or(process_alive)
+}
+
+/// The pid that `text` starts with (the digits before the next `-`), as the names of
+/// temporaries and work directories carry their maker's.
+pub fn pid_at(text: &[u8]) -> Option<i32> {
+    let digits = text.split(|b| *b == b'-').next()?;
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 /// Whether process `pid` exists (kill(2) with signal 0; EPERM means it does).

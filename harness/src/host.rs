@@ -384,7 +384,7 @@ mod tests {
     #[test]
     fn an_end_rounds_up_to_the_next_page_table_window() {
         assert_eq!(window_above(1 << 47), Some(1 << 47));
-        assert_eq!(window_above((1 << 47) - 4096 * 3), Some(1 << 47));
+        assert_eq!(window_above((1 << 47) - 3 * (16 << 10)), Some(1 << 47));
         assert_eq!(window_above((1 << 47) + 1), Some(1 << 48));
         assert_eq!(window_above((1 << 55) + 1), Some(1 << 56));
         assert_eq!(window_above(u64::MAX), None);

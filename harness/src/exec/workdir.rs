@@ -277,9 +277,7 @@ pub fn remove_stale(parent: &Path) -> usize {
 
 /// The runner's pid in a work directory's name.
 fn name_pid(name: &OsStr) -> Option<i32> {
-    let rest = name.as_bytes().strip_prefix(PREFIX.as_bytes())?;
-    let digits = rest.split(|b| *b == b'-').next()?;
-    std::str::from_utf8(digits).ok()?.parse().ok()
+    crate::atomic::pid_at(name.as_bytes().strip_prefix(PREFIX.as_bytes())?)
 }
 
 /// `mmapconf-<digits>-<16 hex digits>`: the names [`WorkDir::create`] makes, and no other
