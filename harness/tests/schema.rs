@@ -124,8 +124,8 @@ fn a_file_from_a_newer_schema_is_refused_with_a_clear_error() {
 }
 
 fn hash_of(text: &str) -> String {
-    let t: toml::Table = toml::from_str(text).unwrap();
-    mmapconf::load::case_hash(&toml::Value::Table(t))
+    let doc = toml::de::DeTable::parse(text).unwrap();
+    mmapconf::load::case_hash(&toml::de::DeValue::Table(doc.into_inner()))
 }
 
 #[test]
@@ -143,6 +143,27 @@ fn a_case_hash_changes_when_any_value_does() {
     let d = hash_of("id = \"m.x\"\ntimeout = 5.0\n");
     assert_ne!(a, b);
     assert_ne!(c, d);
+}
+
+#[test]
+fn a_case_hash_is_the_same_whatever_the_spelling_of_a_number() {
+    let a = hash_of("id = \"m.x\"\nn = 16\nf = 1000.0\n");
+    let b = hash_of("id = \"m.x\"\nn = 0x10\nf = 1_000.0\n");
+    let c = hash_of("id = \"m.x\"\nn = 0o20\nf = 1e3\n");
+    assert_eq!(a, b);
+    assert_eq!(a, c);
+}
+
+const STABLE_HASH: &str = "7b6b85ac81b32806a7041dee18119860c16907ed913ecc9a4c5e062a2929c862";
+
+/// Hashes are what dashboards compare across runs: a case's hash must not change when the
+/// harness changes how it computes it. This one was computed by the first implementation.
+#[test]
+fn a_case_hash_is_stable_across_releases() {
+    let h = hash_of(
+        "id = \"m.x\"\ntitle = \"t\"\ncall = { fn = \"mmap\", len = \"1p\" }\ntimeout = 5.0\n",
+    );
+    assert_eq!(h, STABLE_HASH);
 }
 
 #[test]
