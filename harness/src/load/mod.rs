@@ -456,7 +456,13 @@ fn convert_case(
         forked |= matches!(step.action, Action::Fork);
         steps.push(step);
     }
-    check_addresses(ctx, sc, &call, &steps, &mappings, &names);
+    // Steps run after a call expected to fail too; there `result` is undefined.
+    let fails_on: Vec<Os> = oses
+        .iter()
+        .copied()
+        .filter(|&os| matches!(expect.for_os(os), Outcome::Errno(_)))
+        .collect();
+    check_addresses(ctx, sc, &call, &fails_on, &steps, &mappings, &names);
 
     let deviations = convert_deviations(ctx, &c.deviation, c.clauses.get_ref(), &steps);
 
@@ -733,6 +739,20 @@ read_from = "test"
                 .any(|m| m.contains("no setup mapping is named `nope`")),
             "{all:?}"
         );
+    }
+
+    #[test]
+    fn result_in_a_step_after_a_call_expected_to_fail_is_an_error() {
+        let text = format!("{GOOD}\n[[case.step]]\nread = \"result\"\n");
+        let errs = load(&text).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].msg.contains(
+                "`result` names nothing after a call expected to fail (on linux, freebsd)"
+            ),
+            "{errs:?}"
+        );
+        assert_eq!(errs[0].line, 4, "{errs:?}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::ctx::Ctx;
 use super::expectations::RawExpect;
 use crate::expr::{AddrBase, AddrExpr, CType};
 use crate::model::*;
-use crate::names::{self, NameSet};
+use crate::names::{self, NameSet, Os};
 use serde::Deserialize;
 use std::collections::HashSet;
 use toml::Spanned;
@@ -213,25 +213,37 @@ pub(super) fn convert_step(
 }
 
 /// Address bases must make sense where they are used: `result` only in steps after a
-/// successful call, `mapping.NAME` only for names that exist.
+/// call that is expected to succeed (steps also run after a call expected to fail, on
+/// the OSes in `fails_on`, and there it names nothing), `mapping.NAME` only for names
+/// that exist.
 pub(super) fn check_addresses(
     ctx: &mut Ctx,
     sc: &Spanned<RawCase>,
     call: &Call,
+    fails_on: &[Os],
     steps: &[Step],
     mappings: &[Mapping],
     names: &HashSet<String>,
 ) {
-    let check = |ctx: &mut Ctx, a: &AddrExpr, in_step: bool| match &a.base {
+    let check = |ctx: &mut Ctx, a: &AddrExpr, in_step: bool| {
+        match &a.base {
         AddrBase::Result if !in_step => ctx.err(sc.span(), "`result` is only defined in steps"),
         AddrBase::Result if !matches!(call, Call::Mmap { .. } | Call::Mremap { .. }) => ctx.err(
             sc.span(),
             "`result` names a mapping only when the call is mmap or mremap",
         ),
+        AddrBase::Result if !fails_on.is_empty() => ctx.err(
+            sc.span(),
+            format!(
+                "`result` names nothing after a call expected to fail (on {}); address the setup mapping instead",
+                fails_on.iter().map(|o| o.key()).collect::<Vec<_>>().join(", ")
+            ),
+        ),
         AddrBase::Mapping(n) if !names.contains(n) => {
             ctx.err(sc.span(), format!("no setup mapping is named `{n}`"))
         }
         _ => {}
+    }
     };
     for m in mappings {
         if let Some(a) = &m.at {
