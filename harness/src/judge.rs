@@ -373,8 +373,9 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
     }
     verdicts.push(call_verdict);
 
-    // The steps, when the call succeeded and so they ran.
-    if rec.call.state == RawOutcome::OK {
+    // The steps, when they ran: after a call that succeeded, or that failed where this
+    // OS expects it to.
+    if plan.steps_ran(rec.call.state) {
         for (i, (step, sp)) in case.steps.iter().zip(plan.steps.iter()).enumerate() {
             if matches!(step.action, Action::Fork) {
                 continue;
@@ -667,6 +668,36 @@ mod tests {
         rec.failed_errno = libc::EPERM;
         let r = judge(&case, &plan, os, &observe(Some(rec), ChildEnd::Exited(0)));
         assert_eq!(r.verdict, Verdict::NotApplicable);
+    }
+
+    const NOREPLACE_THEN_READ: &str = "mapping = [{ name = \"m\", len = \"1p\" }]\n\
+        call = { fn = \"mmap\", addr = \"mapping.m\", len = \"1p\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED\" }\n\
+        expect = { errno = \"EEXIST\" }\n\
+        step = [{ read = \"mapping.m\" }]";
+
+    /// A call expected to fail runs its steps when it fails with an errno, and they are
+    /// judged; when it was expected to succeed and failed, they are not.
+    #[rstest]
+    #[case::expected_failure(NOREPLACE_THEN_READ.to_string(), 1)]
+    #[case::unexpected_failure(NOREPLACE_THEN_READ.replace("errno = \"EEXIST\"", "result = \"ok\""), 0)]
+    fn steps_after_a_failed_call_are_judged_only_where_the_failure_was_expected(
+        #[case] body: String,
+        #[case] judged: usize,
+    ) {
+        let (case, plan) = setup(&body);
+        let os = Host::detect().os.unwrap();
+        let mut rec = Record::new();
+        rec.call.state = RawOutcome::ERRNO;
+        rec.call.errno = libc::EEXIST;
+        rec.steps[0].state = RawOutcome::FAULT;
+        rec.steps[0].signo = libc::SIGSEGV;
+        let r = judge(&case, &plan, os, &observe(Some(rec), ChildEnd::Exited(0)));
+        assert_eq!(r.steps.len(), judged, "{}", r.explain());
+        assert_eq!(r.verdict, Verdict::Fail, "{}", r.explain());
+        if judged == 1 {
+            assert_eq!(r.steps[0].verdict, Verdict::Fail);
+            assert!(r.steps[0].observed.contains("SIGSEGV"), "{}", r.explain());
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod expr;
 pub mod host;
 pub mod judge;
 pub mod load;
+pub mod located;
 pub mod manpage;
 pub mod model;
 pub mod names;

@@ -3,7 +3,7 @@
 //! here, or out of scope with a reason. Owns parsing and validating `cases/peers/*.toml`
 //! and the per-suite coverage figures; the case loader skips that directory.
 
-use crate::load::LoadError;
+use crate::located::LoadError;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;

@@ -39,6 +39,18 @@ pub struct Plan {
     /// Names as written, for rendering the call as C.
     pub call_text: CallText,
     pub steps: Vec<StepPlan>,
+    /// The steps also run when the call fails with an errno: this OS expects it to (a
+    /// step then shows what the failed call left in place).
+    pub steps_after_failure: bool,
+}
+
+impl Plan {
+    /// Whether the steps ran after a call whose raw outcome state is `call_state`.
+    pub fn steps_ran(&self, call_state: u32) -> bool {
+        use crate::record::RawOutcome;
+        call_state == RawOutcome::OK
+            || (self.steps_after_failure && call_state == RawOutcome::ERRNO)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -479,6 +491,8 @@ impl Planner<'_> {
             limits,
             call,
             call_text,
+            steps_after_failure: !case.steps.is_empty()
+                && matches!(case.expect.for_os(self.os), Outcome::Errno(_)),
             steps,
         })
     }

@@ -4,7 +4,7 @@
 //! outcome each clause promises; the loader asks it whether an ID exists and what it
 //! promises, the report whether a case observed that.
 
-use crate::load::{LoadError, located, toml_error};
+use crate::located::{LoadError, located, toml_error};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -190,7 +190,7 @@ impl Child<'_> {
                 }
             }
             self.call();
-            if self.rec.call.state != RawOutcome::OK {
+            if !plan.steps_ran(self.rec.call.state) {
                 return Who::Parent;
             }
             self.steps()

@@ -723,10 +723,28 @@ pub fn source(case: &Case, registry: &Registry, os: Os, arch: &str) -> String {
         );
     }
     let (code, call_text, call_kind) = e.call(&case.call);
+    // As the planner: the steps also run after a call this OS expects to fail.
+    let after_failure =
+        !case.steps.is_empty() && matches!(case.expect.for_os(os), Outcome::Errno(_));
+    let steps_ran = if after_failure {
+        "rec->call.state == ST_OK || rec->call.state == ST_ERRNO"
+    } else {
+        "rec->call.state == ST_OK"
+    };
     let _ = write!(
         w,
-        "\t/* The call under test. */\n\t{{\n\t\tstruct outcome *o = &rec->call;\n{code}\t}}\n\tif (rec->call.state != ST_OK)\n\t\treturn;\n\tresult = (uintptr_t)rec->call.ret;\n"
+        "\t/* The call under test. */\n\t{{\n\t\tstruct outcome *o = &rec->call;\n{code}\t}}\n"
     );
+    if after_failure {
+        let _ = writeln!(
+            w,
+            "\t/* The call is expected to fail: the steps show what it left in place. */\n\tif (!({steps_ran}))\n\t\treturn;"
+        );
+    } else {
+        w.push_str(
+            "\tif (rec->call.state != ST_OK)\n\t\treturn;\n\tresult = (uintptr_t)rec->call.ret;\n",
+        );
+    }
     let mut step_texts = Vec::new();
     let mut step_kinds = Vec::new();
     for (i, s) in case.steps.iter().enumerate() {
@@ -794,7 +812,7 @@ pub fn source(case: &Case, registry: &Registry, os: Os, arch: &str) -> String {
             j.push_str("\tif (rec->call.state == ST_OK && rec->call.ret != rec->call.args[0]) {\n\t\tprintf(\"    mmap returned %#llx, not the fixed address\\n\", (unsigned long long)rec->call.ret);\n\t\tv = V_FAIL;\n\t}\n");
         }
     }
-    j.push_str("\tif (rec->call.state != ST_OK)\n\t\treturn v;\n");
+    let _ = writeln!(j, "\tif (!({steps_ran}))\n\t\treturn v;");
     for (i, s) in case.steps.iter().enumerate() {
         if let Action::Fork = s.action {
             continue;

@@ -1,0 +1,165 @@
+//! The call under test (and a step's `call`): its TOML shape, the arguments each function
+//! takes and requires, and their conversion into a [`Call`].
+
+use super::ctx::Ctx;
+use crate::expr::CType;
+use crate::model::*;
+use crate::names::{self, NameSet, Table};
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawFd {
+    Num(i64),
+    Text(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCall {
+    #[serde(rename = "fn")]
+    func: Spanned<String>,
+    addr: Option<Spanned<String>>,
+    len: Option<Spanned<String>>,
+    prot: Option<Spanned<String>>,
+    flags: Option<Spanned<String>>,
+    fd: Option<Spanned<RawFd>>,
+    offset: Option<Spanned<String>>,
+    advice: Option<Spanned<String>>,
+    new_len: Option<Spanned<String>>,
+    new_addr: Option<Spanned<String>>,
+    inherit: Option<Spanned<String>>,
+}
+
+impl Ctx<'_> {
+    pub(super) fn fd(&mut self, s: &Spanned<RawFd>) -> Fd {
+        match s.get_ref() {
+            RawFd::Num(n) => match i32::try_from(*n) {
+                Ok(n) => Fd::Num(n),
+                Err(_) => {
+                    self.err(s.span(), format!("fd {n} does not fit an int"));
+                    Fd::Num(-1)
+                }
+            },
+            RawFd::Text(t) if t == "object" => Fd::Object,
+            RawFd::Text(t) => {
+                self.err(
+                    s.span(),
+                    format!("bad fd `{t}`: expected an integer or \"object\""),
+                );
+                Fd::Num(-1)
+            }
+        }
+    }
+}
+
+pub(super) fn convert_call(ctx: &mut Ctx, sc: &Spanned<RawCall>, has_object: bool) -> Call {
+    let c = sc.get_ref();
+    let func = c.func.get_ref().as_str();
+    let args: [(&str, bool); 10] = [
+        ("addr", c.addr.is_some()),
+        ("len", c.len.is_some()),
+        ("prot", c.prot.is_some()),
+        ("flags", c.flags.is_some()),
+        ("fd", c.fd.is_some()),
+        ("offset", c.offset.is_some()),
+        ("advice", c.advice.is_some()),
+        ("new_len", c.new_len.is_some()),
+        ("new_addr", c.new_addr.is_some()),
+        ("inherit", c.inherit.is_some()),
+    ];
+    let (takes, required): (&[&str], &[&str]) = match func {
+        "mmap" => (
+            &["addr", "len", "prot", "flags", "fd", "offset"],
+            &["len", "prot", "flags"],
+        ),
+        "munmap" | "mincore" | "mlock" | "munlock" => (&["addr", "len"], &["addr", "len"]),
+        "mprotect" => (&["addr", "len", "prot"], &["addr", "len", "prot"]),
+        "msync" => (&["addr", "len", "flags"], &["addr", "len", "flags"]),
+        "madvise" => (&["addr", "len", "advice"], &["addr", "len", "advice"]),
+        "mremap" => (
+            &["addr", "len", "new_len", "flags", "new_addr"],
+            &["addr", "len", "new_len"],
+        ),
+        "minherit" => (&["addr", "len", "inherit"], &["addr", "len", "inherit"]),
+        other => {
+            ctx.err(
+                c.func.span(),
+                format!("unknown fn `{other}`; valid: mmap, munmap, mprotect, msync, madvise, mincore, mlock, munlock, mremap, minherit"),
+            );
+            (&[], &[])
+        }
+    };
+    for (arg, given) in args {
+        if given && !takes.contains(&arg) && !takes.is_empty() {
+            ctx.err(
+                sc.span(),
+                format!("{func} takes no `{arg}` (it takes {})", takes.join(", ")),
+            );
+        }
+        if !given && required.contains(&arg) {
+            ctx.err(sc.span(), format!("{func} needs `{arg}`"));
+        }
+    }
+    let zero = Spanned::new(0..0, "0".to_string());
+    let null = Spanned::new(0..0, "null".to_string());
+    let addr = ctx.addr(c.addr.as_ref().unwrap_or(&null));
+    let len = ctx.expr(c.len.as_ref().unwrap_or(&zero), CType::Size, "len");
+    let names_of = |ctx: &mut Ctx, s: &Option<Spanned<String>>, t: &Table| match s {
+        Some(s) => ctx.names(s, t),
+        None => NameSet(Vec::new()),
+    };
+    match func {
+        "mmap" => {
+            let fd = match &c.fd {
+                Some(f) => ctx.fd(f),
+                None if has_object => Fd::Object,
+                None => Fd::Num(-1),
+            };
+            if fd == Fd::Object && !has_object {
+                ctx.err(sc.span(), "fd = \"object\" but the case has no object");
+            }
+            Call::Mmap {
+                addr,
+                len,
+                prot: names_of(ctx, &c.prot, &names::PROT),
+                flags: names_of(ctx, &c.flags, &names::MAP),
+                fd,
+                offset: ctx.expr(c.offset.as_ref().unwrap_or(&zero), CType::Off, "offset"),
+            }
+        }
+        "munmap" => Call::Munmap { addr, len },
+        "mincore" => Call::Mincore { addr, len },
+        "mlock" => Call::Mlock { addr, len },
+        "munlock" => Call::Munlock { addr, len },
+        "mprotect" => Call::Mprotect {
+            addr,
+            len,
+            prot: names_of(ctx, &c.prot, &names::PROT),
+        },
+        "msync" => Call::Msync {
+            addr,
+            len,
+            flags: names_of(ctx, &c.flags, &names::MS),
+        },
+        "madvise" => Call::Madvise {
+            addr,
+            len,
+            advice: names_of(ctx, &c.advice, &names::MADV),
+        },
+        "mremap" => Call::Mremap {
+            addr,
+            len,
+            new_len: ctx.expr(c.new_len.as_ref().unwrap_or(&zero), CType::Size, "new_len"),
+            flags: names_of(ctx, &c.flags, &names::MREMAP),
+            new_addr: ctx.addr(c.new_addr.as_ref().unwrap_or(&null)),
+        },
+        "minherit" => Call::Minherit {
+            addr,
+            len,
+            inherit: names_of(ctx, &c.inherit, &names::INHERIT),
+        },
+        _ => Call::Munmap { addr, len },
+    }
+}

@@ -1,0 +1,273 @@
+//! Outcomes: what the call and each step are expected to give (per OS), what a deviation
+//! observed instead, and the rule that each OS's expectation includes what its cited
+//! clauses promise unless a deviation names them.
+
+use super::ctx::Ctx;
+use super::os_name;
+use crate::model::*;
+use crate::names;
+use crate::registry::Registry;
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Deserialize, Clone)]
+#[serde(untagged)]
+pub(super) enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawExpect {
+    bytes: Option<Spanned<String>>,
+    result: Option<Spanned<String>>,
+    errno: Option<Spanned<OneOrMany>>,
+    fault: Option<Spanned<String>>,
+    linux: Option<Spanned<Box<RawExpect>>>,
+    freebsd: Option<Spanned<Box<RawExpect>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDeviation {
+    os: Spanned<String>,
+    step: Option<Spanned<usize>>,
+    observed: Spanned<RawExpect>,
+    why: String,
+    evidence: String,
+    #[serde(default)]
+    contradicts: Vec<Spanned<String>>,
+}
+
+impl Ctx<'_> {
+    pub(super) fn outcome(&mut self, e: &Spanned<RawExpect>) -> PerOs<Outcome> {
+        let default = self.single_outcome(e, true, false);
+        let os_outcome = |o: &Option<Spanned<Box<RawExpect>>>, ctx: &mut Self| {
+            o.as_ref().map(|s| {
+                let inner = Spanned::new(s.span(), (**s.get_ref()).clone_shallow());
+                ctx.single_outcome(&inner, false, false)
+            })
+        };
+        let linux = os_outcome(&e.get_ref().linux, self);
+        let freebsd = os_outcome(&e.get_ref().freebsd, self);
+        PerOs {
+            default,
+            linux,
+            freebsd,
+        }
+    }
+
+    /// One outcome; `deviation` allows `bytes` (what a read saw instead) and no per-OS tables.
+    pub(super) fn single_outcome(
+        &mut self,
+        e: &Spanned<RawExpect>,
+        allow_os: bool,
+        deviation: bool,
+    ) -> Outcome {
+        let r = e.get_ref();
+        if !allow_os && (r.linux.is_some() || r.freebsd.is_some()) {
+            self.err(e.span(), "per-OS outcomes do not nest");
+        }
+        let given = [
+            r.result.is_some(),
+            r.errno.is_some(),
+            r.fault.is_some(),
+            r.bytes.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            self.err(
+                e.span(),
+                "an outcome needs exactly one of result = \"ok\", errno = \"E...\", fault = \"SIG... CODE\" (deviations also bytes = \"...\")",
+            );
+            return Outcome::Ok;
+        }
+        if let Some(b) = &r.bytes {
+            if !deviation {
+                self.err(b.span(), "bytes = \"...\" describes what a deviation observed; expectations check bytes in the step");
+            }
+            return Outcome::Bytes(self.pattern(b, false));
+        }
+        if let Some(res) = &r.result {
+            if res.get_ref() != "ok" {
+                self.err(
+                    res.span(),
+                    "result must be \"ok\" (use errno = \"E...\" for a failure)",
+                );
+            }
+            return Outcome::Ok;
+        }
+        if let Some(errno) = &r.errno {
+            let list = match errno.get_ref() {
+                OneOrMany::One(e) => vec![e.clone()],
+                OneOrMany::Many(v) => v.clone(),
+            };
+            if list.is_empty() || (deviation && list.len() > 1) {
+                self.err(
+                    errno.span(),
+                    "errno is a name, or a list of the names the cited clauses allow (deviations: one name)",
+                );
+            }
+            for e in &list {
+                if let Err(names::NameError::Unknown { valid, .. }) = names::ERRNO.check(e) {
+                    self.err(
+                        errno.span(),
+                        format!("unknown errno `{e}`; valid names: {valid}"),
+                    );
+                }
+            }
+            return Outcome::Errno(list);
+        }
+        let fault = r.fault.as_ref().expect("counted above");
+        let mut parts = fault.get_ref().split_whitespace();
+        let (Some(signal), code, None) = (parts.next(), parts.next(), parts.next()) else {
+            self.err(
+                fault.span(),
+                "fault must be \"SIGNAL\" or \"SIGNAL SI_CODE\", e.g. \"SIGBUS\" or \"SIGSEGV SEGV_ACCERR\"",
+            );
+            return Outcome::Ok;
+        };
+        let signo = names::SIGNAL
+            .values
+            .iter()
+            .find(|(n, _)| *n == signal)
+            .map(|(_, v)| *v as i32);
+        let code_ok =
+            code.is_none_or(|c| signo.is_some_and(|s| names::si_code_value(s, c).is_some()));
+        if signo.is_none() || !code_ok {
+            let valid: Vec<_> = names::SI_CODE.iter().map(|(n, _, _)| *n).collect();
+            self.err(
+                fault.span(),
+                format!(
+                    "unknown fault `{}`; signals: SIGSEGV, SIGBUS; codes: {}",
+                    fault.get_ref(),
+                    valid.join(", ")
+                ),
+            );
+        }
+        Outcome::Fault {
+            signal: signal.to_string(),
+            code: code.map(str::to_string),
+        }
+    }
+}
+
+impl RawExpect {
+    /// A copy of the outcome keys only (per-OS tables are read separately).
+    fn clone_shallow(&self) -> RawExpect {
+        RawExpect {
+            bytes: self.bytes.clone(),
+            result: self.result.clone(),
+            errno: self.errno.clone(),
+            fault: self.fault.clone(),
+            linux: None,
+            freebsd: None,
+        }
+    }
+}
+
+/// A case's deviations, each checked against the case's steps and cited clauses.
+pub(super) fn convert_deviations(
+    ctx: &mut Ctx,
+    deviation: &[Spanned<RawDeviation>],
+    cited: &[Spanned<String>],
+    steps: &[Step],
+) -> Vec<Deviation> {
+    let mut deviations = Vec::new();
+    for d in deviation {
+        let r = d.get_ref();
+        let Some(os) = os_name(ctx, &r.os) else {
+            continue;
+        };
+        if let Some(n) = &r.step
+            && (*n.get_ref() == 0 || *n.get_ref() > steps.len())
+        {
+            ctx.err(
+                n.span(),
+                format!(
+                    "step {} does not exist (the case has {})",
+                    n.get_ref(),
+                    steps.len()
+                ),
+            );
+        }
+        if r.why.trim().is_empty() || r.evidence.trim().is_empty() {
+            ctx.err(d.span(), "a deviation needs a why and evidence");
+        }
+        for cl in &r.contradicts {
+            if !cited.iter().any(|x| x.get_ref() == cl.get_ref()) {
+                ctx.err(
+                    cl.span(),
+                    format!(
+                        "`{}` is not among the clauses this case cites",
+                        cl.get_ref()
+                    ),
+                );
+            }
+        }
+        let observed = ctx.single_outcome(&r.observed, false, true);
+        deviations.push(Deviation {
+            contradicts: r.contradicts.iter().map(|s| s.get_ref().clone()).collect(),
+            os,
+            step: r.step.as_ref().map(|s| *s.get_ref()),
+            observed,
+            why: r.why.clone(),
+            evidence: r.evidence.clone(),
+        });
+    }
+    deviations
+}
+
+/// The rule that keeps a ✓ honest at its source: where a cited clause of an OS (or of
+/// POSIX, which binds both) promises an outcome, the case's expectations for that OS
+/// (the call's or a step's) must include it, unless a deviation for that OS names the
+/// clause. Returns one message per OS the clause is broken for.
+pub fn promise_departures(case: &Case, clause: &str, registry: &Registry) -> Vec<String> {
+    let (Some(c), Some(page)) = (registry.clauses.get(clause), registry.page_of(clause)) else {
+        return Vec::new();
+    };
+    let Some(promise) = &c.promises else {
+        return Vec::new();
+    };
+    if page.historical {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for &os in &case.oses {
+        if page.os != "posix" && page.os != os.key() {
+            continue;
+        }
+        let mut parts = vec![case.expect.for_os(os)];
+        parts.extend(case.steps.iter().map(|s| s.expect.for_os(os)));
+        if parts.iter().any(|o| promised_by(promise, o)) {
+            continue;
+        }
+        if case
+            .deviations
+            .iter()
+            .any(|d| d.os == os && d.contradicts.iter().any(|x| x == clause))
+        {
+            continue;
+        }
+        let expected: Vec<String> = parts.iter().map(|o| o.to_string()).collect();
+        out.push(format!(
+            "`{clause}` promises {promise}, but on {os} this case expects {}: expect what the \
+             clause says, record a deviation that names it (with evidence), or stop citing it",
+            expected.join(", then ")
+        ));
+    }
+    out
+}
+
+fn promised_by(p: &crate::registry::Promise, o: &Outcome) -> bool {
+    use crate::registry::{Promise, errno_key};
+    match (p, o) {
+        (Promise::Errno(e), Outcome::Errno(any)) => {
+            any.iter().any(|x| errno_key(x) == errno_key(e))
+        }
+        (Promise::Signal { signal, code }, Outcome::Fault { signal: s, code: c }) => {
+            s == signal && (code.is_none() || c == code)
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,164 @@
+//! The object a case opens and the mappings it makes before the call: their TOML shapes
+//! and conversion into an [`Object`] and [`Mapping`]s.
+
+use super::ctx::Ctx;
+use crate::expr::CType;
+use crate::model::*;
+use crate::names::{self, NameSet};
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::calls::RawFd;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawObject {
+    kind: Spanned<String>,
+    seals: Option<Spanned<String>>,
+    size: Option<Spanned<String>>,
+    content: Option<Spanned<String>>,
+    open: Option<Spanned<String>>,
+    fs: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMapping {
+    pub(super) name: Spanned<String>,
+    len: Spanned<String>,
+    prot: Option<Spanned<String>>,
+    flags: Option<Spanned<String>>,
+    fd: Option<Spanned<RawFd>>,
+    offset: Option<Spanned<String>>,
+    at: Option<Spanned<String>>,
+    fill: Option<Spanned<String>>,
+}
+
+pub(super) fn convert_object(ctx: &mut Ctx, so: &Spanned<RawObject>) -> Object {
+    let o = so.get_ref();
+    let kind = ObjectKind::ALL
+        .iter()
+        .find(|(n, _)| n == o.kind.get_ref())
+        .map(|(_, k)| *k)
+        .unwrap_or_else(|| {
+            let valid: Vec<_> = ObjectKind::ALL.iter().map(|(n, _)| *n).collect();
+            ctx.err(
+                o.kind.span(),
+                format!(
+                    "unknown object kind `{}`; valid: {}",
+                    o.kind.get_ref(),
+                    valid.join(", ")
+                ),
+            );
+            ObjectKind::File
+        });
+    if !kind.has_content() {
+        for (key, v) in [("size", &o.size), ("content", &o.content)] {
+            if let Some(v) = v {
+                ctx.err(
+                    v.span(),
+                    format!("`{key}` applies only to file, memfd and shm objects"),
+                );
+            }
+        }
+    }
+    if kind != ObjectKind::File {
+        for (key, v) in [("open", &o.open), ("fs", &o.fs)] {
+            if let Some(v) = v {
+                ctx.err(v.span(), format!("`{key}` applies only to file objects"));
+            }
+        }
+    }
+    let seals = match &o.seals {
+        Some(s) if kind == ObjectKind::Memfd => ctx.names(s, &names::SEAL),
+        Some(s) => {
+            ctx.err(s.span(), "`seals` applies only to memfd objects");
+            NameSet(Vec::new())
+        }
+        None => NameSet(Vec::new()),
+    };
+    let size = ctx.expr_or(&o.size, "0", CType::Off, "object size");
+    let content = match &o.content {
+        None => Content::Seq,
+        Some(s) if s.get_ref() == "seq" => Content::Seq,
+        Some(s) => match ctx.pattern(s, false) {
+            Bytes::Zeros => Content::Zeros,
+            Bytes::Byte(b) => Content::Byte(b),
+            Bytes::Object => Content::Seq,
+        },
+    };
+    let open = match &o.open {
+        Some(s) => {
+            let set = ctx.names(s, &names::OPEN);
+            let modes = set.0.iter().filter(|n| n.as_str() != "O_APPEND").count();
+            if modes != 1 {
+                ctx.err(
+                    s.span(),
+                    "open needs exactly one of O_RDONLY, O_WRONLY, O_RDWR",
+                );
+            }
+            set
+        }
+        None => NameSet(vec!["O_RDWR".into()]),
+    };
+    let fs = match o.fs.as_ref().map(|f| (f, f.get_ref().as_str())) {
+        None | Some((_, "disk")) => Fs::Disk,
+        Some((_, "tmpfs")) => Fs::Tmpfs,
+        Some((f, other)) => {
+            ctx.err(
+                f.span(),
+                format!("bad fs `{other}`: expected disk or tmpfs"),
+            );
+            Fs::Disk
+        }
+    };
+    Object {
+        kind,
+        size,
+        content,
+        open,
+        fs,
+        seals,
+    }
+}
+
+pub(super) fn convert_mapping(
+    ctx: &mut Ctx,
+    sm: &Spanned<RawMapping>,
+    has_object: bool,
+) -> Mapping {
+    let m = sm.get_ref();
+    let name = m.name.get_ref().clone();
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        ctx.err(
+            m.name.span(),
+            format!("bad mapping name `{name}`: use letters, digits and _"),
+        );
+    }
+    let fd = m.fd.as_ref().map(|f| ctx.fd(f)).unwrap_or(Fd::Num(-1));
+    if fd == Fd::Object && !has_object {
+        ctx.err(sm.span(), "fd = \"object\" but the case has no object");
+    }
+    let prot = match &m.prot {
+        Some(p) => ctx.names(p, &names::PROT),
+        None => NameSet(vec!["PROT_READ".into(), "PROT_WRITE".into()]),
+    };
+    let flags = match &m.flags {
+        Some(f) => ctx.names(f, &names::MAP),
+        None => NameSet(vec!["MAP_PRIVATE".into(), "MAP_ANONYMOUS".into()]),
+    };
+    let fill = m.fill.as_ref().map(|f| match ctx.pattern(f, false) {
+        Bytes::Byte(b) => b,
+        _ => 0,
+    });
+    Mapping {
+        name,
+        len: ctx.expr(&m.len, CType::Size, "mapping len"),
+        prot,
+        flags,
+        fd,
+        offset: ctx.expr_or(&m.offset, "0", CType::Off, "mapping offset"),
+        at: m.at.as_ref().map(|a| ctx.addr(a)),
+        fill,
+    }
+}

@@ -1,0 +1,263 @@
+//! Steps after the call: their TOML shape, the one action each names and the keys that
+//! action takes, and the check that every address base is defined where it is used.
+
+use super::RawCase;
+use super::calls::{RawCall, convert_call};
+use super::ctx::Ctx;
+use super::expectations::RawExpect;
+use crate::expr::{AddrBase, AddrExpr, CType};
+use crate::model::*;
+use crate::names::{self, NameSet, Os};
+use serde::Deserialize;
+use std::collections::HashSet;
+use toml::Spanned;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStep {
+    read: Option<Spanned<String>>,
+    write: Option<Spanned<String>>,
+    fork: Option<Spanned<bool>>,
+    munmap: Option<Spanned<String>>,
+    mprotect: Option<Spanned<String>>,
+    msync: Option<Spanned<String>>,
+    ftruncate: Option<Spanned<String>>,
+    pwrite: Option<Spanned<String>>,
+    close: Option<Spanned<String>>,
+    readback: Option<Spanned<String>>,
+    call: Option<Spanned<RawCall>>,
+    len: Option<Spanned<String>>,
+    bytes: Option<Spanned<String>>,
+    byte: Option<Spanned<String>>,
+    prot: Option<Spanned<String>>,
+    flags: Option<Spanned<String>>,
+    size: Option<Spanned<String>>,
+    #[serde(rename = "in")]
+    who: Option<Spanned<String>>,
+    expect: Option<Spanned<RawExpect>>,
+}
+
+pub(super) fn convert_step(
+    ctx: &mut Ctx,
+    ss: &Spanned<RawStep>,
+    forked: bool,
+    object: Option<&Object>,
+) -> Step {
+    let s = ss.get_ref();
+    let actions = [
+        s.read.is_some(),
+        s.write.is_some(),
+        s.fork.is_some(),
+        s.munmap.is_some(),
+        s.mprotect.is_some(),
+        s.msync.is_some(),
+        s.ftruncate.is_some(),
+        s.pwrite.is_some(),
+        s.close.is_some(),
+        s.readback.is_some(),
+        s.call.is_some(),
+    ];
+    if actions.iter().filter(|a| **a).count() != 1 {
+        ctx.err(
+            ss.span(),
+            "a step needs exactly one action: read, write, fork, munmap, mprotect, msync, call, ftruncate, pwrite, close, readback",
+        );
+    }
+    let who = match s.who.as_ref().map(|w| (w, w.get_ref().as_str())) {
+        None | Some((_, "parent")) => Who::Parent,
+        Some((w, "child")) => {
+            if !forked {
+                ctx.err(w.span(), "in = \"child\" needs an earlier fork step");
+            }
+            Who::Child
+        }
+        Some((w, other)) => {
+            ctx.err(
+                w.span(),
+                format!("bad `in` value `{other}`: expected parent or child"),
+            );
+            Who::Parent
+        }
+    };
+    let one = Spanned::new(0..0, "1".to_string());
+    let len = |ctx: &mut Ctx| ctx.expr(s.len.as_ref().unwrap_or(&one), CType::Size, "len");
+    let byte = |ctx: &mut Ctx| s.byte.as_ref().map(|b| ctx.byte(b)).unwrap_or(0x5a);
+    let bytes = |ctx: &mut Ctx| s.bytes.as_ref().map(|b| ctx.pattern(b, true));
+    let needs_file = |ctx: &mut Ctx, what: &str| {
+        if !object.is_some_and(|o| o.kind.has_content()) {
+            ctx.err(
+                ss.span(),
+                format!("`{what}` needs a file, memfd or shm object"),
+            );
+        }
+    };
+    // Keys that only some actions take.
+    let mut allowed: Vec<&str> = vec!["in", "expect"];
+    let action = if let Some(a) = &s.read {
+        allowed.extend(["len", "bytes"]);
+        Action::Read {
+            addr: ctx.addr(a),
+            len: len(ctx),
+            bytes: bytes(ctx),
+        }
+    } else if let Some(a) = &s.write {
+        allowed.extend(["len", "byte"]);
+        Action::Write {
+            addr: ctx.addr(a),
+            len: len(ctx),
+            byte: byte(ctx),
+        }
+    } else if let Some(f) = &s.fork {
+        if forked {
+            ctx.err(f.span(), "a case forks at most once");
+        }
+        if !*f.get_ref() {
+            ctx.err(f.span(), "fork = false is not an action; remove the step");
+        }
+        Action::Fork
+    } else if let Some(a) = &s.munmap {
+        allowed.push("len");
+        Action::Call(Call::Munmap {
+            addr: ctx.addr(a),
+            len: len(ctx),
+        })
+    } else if let Some(a) = &s.mprotect {
+        allowed.extend(["len", "prot"]);
+        let prot = match &s.prot {
+            Some(p) => ctx.names(p, &names::PROT),
+            None => {
+                ctx.err(ss.span(), "mprotect needs `prot`");
+                NameSet(Vec::new())
+            }
+        };
+        Action::Call(Call::Mprotect {
+            addr: ctx.addr(a),
+            len: len(ctx),
+            prot,
+        })
+    } else if let Some(a) = &s.msync {
+        allowed.extend(["len", "flags"]);
+        let flags = match &s.flags {
+            Some(f) => ctx.names(f, &names::MS),
+            None => NameSet(vec!["MS_SYNC".into()]),
+        };
+        Action::Call(Call::Msync {
+            addr: ctx.addr(a),
+            len: len(ctx),
+            flags,
+        })
+    } else if let Some(c) = &s.call {
+        Action::Call(convert_call(ctx, c, object.is_some()))
+    } else if let Some(e) = &s.ftruncate {
+        needs_file(ctx, "ftruncate");
+        Action::Ftruncate {
+            size: ctx.expr(e, CType::Off, "ftruncate size"),
+        }
+    } else if let Some(e) = &s.pwrite {
+        needs_file(ctx, "pwrite");
+        allowed.extend(["len", "byte"]);
+        Action::Pwrite {
+            offset: ctx.expr(e, CType::Off, "pwrite offset"),
+            len: len(ctx),
+            byte: byte(ctx),
+        }
+    } else if let Some(c) = &s.close {
+        if c.get_ref() != "object" || object.is_none() {
+            ctx.err(
+                c.span(),
+                "close takes \"object\", and the case needs an object",
+            );
+        }
+        Action::CloseObject
+    } else if let Some(e) = &s.readback {
+        needs_file(ctx, "readback");
+        allowed.extend(["len", "bytes", "size"]);
+        Action::Readback {
+            offset: ctx.expr(e, CType::Off, "readback offset"),
+            len: len(ctx),
+            bytes: bytes(ctx),
+            size: s
+                .size
+                .as_ref()
+                .map(|z| ctx.expr(z, CType::Off, "readback size")),
+        }
+    } else {
+        Action::Fork
+    };
+    let extra = [
+        ("len", s.len.is_some()),
+        ("bytes", s.bytes.is_some()),
+        ("byte", s.byte.is_some()),
+        ("prot", s.prot.is_some()),
+        ("flags", s.flags.is_some()),
+        ("size", s.size.is_some()),
+    ];
+    for (key, given) in extra {
+        if given && !allowed.contains(&key) {
+            ctx.err(ss.span(), format!("this step takes no `{key}`"));
+        }
+    }
+    let expect = match &s.expect {
+        Some(e) => ctx.outcome(e),
+        None => PerOs {
+            default: Outcome::Ok,
+            linux: None,
+            freebsd: None,
+        },
+    };
+    Step {
+        who,
+        action,
+        expect,
+    }
+}
+
+/// Address bases must make sense where they are used: `result` only in steps after a
+/// call that is expected to succeed (steps also run after a call expected to fail, on
+/// the OSes in `fails_on`, and there it names nothing), `mapping.NAME` only for names
+/// that exist.
+pub(super) fn check_addresses(
+    ctx: &mut Ctx,
+    sc: &Spanned<RawCase>,
+    call: &Call,
+    fails_on: &[Os],
+    steps: &[Step],
+    mappings: &[Mapping],
+    names: &HashSet<String>,
+) {
+    let check = |ctx: &mut Ctx, a: &AddrExpr, in_step: bool| {
+        match &a.base {
+        AddrBase::Result if !in_step => ctx.err(sc.span(), "`result` is only defined in steps"),
+        AddrBase::Result if !matches!(call, Call::Mmap { .. } | Call::Mremap { .. }) => ctx.err(
+            sc.span(),
+            "`result` names a mapping only when the call is mmap or mremap",
+        ),
+        AddrBase::Result if !fails_on.is_empty() => ctx.err(
+            sc.span(),
+            format!(
+                "`result` names nothing after a call expected to fail (on {}); address the setup mapping instead",
+                fails_on.iter().map(|o| o.key()).collect::<Vec<_>>().join(", ")
+            ),
+        ),
+        AddrBase::Mapping(n) if !names.contains(n) => {
+            ctx.err(sc.span(), format!("no setup mapping is named `{n}`"))
+        }
+        _ => {}
+    }
+    };
+    for m in mappings {
+        if let Some(a) = &m.at {
+            check(ctx, a, false);
+        }
+    }
+    for a in call.addrs() {
+        check(ctx, a, false);
+    }
+    for s in steps {
+        match &s.action {
+            Action::Read { addr, .. } | Action::Write { addr, .. } => check(ctx, addr, true),
+            Action::Call(c) => c.addrs().into_iter().for_each(|a| check(ctx, a, true)),
+            _ => {}
+        }
+    }
+}
