@@ -24,10 +24,10 @@ def case(i: int) -> str:
     return f'''[[case]]
 id = "mmap.load-time.case-{i}"
 title = "case {i}"
-clauses = ["posix.mmap.17"]
-object = {{ kind = "file", size = "1p", open = "O_WRONLY" }}
+clauses = ["posix.mmap.6"]
+object = {{ kind = "file", size = "1p", open = "O_RDONLY" }}
 call = {{ fn = "mmap", len = "1p", prot = "PROT_READ", flags = "MAP_PRIVATE", offset = "2p-1p" }}
-expect = {{ errno = "EACCES" }}
+expect = {{ result = "ok" }}
 
 [[case.step]]
 read = "result"
@@ -56,7 +56,7 @@ def main() -> int:
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
             if r.returncode != 0:
-                print(f"check failed ({r.returncode}):\n{r.stderr}", file=sys.stderr)
+                print(f"check failed ({r.returncode}):\n{r.stderr[:2000]}", file=sys.stderr)
                 return 2
             if best is None or wall < best[0]:
                 best = (wall, cpu)
