@@ -371,6 +371,12 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
         call_verdict = Verdict::Fail;
         push_line(&mut r.message, &problem);
     }
+    if call_seen == Seen::Ok
+        && let Some(problem) = placement_problem(case, rec, plan)
+    {
+        call_verdict = Verdict::Fail;
+        push_line(&mut r.message, &problem);
+    }
     verdicts.push(call_verdict);
 
     // The steps, when they ran: after a call that succeeded, or that failed where this
@@ -503,6 +509,36 @@ fn mmap_result_problem(call: &RawOutcome, plan: &Plan) -> Option<String> {
         ));
     }
     None
+}
+
+/// Where the case asserts the mapping lies (`placed`): the range `[ret, ret + len)` of a
+/// successful mmap (len) or mremap (new_len) against the addresses the child resolved.
+fn placement_problem(case: &Case, rec: &crate::record::Record, plan: &Plan) -> Option<String> {
+    let (Some(want), Some(p)) = (&case.placed, plan.placed) else {
+        return None;
+    };
+    if rec.placed != 1 {
+        return Some(format!(
+            "the child did not resolve the addresses of `placed` ({want})"
+        ));
+    }
+    let ret = rec.call.ret;
+    let len = match plan.call_text.func {
+        "mremap" => rec.call.args[2],
+        _ => rec.call.args[1],
+    };
+    let [at, end] = rec.placed_at;
+    if p.how.holds(ret, len, at, end) {
+        return None;
+    }
+    let bounds = match p.how {
+        crate::model::Placement::Within => format!("{at:#x}..{end:#x}"),
+        _ => format!("{at:#x}"),
+    };
+    Some(format!(
+        "{} returned {ret:#x} (length {len:#x}), which is not placed {want} ({bounds})",
+        plan.call_text.func
+    ))
 }
 
 /// A step in words; a call step as C with the arguments it was made with.

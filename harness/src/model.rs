@@ -29,11 +29,71 @@ pub struct Case {
     pub mappings: Vec<Mapping>,
     pub call: Call,
     pub expect: PerOs<Outcome>,
+    /// Where a successful mmap or mremap must have put its mapping.
+    pub placed: Option<Placed>,
     pub steps: Vec<Step>,
     pub deviations: Vec<Deviation>,
     /// SHA-256 of the case's table in canonical form (see `load::case_hash`): the same
     /// on every machine and run, different when the case file's case changes.
     pub hash: String,
+}
+
+/// An assertion on where a call's mapping lies: the range `[result, result + len)`
+/// (len: mmap's `len`, mremap's `new_len`) against one or two addresses.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    pub how: Placement,
+    pub at: AddrExpr,
+    /// `within`'s end (exclusive).
+    pub end: Option<AddrExpr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// The result is exactly `at`.
+    Equals,
+    /// The result is not `at`.
+    NotEqual,
+    /// The whole mapping lies in `[at, end)`.
+    Within,
+    /// The whole mapping ends at or below `at`.
+    Below,
+}
+
+impl Placement {
+    /// The key a case file names it by.
+    pub fn key(self) -> &'static str {
+        match self {
+            Placement::Equals => "equals",
+            Placement::NotEqual => "not",
+            Placement::Within => "within",
+            Placement::Below => "below",
+        }
+    }
+
+    /// Whether a mapping of `len` bytes at `ret` satisfies the assertion with the
+    /// resolved addresses `at` and `end` (pointer arithmetic as the kernel's: no wrap).
+    pub fn holds(self, ret: u64, len: u64, at: u64, end: u64) -> bool {
+        let last = ret.checked_add(len);
+        match self {
+            Placement::Equals => ret == at,
+            Placement::NotEqual => ret != at,
+            Placement::Within => ret >= at && last.is_some_and(|l| l <= end),
+            Placement::Below => last.is_some_and(|l| l <= at),
+        }
+    }
+}
+
+impl std::fmt::Display for Placed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.how, &self.end) {
+            (Placement::Equals, _) => write!(f, "at exactly {}", self.at),
+            (Placement::NotEqual, _) => write!(f, "not at {}", self.at),
+            (Placement::Within, Some(end)) => write!(f, "within [{}, {end})", self.at),
+            (Placement::Within, None) => write!(f, "within [{}, ?)", self.at),
+            (Placement::Below, _) => write!(f, "ending at or below {}", self.at),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -346,4 +406,23 @@ pub struct Deviation {
     /// The cited clauses the kernel's behaviour contradicts (empty: all it cites for
     /// this OS).
     pub contradicts: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Placement;
+
+    #[test]
+    fn placement_compares_the_whole_range_and_never_wraps() {
+        let two_gib = 0x8000_0000;
+        assert!(Placement::Below.holds(two_gib - 0x4000, 0x4000, two_gib, 0));
+        assert!(!Placement::Below.holds(two_gib - 0x1000, 0x4000, two_gib, 0));
+        assert!(!Placement::Below.holds(u64::MAX - 0xfff, 0x2000, u64::MAX, 0));
+        assert!(Placement::Within.holds(0x10000, 0x2000, 0x10000, 0x12000));
+        assert!(!Placement::Within.holds(0x10000, 0x2001, 0x10000, 0x12000));
+        assert!(!Placement::Within.holds(0xf000, 0x1000, 0x10000, 0x12000));
+        assert!(Placement::Equals.holds(0x10000, 1, 0x10000, 0));
+        assert!(!Placement::NotEqual.holds(0x10000, 1, 0x10000, 0));
+        assert!(Placement::NotEqual.holds(0x11000, 1, 0x10000, 0));
+    }
 }

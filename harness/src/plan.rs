@@ -39,6 +39,8 @@ pub struct Plan {
     /// Names as written, for rendering the call as C.
     pub call_text: CallText,
     pub steps: Vec<StepPlan>,
+    /// Where a successful mmap or mremap must have put its mapping.
+    pub placed: Option<PlacedPlan>,
     /// The steps also run when the call fails with an errno: this OS expects it to (a
     /// step then shows what the failed call left in place).
     pub steps_after_failure: bool,
@@ -51,6 +53,15 @@ impl Plan {
         call_state == RawOutcome::OK
             || (self.steps_after_failure && call_state == RawOutcome::ERRNO)
     }
+}
+
+/// A placement assertion with its addresses left for the child to resolve.
+#[derive(Debug, Clone, Copy)]
+pub struct PlacedPlan {
+    pub how: Placement,
+    pub at: RAddr,
+    /// `within`'s end; `at` again for the other assertions.
+    pub end: RAddr,
 }
 
 #[derive(Debug, Clone)]
@@ -491,6 +502,18 @@ impl Planner<'_> {
             limits,
             call,
             call_text,
+            placed: match &case.placed {
+                Some(p) => {
+                    let at = self.addr(&p.at)?;
+                    let end = p.end.as_ref().map(|e| self.addr(e)).transpose()?;
+                    Some(PlacedPlan {
+                        how: p.how,
+                        at,
+                        end: end.unwrap_or(at),
+                    })
+                }
+                None => None,
+            },
             steps_after_failure: !case.steps.is_empty()
                 && matches!(case.expect.for_os(self.os), Outcome::Errno(_)),
             steps,

@@ -179,9 +179,13 @@ pub struct Record {
     /// Wait status of the process a fork step made (0 when there was none).
     pub fork_status: i32,
     pub forked: u32,
-    /// Explicit, so that no byte of the record is padding: the pipe carries every byte,
-    /// and a zero-filled page must equal [`Record::new`] byte for byte.
-    pub reserved: u32,
+    /// 1 when the case asserts where the call's mapping lies and `placed_at` holds the
+    /// addresses it compares with, resolved after the call (0 otherwise). A full u32, so
+    /// that no byte of the record is padding: the pipe carries every byte, and a
+    /// zero-filled page must equal [`Record::new`] byte for byte.
+    pub placed: u32,
+    /// The placement assertion's addresses (`at`, then `within`'s end).
+    pub placed_at: [u64; 2],
     pub call: RawOutcome,
     pub steps: [RawOutcome; MAX_STEPS],
 }
@@ -198,7 +202,8 @@ impl Record {
             failed_call: SetupCall::Unknown as u32,
             fork_status: 0,
             forked: 0,
-            reserved: 0,
+            placed: 0,
+            placed_at: [0; 2],
             call: RawOutcome::default(),
             steps: [RawOutcome::default(); MAX_STEPS],
         }

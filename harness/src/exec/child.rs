@@ -354,6 +354,11 @@ impl Child<'_> {
         let out = unsafe { self.invoke(&self.plan.call) };
         if out.state == RawOutcome::OK {
             self.bases.result = out.ret;
+            // Resolved now, for the judge: bases such as `hole` exist only here.
+            if let Some(p) = self.plan.placed {
+                self.rec.placed = 1;
+                self.rec.placed_at = [self.bases.resolve(p.at), self.bases.resolve(p.end)];
+            }
         }
         self.rec.call = out;
     }

@@ -4,10 +4,12 @@
 
 use super::ctx::Ctx;
 use super::os_name;
+use crate::expr::AddrBase;
 use crate::model::*;
 use crate::names;
 use crate::registry::Registry;
 use serde::Deserialize;
+use std::collections::HashSet;
 use toml::Spanned;
 
 #[derive(Deserialize, Clone)]
@@ -38,6 +40,16 @@ pub(super) struct RawDeviation {
     evidence: String,
     #[serde(default)]
     contradicts: Vec<Spanned<String>>,
+}
+
+/// `placed = { below = "null+0x80000000" }`: exactly one key.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPlaced {
+    equals: Option<Spanned<String>>,
+    not: Option<Spanned<String>>,
+    within: Option<Spanned<Vec<Spanned<String>>>>,
+    below: Option<Spanned<String>>,
 }
 
 impl Ctx<'_> {
@@ -270,4 +282,72 @@ fn promised_by(p: &crate::registry::Promise, o: &Outcome) -> bool {
         }
         _ => false,
     }
+}
+
+/// Where a successful mmap or mremap must have put its mapping. `succeeds_somewhere`: the
+/// call is expected to succeed on at least one OS of the case (else nothing is placed).
+pub(super) fn convert_placed(
+    ctx: &mut Ctx,
+    sp: &Spanned<RawPlaced>,
+    call: &Call,
+    succeeds_somewhere: bool,
+    mappings: &HashSet<String>,
+) -> Placed {
+    let p = sp.get_ref();
+    let given = [
+        p.equals.is_some(),
+        p.not.is_some(),
+        p.within.is_some(),
+        p.below.is_some(),
+    ];
+    if given.iter().filter(|g| **g).count() != 1 {
+        ctx.err(
+            sp.span(),
+            "placed needs exactly one of equals = ADDR, not = ADDR, within = [ADDR, ADDR], below = ADDR",
+        );
+    }
+    if !matches!(call, Call::Mmap { .. } | Call::Mremap { .. }) {
+        ctx.err(
+            sp.span(),
+            format!("placed applies to mmap and mremap, not {}", call.name()),
+        );
+    }
+    if !succeeds_somewhere {
+        ctx.err(
+            sp.span(),
+            "placed needs a call expected to succeed on some OS: a failed call places nothing",
+        );
+    }
+    let addr = |ctx: &mut Ctx, s: &Spanned<String>| {
+        let a = ctx.addr(s);
+        match &a.base {
+            AddrBase::Result => ctx.err(
+                s.span(),
+                "placed compares the result with another address; it cannot name `result`",
+            ),
+            AddrBase::Mapping(n) if !mappings.contains(n) => {
+                ctx.err(s.span(), format!("no setup mapping is named `{n}`"))
+            }
+            _ => {}
+        }
+        a
+    };
+    let (how, at, end) = if let Some(a) = &p.equals {
+        (Placement::Equals, addr(ctx, a), None)
+    } else if let Some(a) = &p.not {
+        (Placement::NotEqual, addr(ctx, a), None)
+    } else if let Some(a) = &p.below {
+        (Placement::Below, addr(ctx, a), None)
+    } else if let Some(w) = &p.within
+        && let [lo, hi] = w.get_ref().as_slice()
+    {
+        (Placement::Within, addr(ctx, lo), Some(addr(ctx, hi)))
+    } else {
+        if let Some(w) = &p.within {
+            ctx.err(w.span(), "within takes two addresses: [start, end)");
+        }
+        let null = Spanned::new(sp.span(), "null".to_string());
+        (Placement::Below, addr(ctx, &null), None)
+    };
+    Placed { how, at, end }
 }

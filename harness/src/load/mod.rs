@@ -27,7 +27,7 @@ use crate::names::Os;
 use crate::registry::Registry;
 use calls::{RawCall, convert_call};
 use ctx::Ctx;
-use expectations::{RawDeviation, RawExpect, convert_deviations};
+use expectations::{RawDeviation, RawExpect, RawPlaced, convert_deviations, convert_placed};
 use objects::{RawMapping, RawObject, convert_mapping, convert_object};
 use serde::Deserialize;
 use source::collect_toml;
@@ -215,6 +215,7 @@ struct RawCase {
     mapping: Vec<Spanned<RawMapping>>,
     call: Spanned<RawCall>,
     expect: Spanned<RawExpect>,
+    placed: Option<Spanned<RawPlaced>>,
     #[serde(default)]
     step: Vec<Spanned<RawStep>>,
     #[serde(default)]
@@ -514,6 +515,10 @@ fn convert_case(
         .filter(|&os| matches!(expect.for_os(os), Outcome::Errno(_)))
         .collect();
     check_addresses(ctx, sc, &call, &fails_on, &steps, &mappings, &names);
+    let placed = c
+        .placed
+        .as_ref()
+        .map(|p| convert_placed(ctx, p, &call, fails_on.len() < oses.len(), &names));
 
     let deviations = convert_deviations(ctx, &c.deviation, c.clauses.get_ref(), &steps);
 
@@ -538,6 +543,7 @@ fn convert_case(
         mappings,
         call,
         expect,
+        placed,
         steps,
         deviations,
         // Set by parse_file, which has the case's table.
@@ -804,6 +810,40 @@ read_from = "test"
             "{errs:?}"
         );
         assert_eq!(errs[0].line, 4, "{errs:?}");
+    }
+
+    const PLACED: &str = r#"
+[[case]]
+id = "mmap.placed.t"
+title = "t"
+clauses = ["posix.mmap.19"]
+call = { fn = "mmap", len = "1p", prot = "PROT_READ", flags = "MAP_PRIVATE|MAP_ANONYMOUS", fd = -1 }
+expect = { result = "ok" }
+placed = { below = "null+0x80000000" }
+"#;
+
+    #[test]
+    fn a_placement_assertion_loads() {
+        let cases = load(PLACED).unwrap();
+        let p = cases[0].placed.as_ref().unwrap();
+        assert_eq!(p.how, Placement::Below);
+        assert_eq!(p.to_string(), "ending at or below null+0x80000000");
+    }
+
+    #[rstest]
+    #[case::two_keys(PLACED.replace("below = \"null+0x80000000\"", "below = \"hole\", not = \"hole\""), 8, "placed needs exactly one of")]
+    #[case::within_one(PLACED.replace("below = \"null+0x80000000\"", "within = [\"hole\"]"), 8, "within takes two addresses")]
+    #[case::names_result(PLACED.replace("null+0x80000000", "result"), 8, "cannot name `result`")]
+    #[case::no_mapping(PLACED.replace("null+0x80000000", "mapping.nope"), 8, "no setup mapping is named `nope`")]
+    #[case::not_mmap(PLACED.replace("fn = \"mmap\", len = \"1p\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANONYMOUS\", fd = -1", "fn = \"munmap\", addr = \"hole\", len = \"1p\""), 8, "placed applies to mmap and mremap, not munmap")]
+    #[case::call_fails(PLACED.replace("result = \"ok\"", "errno = \"EBADF\""), 8, "placed needs a call expected to succeed")]
+    #[case::unknown_key(PLACED.replace("below", "under"), 8, "unknown field `under`")]
+    fn bad_placement_is_located(#[case] text: String, #[case] line: usize, #[case] msg: &str) {
+        let errs = load(&text).unwrap_err();
+        assert!(
+            errs.iter().any(|e| e.line == line && e.msg.contains(msg)),
+            "{errs:?}"
+        );
     }
 
     #[test]

@@ -735,6 +735,16 @@ pub fn source(case: &Case, registry: &Registry, os: Os, arch: &str) -> String {
         w,
         "\t/* The call under test. */\n\t{{\n\t\tstruct outcome *o = &rec->call;\n{code}\t}}\n"
     );
+    if let Some(p) = &case.placed {
+        let end = p.end.as_ref().unwrap_or(&p.at);
+        let _ = writeln!(
+            w,
+            "\t/* Where the mapping must lie ({}): the addresses, resolved now. */\n\tif (rec->call.state == ST_OK) {{\n\t\trec->placed = 1;\n\t\trec->placed_at[0] = (uint64_t)({});\n\t\trec->placed_at[1] = (uint64_t)({});\n\t}}",
+            comment(&p.to_string()),
+            e.addr_value(&p.at),
+            e.addr_value(end)
+        );
+    }
     if after_failure {
         let _ = writeln!(
             w,
@@ -811,6 +821,23 @@ pub fn source(case: &Case, registry: &Registry, os: Os, arch: &str) -> String {
         if exact {
             j.push_str("\tif (rec->call.state == ST_OK && rec->call.ret != rec->call.args[0]) {\n\t\tprintf(\"    mmap returned %#llx, not the fixed address\\n\", (unsigned long long)rec->call.ret);\n\t\tv = V_FAIL;\n\t}\n");
         }
+    }
+    if let Some(p) = &case.placed {
+        let len = match &case.call {
+            Call::Mremap { .. } => "rec->call.args[2]",
+            _ => "rec->call.args[1]",
+        };
+        let holds = match p.how {
+            Placement::Equals => "ret == at",
+            Placement::NotEqual => "ret != at",
+            Placement::Within => "ret >= at && last >= ret && last <= end",
+            Placement::Below => "last >= ret && last <= at",
+        };
+        let _ = writeln!(
+            j,
+            "\tif (rec->call.state == ST_OK) {{\n\t\tuint64_t ret = rec->call.ret, len = {len}, last = ret + len;\n\t\tuint64_t at = rec->placed_at[0], end = rec->placed_at[1];\n\t\t(void)at; (void)end; (void)last;\n\t\tif (!rec->placed || !({holds})) {{\n\t\t\tprintf(\"    the mapping at %#llx (length %#llx) is not placed %s\\n\", (unsigned long long)ret, (unsigned long long)len, {});\n\t\t\tv = V_FAIL;\n\t\t}}\n\t}}",
+            cstr(&p.to_string())
+        );
     }
     let _ = writeln!(j, "\tif (!({steps_ran}))\n\t\treturn v;");
     for (i, s) in case.steps.iter().enumerate() {

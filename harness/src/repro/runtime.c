@@ -32,6 +32,8 @@ struct record {
 	int failed_stage, failed_errno;
 	unsigned failed_index;
 	int fork_status, forked;
+	int placed; /* 1: placed_at holds the addresses `placed` compares the result with */
+	uint64_t placed_at[2];
 	struct outcome call;
 	struct outcome steps[REPRO_MAX_STEPS];
 };
