@@ -95,6 +95,16 @@ impl Batch {
         Ok(batch)
     }
 
+    /// Makes an existing subdirectory `name` part of the set even when the set adds no
+    /// file to it, so that the commit empties it of our files (a report with no red cell
+    /// leaves no reproducer of the previous one). Nothing when it does not exist.
+    pub fn claim_subdir(&mut self, name: &str) -> io::Result<()> {
+        if std::fs::symlink_metadata(self.dir.join(name)).is_ok_and(|m| m.is_dir()) {
+            self.subdir(name)?;
+        }
+        Ok(())
+    }
+
     /// The batch of subdirectory `name` (made 0755 if missing; a symlink or anything but
     /// a directory of ours there is refused).
     fn subdir(&mut self, name: &str) -> io::Result<&mut Batch> {
