@@ -20,6 +20,11 @@
 //!
 //! Temporaries of a writer that was killed are removed by the next [`Batch`] in that
 //! directory: a temporary whose lock can be taken has no live writer.
+//!
+//! A name with one `/` (`repro/CASE.c`) goes to a subdirectory of the set, made without
+//! following a symlink; the subdirectory holds exactly the set's files: at the commit its
+//! files are renamed first (so that what the report links exists once the report does),
+//! and its regular files of ours that the set does not name are removed.
 
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, openat, renameat};
@@ -66,6 +71,8 @@ pub struct Batch {
     /// written: a set of five files must not cost five descriptors (a run short of them
     /// must still write its results), and the writer's pid in the name says whose it is.
     files: Vec<(String, CString)>,
+    /// Subdirectories of the set, by name, each a batch of its own committed with this one.
+    subdirs: Vec<(String, Batch)>,
 }
 
 impl Batch {
@@ -82,14 +89,66 @@ impl Batch {
             dir: dir.to_path_buf(),
             dir_fd,
             files: Vec::new(),
+            subdirs: Vec::new(),
         };
         batch.remove_dead_temporaries();
         Ok(batch)
     }
 
+    /// Makes an existing subdirectory `name` part of the set even when the set adds no
+    /// file to it, so that the commit empties it of our files (a report with no red cell
+    /// leaves no reproducer of the previous one). Nothing when it does not exist.
+    pub fn claim_subdir(&mut self, name: &str) -> io::Result<()> {
+        if std::fs::symlink_metadata(self.dir.join(name)).is_ok_and(|m| m.is_dir()) {
+            self.subdir(name)?;
+        }
+        Ok(())
+    }
+
+    /// The batch of subdirectory `name` (made 0755 if missing; a symlink or anything but
+    /// a directory of ours there is refused).
+    fn subdir(&mut self, name: &str) -> io::Result<&mut Batch> {
+        if let Some(i) = self.subdirs.iter().position(|(n, _)| n == name) {
+            return Ok(&mut self.subdirs[i].1);
+        }
+        match nix::sys::stat::mkdirat(&self.dir_fd, name, Mode::from_bits_truncate(0o755)) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(io_err(e)),
+        }
+        let dir_fd = openat(
+            &self.dir_fd,
+            name,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(io_err)?;
+        if fstat(&dir_fd).map_err(io_err)?.st_uid != nix::unistd::geteuid().as_raw() {
+            return Err(io::Error::other(format!(
+                "{}: not our directory",
+                self.dir.join(name).display()
+            )));
+        }
+        let sub = Batch {
+            dir: self.dir.join(name),
+            dir_fd,
+            files: Vec::new(),
+            subdirs: Vec::new(),
+        };
+        sub.remove_dead_temporaries();
+        self.subdirs.push((name.to_string(), sub));
+        Ok(&mut self.subdirs.last_mut().expect("just pushed").1)
+    }
+
     /// Writes `bytes` to a temporary for `name` and flushes it to disk; returns the
-    /// temporary's path (it holds the complete text until the commit).
+    /// temporary's path (it holds the complete text until the commit). `DIR/NAME` goes to
+    /// the set's subdirectory DIR.
     pub fn add(&mut self, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
+        if let Some((dir, file)) = name.split_once('/') {
+            if dir.is_empty() || file.is_empty() || file.contains('/') || dir.starts_with('.') {
+                return Err(io::Error::other(format!("{name}: not DIR/NAME")));
+            }
+            return self.subdir(dir)?.add(file, bytes);
+        }
         let (tmp, fd) = self.create_temporary(name)?;
         let mut file = std::fs::File::from(fd);
         let written = file.write_all(bytes).and_then(|()| file.sync_all());
@@ -136,6 +195,23 @@ impl Batch {
         if st.stopped {
             return Err(stopping());
         }
+        let mut paths = Vec::new();
+        for (_, sub) in &mut self.subdirs {
+            paths.extend(sub.rename_all(&mut st)?);
+            sub.remove_unnamed();
+        }
+        let mut own = self.rename_all(&mut st)?;
+        own.extend(paths);
+        // Renamed: nothing is left for Drop to discard.
+        self.files.clear();
+        for (_, sub) in &mut self.subdirs {
+            sub.files.clear();
+        }
+        Ok(own)
+    }
+
+    /// The renames of [`Batch::commit`], with the state held.
+    fn rename_all(&mut self, st: &mut State) -> io::Result<Vec<PathBuf>> {
         let paths = self.files.iter().map(|f| self.dir.join(&f.0)).collect();
         // The files being replaced stay open until every rename is done, so that no rename
         // has to free an old file's blocks: the renames follow each other closely.
@@ -158,10 +234,37 @@ impl Batch {
             st.temps.retain(|t| t.1 != *tmp);
             done.extend(self.files.pop());
         }
-        drop(done);
         drop(old);
         nix::unistd::fsync(&self.dir_fd).map_err(io_err)?;
+        self.files = done;
         Ok(paths)
+    }
+
+    /// After the renames: removes the regular files of ours in this (sub)directory that
+    /// the set did not name; temporaries of live writers and dot files stay.
+    fn remove_unnamed(&self) {
+        let Ok(rd) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let me = nix::unistd::geteuid().as_raw();
+        for e in rd.filter_map(Result::ok) {
+            let name = e.file_name();
+            let b = name.as_bytes();
+            if b.starts_with(b".") || self.files.iter().any(|(n, _)| n.as_bytes() == b) {
+                continue;
+            }
+            let Ok(cname) = CString::new(b) else { continue };
+            let Ok(st) = nix::sys::stat::fstatat(
+                &self.dir_fd,
+                cname.as_c_str(),
+                nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+            ) else {
+                continue;
+            };
+            if st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_uid == me {
+                let _ = unlinkat(&self.dir_fd, cname.as_c_str(), UnlinkatFlags::NoRemoveDir);
+            }
+        }
     }
 
     /// Unlinks `.*.mmapconf-tmp-PID-*` regular files of ours whose writer (PID) is dead.
@@ -321,6 +424,41 @@ mod tests {
             "new a"
         );
         assert_eq!(names(d.path()), ["a", "b"]);
+    }
+
+    #[test]
+    fn a_subdirectory_of_the_set_holds_exactly_the_set_s_files() {
+        let d = tempfile::tempdir().unwrap();
+        let sub = d.path().join("repro");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(sub.join("stale.c"), "old").unwrap();
+        std::fs::write(sub.join(".keep"), "").unwrap();
+        let mut b = Batch::new(d.path()).unwrap();
+        b.add("report.md", b"m").unwrap();
+        b.add("repro/a.c", b"a").unwrap();
+        assert!(b.add("repro/../x", b"x").is_err());
+        assert!(b.add("/x", b"x").is_err());
+        // Until the commit, neither the report nor the reproducer is there.
+        assert!(!sub.join("a.c").exists() && !d.path().join("report.md").exists());
+        let paths = b.commit().unwrap();
+        assert!(paths.contains(&sub.join("a.c")), "{paths:?}");
+        assert_eq!(names(&sub), [".keep", "a.c"]);
+        assert_eq!(names(d.path()), ["report.md", "repro"]);
+        // An uncommitted set leaves the subdirectory as it was.
+        let mut b = Batch::new(d.path()).unwrap();
+        b.add("repro/b.c", b"b").unwrap();
+        drop(b);
+        assert_eq!(names(&sub), [".keep", "a.c"]);
+    }
+
+    #[test]
+    fn a_symlink_where_the_subdirectory_goes_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), d.path().join("repro")).unwrap();
+        let mut b = Batch::new(d.path()).unwrap();
+        assert!(b.add("repro/a.c", b"a").is_err());
+        assert!(names(elsewhere.path()).is_empty());
     }
 
     #[test]

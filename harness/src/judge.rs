@@ -302,15 +302,20 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
             });
             return r;
         }
+        // A child that died before the call under test returned (or before it reported
+        // anything) has no outcome to judge; one that died later still shows its steps.
         (None, ChildEnd::Signaled(s)) => {
-            r.observed = format!(
-                "the child died of {} outside any probe",
-                names::signal_name(*s)
-            );
+            r.observed = died_outside_probe(*s);
+            return r;
+        }
+        (Some(rec), ChildEnd::Signaled(s))
+            if rec.call.state == RawOutcome::NOT_RUN && rec.failed_stage == Stage::Done as u32 =>
+        {
+            r.observed = died_outside_probe(*s);
             return r;
         }
         // The child exits without a report only when its own reporting failed (it could
-        // not map its record page or write to its pipe): the harness's trouble.
+        // not write to its pipe): the harness's trouble.
         (None, ChildEnd::Exited(c)) => {
             r.set_broken(Trouble {
                 call: "the child's report".into(),
@@ -434,6 +439,13 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
         );
     }
     r
+}
+
+fn died_outside_probe(signo: i32) -> String {
+    format!(
+        "the child died of {} outside any probe",
+        names::signal_name(signo)
+    )
 }
 
 /// Whether `w` names an errno this OS knows (ENOSPC, EROFS: outside the case table too).

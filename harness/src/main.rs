@@ -667,7 +667,8 @@ fn write_run(
             .ok()
             .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| dir.display().to_string());
-        let merged = merged(suite, vec![run], pages);
+        let mut merged = merged(suite, vec![run], pages);
+        add_reproducers(suite, &mut merged, &mut batch).map_err(|e| e.to_string())?;
         report::add_report(&mut batch, &merged).map_err(|e| e.to_string())?;
     }
     batch.commit().map_err(|e| e.to_string())
@@ -826,8 +827,13 @@ fn merge_report(
             }
         }
     }
-    let merged = merged(suite, runs, pages);
-    match report::write_report(out, &merged) {
+    let mut merged = merged(suite, runs, pages);
+    let written = mmapconf::atomic::Batch::new(out).and_then(|mut batch| {
+        add_reproducers(suite, &mut merged, &mut batch)?;
+        report::add_report(&mut batch, &merged)?;
+        batch.commit()
+    });
+    match written {
         Ok(paths) => {
             let line = format!(
                 "{} runs: {} clause contradictions, {} cases differ; wrote {}",
@@ -856,6 +862,26 @@ fn merge_report(
             2
         }
     }
+}
+
+/// Writes `repro/<case-id>.c` for every red cell's case into the report's batch (so the
+/// reproducers and the pages that link them are replaced together) and tells the pages.
+fn add_reproducers(
+    suite: &load::Suite,
+    merged: &mut report::merge::Merged,
+    batch: &mut mmapconf::atomic::Batch,
+) -> std::io::Result<()> {
+    let files = mmapconf::repro::for_report(&merged.red_cases(), &suite.cases, &suite.registry);
+    batch.claim_subdir("repro")?;
+    for (name, src) in files {
+        batch.add(&name, src.as_bytes())?;
+        let id = name
+            .trim_start_matches("repro/")
+            .trim_end_matches(".c")
+            .to_string();
+        merged.reproducers.insert(id, name);
+    }
+    Ok(())
 }
 
 fn merged(

@@ -1,6 +1,13 @@
-//! The fixed-format report a case's child process writes to its pipe, and what the parent
-//! makes of the child's end. Written by the executor, read by the judge; neither knows the
-//! other.
+//! The report a case's child process writes to its pipe, and what the parent makes of the
+//! child's end. Written by the executor, read by the judge; neither knows the other.
+//!
+//! The child does not send one record at its end: it sends a [`Message`] as each part of
+//! the [`Record`] becomes known (setup failed, the call, each step, the fork step, the
+//! forked process's end), and [`Record::from_messages`] folds them into the record. Each
+//! message is one `write(2)` of at most `PIPE_BUF` bytes, so it reaches the pipe whole
+//! even when the process made by a fork step writes to the same pipe, or when either
+//! process is killed between two messages: a case that dies midway still says which steps
+//! it completed, and no memory is shared between the processes (no MAP_SHARED page).
 
 use crate::load::MAX_STEPS;
 
@@ -230,6 +237,120 @@ impl Record {
     }
 }
 
+/// What one [`Message`] sets in the record.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The child is running and reporting; an empty record so far.
+    Start = 1,
+    /// Setup failed: `stage`, `errno`, `index`, `call` in `values`.
+    SetupFailed = 2,
+    /// The call under test's outcome.
+    Call = 3,
+    /// Step `index`'s outcome.
+    Step = 4,
+    /// A fork step (step `index`) made its process.
+    Forked = 5,
+    /// The wait status of the fork step's process, in `values[0]`.
+    ForkStatus = 6,
+    /// The record is complete: nothing follows.
+    End = 7,
+}
+
+/// One part of a child's report, written with a single `write(2)`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct Message {
+    pub magic: u32,
+    /// A [`Part`].
+    pub part: u32,
+    pub index: u32,
+    pub values: [i32; 4],
+    /// Explicit: no byte of a message is padding.
+    pub reserved: u32,
+    pub outcome: RawOutcome,
+}
+
+/// POSIX guarantees atomic pipe writes up to PIPE_BUF, at least 512 bytes everywhere.
+const _: () = assert!(std::mem::size_of::<Message>() <= 512);
+
+impl Message {
+    pub const SIZE: usize = std::mem::size_of::<Message>();
+
+    pub fn new(part: Part, index: u32) -> Message {
+        Message {
+            magic: Record::MAGIC,
+            part: part as u32,
+            index,
+            values: [0; 4],
+            reserved: 0,
+            outcome: RawOutcome::default(),
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        // SAFETY: Message is repr(C), Copy, integers only, without padding.
+        unsafe { std::slice::from_raw_parts((self as *const Message).cast::<u8>(), Message::SIZE) }
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<Message> {
+        if bytes.len() != Message::SIZE {
+            return None;
+        }
+        // SAFETY: length checked; every bit pattern is a valid Message (integers only).
+        let m: Message = unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) };
+        (m.magic == Record::MAGIC).then_some(m)
+    }
+}
+
+/// A record folded from a child's messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Folded {
+    pub record: Record,
+    /// The [`Part::End`] message arrived: the child reported everything.
+    pub complete: bool,
+}
+
+impl Record {
+    /// Folds the messages in `bytes` (as read from the pipe) into a record; `None` when the
+    /// child never started reporting or a message is foreign (not ours, or cut: a cut one
+    /// can only be the last, and it is dropped).
+    pub fn from_messages(bytes: &[u8]) -> Option<Folded> {
+        let mut chunks = bytes.chunks_exact(Message::SIZE);
+        let first = Message::from_bytes(chunks.next()?)?;
+        if first.part != Part::Start as u32 {
+            return None;
+        }
+        let mut rec = Record::new();
+        let mut complete = false;
+        for m in chunks.by_ref() {
+            let m = Message::from_bytes(m)?;
+            let i = m.index as usize;
+            match m.part {
+                p if p == Part::SetupFailed as u32 => {
+                    rec.failed_stage = m.values[0] as u32;
+                    rec.failed_errno = m.values[1];
+                    rec.failed_index = m.index;
+                    rec.failed_call = m.values[2] as u32;
+                }
+                p if p == Part::Call as u32 => rec.call = m.outcome,
+                p if p == Part::Step as u32 => *rec.steps.get_mut(i)? = m.outcome,
+                p if p == Part::Forked as u32 => {
+                    rec.forked = 1;
+                    rec.steps.get_mut(i)?.state = RawOutcome::OK;
+                }
+                p if p == Part::ForkStatus as u32 => rec.fork_status = m.values[0],
+                p if p == Part::End as u32 => complete = true,
+                _ => return None,
+            }
+        }
+        Some(Folded {
+            record: rec,
+            complete,
+        })
+    }
+}
+
 impl Default for Record {
     fn default() -> Self {
         Record::new()
@@ -270,15 +391,65 @@ mod tests {
         assert_eq!(back.steps[3].got[0], 0xaa);
     }
 
-    /// The child relies on this: a zero-filled page plus the magic is a fresh record.
+    fn stream(parts: &[Message]) -> Vec<u8> {
+        parts.iter().flat_map(|m| m.as_bytes().to_vec()).collect()
+    }
+
     #[test]
-    fn a_zeroed_record_with_its_magic_is_a_new_record() {
-        let mut bytes = vec![0u8; std::mem::size_of::<Record>()];
-        bytes[..4].copy_from_slice(&Record::MAGIC.to_ne_bytes());
-        assert_eq!(
-            Record::from_bytes(&bytes).unwrap().as_bytes(),
-            Record::new().as_bytes()
-        );
+    fn messages_fold_into_the_record_they_describe() {
+        let mut call = Message::new(Part::Call, 0);
+        call.outcome.state = RawOutcome::OK;
+        call.outcome.ret = 0x1000;
+        let mut step = Message::new(Part::Step, 2);
+        step.outcome.state = RawOutcome::FAULT;
+        step.outcome.signo = libc::SIGSEGV;
+        let mut status = Message::new(Part::ForkStatus, 0);
+        status.values[0] = 9;
+        let bytes = stream(&[
+            Message::new(Part::Start, 0),
+            call,
+            Message::new(Part::Forked, 1),
+            step,
+            status,
+            Message::new(Part::End, 0),
+        ]);
+        let f = Record::from_messages(&bytes).unwrap();
+        assert!(f.complete);
+        assert_eq!(f.record.call.ret, 0x1000);
+        assert_eq!(f.record.forked, 1);
+        assert_eq!(f.record.steps[1].state, RawOutcome::OK);
+        assert_eq!(f.record.steps[2].signo, libc::SIGSEGV);
+        assert_eq!(f.record.steps[3].state, RawOutcome::NOT_RUN);
+        assert_eq!(f.record.fork_status, 9);
+    }
+
+    /// A child killed between two messages (or inside the write of one, which the pipe
+    /// never delivers in part, but a reader may see cut at EOF) still tells what it did.
+    #[test]
+    fn a_report_cut_short_keeps_the_steps_before_the_cut() {
+        let mut step = Message::new(Part::Step, 0);
+        step.outcome.state = RawOutcome::OK;
+        let mut bytes = stream(&[
+            Message::new(Part::Start, 0),
+            Message::new(Part::Call, 0),
+            step,
+        ]);
+        bytes.extend_from_slice(&Message::new(Part::Step, 1).as_bytes()[..10]);
+        let f = Record::from_messages(&bytes).unwrap();
+        assert!(!f.complete);
+        assert_eq!(f.record.steps[0].state, RawOutcome::OK);
+        assert_eq!(f.record.steps[1].state, RawOutcome::NOT_RUN);
+    }
+
+    #[test]
+    fn a_stream_without_its_start_or_with_a_foreign_message_is_no_record() {
+        assert!(Record::from_messages(&[]).is_none());
+        assert!(Record::from_messages(&stream(&[Message::new(Part::Call, 0)])).is_none());
+        let mut bad = Message::new(Part::Step, 0);
+        bad.magic ^= 1;
+        assert!(Record::from_messages(&stream(&[Message::new(Part::Start, 0), bad])).is_none());
+        let beyond = Message::new(Part::Step, MAX_STEPS as u32);
+        assert!(Record::from_messages(&stream(&[Message::new(Part::Start, 0), beyond])).is_none());
     }
 
     #[test]

@@ -2,15 +2,17 @@
 //!
 //! Only async-signal-safe work happens here: no allocation, no locks, no formatting, no
 //! panicking paths on purpose. The plan and every path were built before fork; the child
-//! only reads them. The record lives in a shared anonymous page so that a process made by a
-//! fork step writes its results where the reporting process sees them.
+//! only reads them. The child keeps its [`Record`] in its own memory and sends each part of
+//! it to the report pipe as a [`Message`] the moment it is known; a process made by a fork
+//! step inherits the pipe and sends its steps' parts itself. Nothing is shared but the
+//! pipe: no MAP_SHARED mapping is made outside the cases' own.
 
 use crate::exec::Prepared;
 use crate::load::MAX_STEPS;
 use crate::model::{ObjectKind, Who};
 use crate::plan::*;
 use crate::probe;
-use crate::record::{RawOutcome, Record, SetupCall, Stage};
+use crate::record::{Message, Part, RawOutcome, Record, SetupCall, Stage};
 use libc::{c_int, c_void};
 
 /// Lazily backed vector pages for mincore (FreeBSD has no MAP_NORESERVE and never
@@ -48,7 +50,13 @@ impl Bases {
 struct Child<'a> {
     plan: &'a Plan,
     prep: &'a Prepared,
-    rec: &'a mut Record,
+    /// What this process knows of the record (the parts it sent, and those its side of a
+    /// fork step inherited).
+    rec: Record,
+    report_fd: c_int,
+    /// A message could not be written: the report is incomplete, the child says so by its
+    /// exit status.
+    report_failed: bool,
     object_fd: c_int,
     /// A second descriptor of a memfd/shm object, for readback/pwrite/ftruncate.
     aux_fd: c_int,
@@ -71,26 +79,12 @@ pub unsafe fn run(plan: &Plan, prep: &Prepared, report_fd: c_int) -> ! {
         }
         super::signals::restore_mask_in_child();
         libc::setpgid(0, 0);
-        let size = std::mem::size_of::<Record>();
-        let page = libc::mmap(
-            std::ptr::null_mut(),
-            size,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED | libc::MAP_ANON,
-            -1,
-            0,
-        );
-        if page == libc::MAP_FAILED {
-            libc::_exit(120);
-        }
-        // A fresh anonymous page is zero-filled, which is Record::new() but for the magic;
-        // setting that alone keeps a 4 KiB temporary off the child's stack.
-        let rec = &mut *(page as *mut Record);
-        rec.magic = Record::MAGIC;
         let mut child = Child {
             plan,
             prep,
-            rec,
+            rec: Record::new(),
+            report_fd,
+            report_failed: false,
             object_fd: -1,
             aux_fd: -1,
             vec: (std::ptr::null_mut(), 0),
@@ -101,30 +95,54 @@ pub unsafe fn run(plan: &Plan, prep: &Prepared, report_fd: c_int) -> ! {
                 top: plan.top,
             },
         };
+        child.send(&Message::new(Part::Start, 0));
         let me = child.go();
-        if me == Who::Child {
-            libc::_exit(0);
+        if prep.stop_before_exit {
+            // The test hook (exec::testing): a plain system call.
+            libc::kill(libc::getpid(), libc::SIGSTOP);
         }
-        let bytes = child.rec.as_bytes();
-        let mut done = 0;
-        while done < bytes.len() {
-            let n = libc::write(report_fd, bytes[done..].as_ptr().cast(), bytes.len() - done);
-            if n <= 0 {
-                libc::_exit(121);
-            }
-            done += n as usize;
+        if me == Who::Parent {
+            child.send(&Message::new(Part::End, 0));
         }
-        libc::_exit(0)
+        libc::_exit(if child.report_failed { 121 } else { 0 })
     }
 }
 
 impl Child<'_> {
+    /// Writes one message to the report pipe in one write(2) (atomic: at most PIPE_BUF).
+    fn send(&mut self, m: &Message) {
+        let bytes = m.as_bytes();
+        loop {
+            // SAFETY: a write from our own memory to the pipe the parent gave us.
+            let n = unsafe { libc::write(self.report_fd, bytes.as_ptr().cast(), bytes.len()) };
+            if n == bytes.len() as isize {
+                return;
+            }
+            if n < 0 && errno() == libc::EINTR {
+                continue;
+            }
+            self.report_failed = true;
+            return;
+        }
+    }
+
     /// Records that setup failed: where, in which call, and that call's errno.
     fn fail(&mut self, stage: Stage, call: SetupCall, index: usize) {
         self.rec.failed_errno = errno();
         self.rec.failed_stage = stage as u32;
         self.rec.failed_call = call as u32;
         self.rec.failed_index = index as u32;
+        let mut m = Message::new(Part::SetupFailed, index as u32);
+        m.values = [stage as i32, self.rec.failed_errno, call as i32, 0];
+        self.send(&m);
+    }
+
+    /// Records step `i`'s outcome.
+    fn step_done(&mut self, i: usize, out: RawOutcome) {
+        self.rec.steps[i] = out;
+        let mut m = Message::new(Part::Step, i as u32);
+        m.outcome = out;
+        self.send(&m);
     }
 
     /// Setup, call, steps. Returns which side of a fork step this process is.
@@ -361,6 +379,9 @@ impl Child<'_> {
             }
         }
         self.rec.call = out;
+        let mut m = Message::new(Part::Call, 0);
+        m.outcome = out;
+        self.send(&m);
     }
 
     /// Makes one family call with its addresses resolved now; -1 is failure for all of
@@ -523,6 +544,10 @@ impl Child<'_> {
                 forked = true;
                 self.rec.forked = 1;
                 self.rec.steps[i].state = RawOutcome::OK;
+                if pid != 0 {
+                    // Once, by the process that goes on reporting to the end.
+                    self.send(&Message::new(Part::Forked, i as u32));
+                }
                 if pid == 0 {
                     me = Who::Child;
                     has_baton = false;
@@ -531,7 +556,7 @@ impl Child<'_> {
             }
             // SAFETY: each action is raw syscalls or probes.
             let out = unsafe { self.action(&step.action, i) };
-            self.rec.steps[i] = out;
+            self.step_done(i, out);
             if self.rec.failed_stage != Stage::Done as u32 {
                 // The step could not be prepared: what follows would judge nothing.
                 break;
@@ -554,6 +579,9 @@ impl Child<'_> {
                     libc::waitpid(pid, &mut status, 0);
                 }
                 self.rec.fork_status = status;
+                let mut m = Message::new(Part::ForkStatus, 0);
+                m.values[0] = status;
+                self.send(&m);
             }
         }
         me

@@ -1,7 +1,9 @@
 //! Execution: each planned case in its own forked child, observed from the parent.
 //!
 //! The parent prepares what the child needs (work files, names, content buffers), forks,
-//! and reads the child's fixed-size [`Record`] from a pipe with the case's timeout. A child
+//! and reads the child's report from a pipe with the case's timeout: one message per part
+//! of its [`Record`], as each becomes known, so a child that dies midway still tells which
+//! steps it completed. A child
 //! that hangs is killed with its whole process group; one that dies is reported, never
 //! fatal to the harness. Work files live in private per-run directories ([`workdir`]),
 //! removed when the [`Executor`] drops, and by [`abort`] when a signal stops the run
@@ -38,6 +40,21 @@ pub struct Prepared {
     pub content: Vec<u8>,
     /// The runner's pid, which the child checks after asking to die with it.
     pub parent_pid: libc::pid_t,
+    /// [`testing::STOP_BEFORE_EXIT`] as it was before fork.
+    pub stop_before_exit: bool,
+}
+
+/// Hooks for the harness's own tests; the suite never sets them.
+#[doc(hidden)]
+pub mod testing {
+    use std::sync::atomic::{AtomicBool, AtomicI32};
+
+    /// When set, every process of a case (its child, and the one a fork step makes)
+    /// stops itself with SIGSTOP just before it ends, after its last report message but
+    /// the end mark, so that a test can read its /proc/PID/maps, then continue or kill it.
+    pub static STOP_BEFORE_EXIT: AtomicBool = AtomicBool::new(false);
+    /// The pid of the last case child forked.
+    pub static LAST_CHILD: AtomicI32 = AtomicI32::new(0);
 }
 
 /// Serialises pipe creation and fork, so that a child never inherits the write end of
@@ -224,6 +241,7 @@ impl Executor {
             name: CString::default(),
             content: Vec::new(),
             parent_pid: std::process::id() as libc::pid_t,
+            stop_before_exit: testing::STOP_BEFORE_EXIT.load(Ordering::Relaxed),
         };
         let mut made = None;
         // Only the uid a case drops to gets its entry; else it stays ours alone.
@@ -337,6 +355,7 @@ fn fork_and_observe(
     // Also set here, so the group exists before any kill below, whoever runs first.
     // SAFETY: pid is our child.
     unsafe { libc::setpgid(pid, pid) };
+    testing::LAST_CHILD.store(pid, Ordering::Relaxed);
     LIVE.lock().unwrap_or_else(|e| e.into_inner()).push(pid);
     drop(gate);
     let (bytes, hung) = read_report(rx, plan.timeout);
@@ -362,13 +381,19 @@ fn fork_and_observe(
     } else {
         ChildEnd::Broken(format!("unexpected wait status {status:#x}"))
     };
-    (Record::from_bytes(&bytes), end)
+    // A complete report, or the parts a child killed midway sent before it died (the
+    // judge then sees which steps ran). A child that exited without finishing its report
+    // could not write to its pipe: that is the harness's trouble, shown as no record.
+    let record = Record::from_messages(&bytes)
+        .filter(|f| f.complete || matches!(end, ChildEnd::Signaled(_) | ChildEnd::Hung))
+        .map(|f| f.record);
+    (record, end)
 }
 
 /// Reads until EOF or the timeout. Returns the bytes and whether the timeout struck.
 fn read_report(rx: OwnedFd, timeout: Duration) -> (Vec<u8>, bool) {
     let deadline = Instant::now() + timeout;
-    let mut bytes = Vec::with_capacity(std::mem::size_of::<Record>());
+    let mut bytes = Vec::with_capacity(4 * crate::record::Message::SIZE);
     let mut buf = [0u8; 1024];
     // SAFETY: rx is a valid owned descriptor; the File takes ownership.
     let mut file = unsafe { std::fs::File::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(rx)) };

@@ -81,6 +81,7 @@ pub fn grouped<'r>(m: &Merged<'r>) -> Merged<'r> {
         .collect();
     let mut out = Merged::new(runs, m.registry, m.page_texts.clone());
     out.pages_read = m.pages_read.clone();
+    out.reproducers = m.reproducers.clone();
     out
 }
 

@@ -16,6 +16,7 @@ thead th{position:sticky;top:0;background:#ececec;z-index:1;font-weight:600}
 code{font:12px ui-monospace,Menlo,Consolas,monospace}
 .small{font-size:12px;color:#555}
 td.fail{background:#c62828;color:#fff;font-weight:600}
+td.fail a{color:#fff}
 td.broken{background:#ffe0b2;color:#5d4037}
 td.known{background:#ffcdd2;color:#5d0000}
 td.differs{box-shadow:inset 5px 0 #f9a825}
@@ -85,6 +86,15 @@ fn cols(runs: usize, first: u32) -> Markup {
 }
 
 /// A grid cell's text: long observations (byte dumps) cut, the whole in the title.
+/// The link to a red cell's reproducer, when one was written beside the report.
+fn repro_link(m: &Merged, case: &str) -> Markup {
+    html! {
+        @if let Some(href) = m.reproducer(case) {
+            " " a href=(href) { "C" }
+        }
+    }
+}
+
 fn short(s: &str) -> String {
     const MAX: usize = 72;
     match s.char_indices().nth(MAX) {
@@ -127,6 +137,7 @@ pub fn render(m: &Merged) -> String {
                     span style="background:#fff8e1" { "○ not exhibited here: the case passed without showing this clause" }
                     span style="color:#8a8a8a" { "– n/a · another OS's clause" }
                     span style="background:#ffe0b2" { "! not run: BROKEN (harness trouble)" }
+                    span { "C: the case's standalone C reproducer (repro/<case-id>.c beside this page)" }
                 }
                 h2 #glance { "At a glance" }
                 div.glance {
@@ -161,7 +172,7 @@ pub fn render(m: &Merged) -> String {
                                             span class=(if mark == Mark::Fail { "bad" } else { "" }) {
                                                 (if mark == Mark::Fail { "✗ FAIL " } else { "≠ " })
                                             }
-                                            code { (case) } ": "
+                                            code { (case) } (repro_link(m, case)) ": "
                                             @for cl in clauses {
                                                 a href=(format!("#{}", anchor(i, cl, case))) { code { (cl) } } " "
                                             }
@@ -199,7 +210,7 @@ pub fn render(m: &Merged) -> String {
                                             td.small { em { "(quoted above)" } }
                                         }
                                         td { code { (c.case) } div.small { code { (c.call) } } }
-                                        td class=(if c.mark == Mark::Fail { "fail" } else { "known" }) { (c.expected) " → " (c.observed) }
+                                        td class=(if c.mark == Mark::Fail { "fail" } else { "known" }) { (c.expected) " → " (c.observed) @if c.mark == Mark::Fail { (repro_link(m, &c.case)) } }
                                         td.small { @if first_evidence { (c.evidence) } @else { em { "(as above)" } } }
                                     }
                                 }
@@ -238,7 +249,7 @@ pub fn render(m: &Merged) -> String {
                                     td { code { (d.case) } div.small { (d.title) } }
                                     @for o in &d.outcomes {
                                         @match o {
-                                            Some((v, out)) => td class=(match v.as_str() { "pass" => "ok differs", "known-deviation" => "known differs", _ => "fail differs" }) title=(out) { (short(out)) },
+                                            Some((v, out)) => td class=(match v.as_str() { "pass" => "ok differs", "known-deviation" => "known differs", _ => "fail differs" }) title=(out) { (short(out)) @if v == "fail" { (repro_link(m, &d.case)) } },
                                             None => td.na { "n/a" },
                                         }
                                     }
@@ -269,7 +280,7 @@ pub fn render(m: &Merged) -> String {
                                             td { code { (case) } }
                                             @for i in 0..n {
                                                 @match m.cell(i, case, id) {
-                                                    Some(c) => td id=(anchor(i, id, case)) class=(mark_class(&c)) title=(c.mark.label()) { (c.symbol()) " " (c.outcome) },
+                                                    Some(c) => td id=(anchor(i, id, case)) class=(mark_class(&c)) title=(c.mark.label()) { (c.symbol()) " " (c.outcome) @if c.mark == Mark::Fail { (repro_link(m, case)) } },
                                                     None => td.na { "absent" },
                                                 }
                                             }

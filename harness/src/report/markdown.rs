@@ -25,6 +25,35 @@ fn shortened(text: &str) -> String {
     }
 }
 
+/// ` [C][N]` after a red cell whose case has a reproducer beside the report: a reference
+/// link, defined once at the end of the page ([`repro_definitions`]), so that a case red
+/// in many cells costs a few bytes each.
+fn repro_link(m: &Merged, case: &str) -> String {
+    repro_ref(m, case).map_or(String::new(), |r| format!(" [C]{r}"))
+}
+
+/// `[N]`, the reference label of `case`'s reproducer.
+fn repro_ref(m: &Merged, case: &str) -> Option<String> {
+    m.reproducers
+        .keys()
+        .position(|k| k == case)
+        .map(|n| format!("[{n}]"))
+}
+
+/// The reference definitions of [`repro_link`].
+fn repro_definitions(m: &Merged, s: &mut String) {
+    if m.reproducers.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "\nC, and ✗ in (a): the case's standalone C reproducer, beside this report as `repro/<case-id>.c`.\n"
+    );
+    for (n, href) in m.reproducers.values().enumerate() {
+        let _ = writeln!(s, "[{n}]: {href}");
+    }
+}
+
 fn esc(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
@@ -130,10 +159,10 @@ pub fn render(m: &Merged) -> String {
         );
         let _ = writeln!(s, "|---|---|---|---|---|---|");
         for (c, first_quote, first_evidence) in rows {
-            let mark = if c.mark == Mark::Fail {
-                "✗ FAIL"
+            let (mark, link) = if c.mark == Mark::Fail {
+                ("✗ FAIL", repro_link(m, &c.case))
             } else {
-                "≠ known"
+                ("≠ known", String::new())
             };
             let said = if !first_quote {
                 "*(quoted above)*".to_string()
@@ -149,7 +178,7 @@ pub fn render(m: &Merged) -> String {
             };
             let _ = writeln!(
                 s,
-                "| `{}` | {said} | `{}` | {} | {mark}: {} | {} |",
+                "| `{}` | {said} | `{}` | {} | {mark}: {}{link} | {} |",
                 c.clause,
                 c.case,
                 esc(&c.expected),
@@ -199,7 +228,12 @@ pub fn render(m: &Merged) -> String {
             for o in &d.outcomes {
                 match o {
                     Some((v, out)) => {
-                        let _ = write!(s, " {v}: {} |", esc(out));
+                        let link = if v == "fail" {
+                            repro_link(m, &d.case)
+                        } else {
+                            String::new()
+                        };
+                        let _ = write!(s, " {v}: {}{link} |", esc(out));
                     }
                     None => s.push_str(" n/a |"),
                 }
@@ -247,8 +281,14 @@ pub fn render(m: &Merged) -> String {
                         match m.cell(i, case, id) {
                             Some(c) => {
                                 // In full in section (c) where the runs differ.
-                                let _ =
-                                    write!(s, " {} {} |", c.symbol(), esc(&shortened(&c.outcome)));
+                                // A red cell's mark links its reproducer: `[✗][N]`.
+                                let mark = match repro_ref(m, case) {
+                                    Some(r) if c.mark == Mark::Fail => {
+                                        format!("[{}]{r}", c.symbol())
+                                    }
+                                    _ => c.symbol(),
+                                };
+                                let _ = write!(s, " {mark} {} |", esc(&shortened(&c.outcome)));
                             }
                             None => s.push_str(" absent |"),
                         }
@@ -297,6 +337,7 @@ pub fn render(m: &Merged) -> String {
             let _ = writeln!(s, "- `{}`: {}", u.clause, esc(&u.why));
         }
     }
+    repro_definitions(m, &mut s);
     s
 }
 

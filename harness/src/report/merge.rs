@@ -136,7 +136,7 @@ impl Run {
     /// OS, release, arch and page size; for a group, how many runs it holds.
     pub fn short_label(&self) -> String {
         if self.members.len() > 1 {
-            return format!("{} runs with identical observations", self.members.len());
+            return format!("{} identical runs", self.members.len());
         }
         let h = &self.host;
         let page = if h.page_size.is_multiple_of(1024) {
@@ -461,6 +461,10 @@ pub struct Merged<'r> {
     pub page_texts: BTreeMap<String, String>,
     /// The man pages those texts were read from (file and version line).
     pub pages_read: Vec<String>,
+    /// case id -> the reproducer written beside the report (`repro/<case-id>.c`), which
+    /// the red cells of the pages link. Filled by whoever writes the files.
+    #[serde(skip)]
+    pub reproducers: BTreeMap<String, String>,
 }
 
 /// Order of sections on a page, as man pages lay them out.
@@ -571,6 +575,7 @@ impl<'r> Merged<'r> {
             unobserved: Vec::new(),
             page_texts,
             pages_read: Vec::new(),
+            reproducers: BTreeMap::new(),
         };
         merged.contradictions = merged.find_contradictions(&runs);
         merged.differences = differences(&runs, &case_ids);
@@ -578,6 +583,26 @@ impl<'r> Merged<'r> {
         merged.unobserved = merged.never_observed(&runs);
         merged.runs = runs;
         merged
+    }
+
+    /// The cases some run failed (the pages' red cells), each with the OS and arch of the
+    /// first run that failed it: what a reproducer beside the report is written for.
+    pub fn red_cases(&self) -> Vec<(String, String, String)> {
+        let mut out: Vec<(String, String, String)> = Vec::new();
+        for r in &self.runs {
+            let Some(os) = &r.host.os else { continue };
+            for c in r.cases.iter().filter(|c| c.verdict == "fail") {
+                if !out.iter().any(|(id, _, _)| *id == c.id) {
+                    out.push((c.id.clone(), os.clone(), r.host.arch.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// The link to `case`'s reproducer, when one was written.
+    pub fn reproducer(&self, case: &str) -> Option<&str> {
+        self.reproducers.get(case).map(String::as_str)
     }
 
     /// One matrix cell: run `run`'s result for `case` under a clause of `page`.

@@ -50,6 +50,27 @@ pub fn generate(case: &Case, registry: &Registry, host: &Host) -> Result<Generat
     }
 }
 
+/// The reproducers a report links from its red cells: for each `(case id, OS key, arch)`
+/// (`report::merge::Merged::red_cases`), the case's program for that OS, as
+/// `(repro/<case-id>.c, source)`. A case the suite does not have (a run made with other
+/// cases) or an OS it has no expectations for gets none.
+pub fn for_report(
+    red: &[(String, String, String)],
+    cases: &[Case],
+    registry: &Registry,
+) -> Vec<(String, String)> {
+    red.iter()
+        .filter_map(|(id, os, arch)| {
+            let case = cases.iter().find(|c| &c.id == id)?;
+            let os = crate::names::Os::from_key(os)?;
+            Some((
+                format!("repro/{}", file_name(id)),
+                emit::source(case, registry, os, arch),
+            ))
+        })
+        .collect()
+}
+
 /// The file name of a case's reproducer.
 pub fn file_name(case_id: &str) -> String {
     format!("{case_id}.c")
