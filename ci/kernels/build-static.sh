@@ -18,36 +18,42 @@ cd "$(dirname "$0")/../.."
 
 arch=${1:-x86_64}
 libc=${2:-gnu}
+usage="usage: $0 [x86_64|aarch64|riscv64|powerpc64le|s390x|i686|armv7] [musl|gnu]"
+# rarch: Rust's name of the arch; gnu: Debian's cross triple (gcc and /usr/<gnu>/lib);
+# debarch: Debian's architecture name for libc6-dev-<debarch>-cross.
+abi=gnu
 case $arch in
-  x86_64 | aarch64) ;;
-  riscv64) libc=gnu ;;
-  *) echo "usage: $0 [x86_64|aarch64|riscv64] [musl|gnu]" >&2; exit 1 ;;
+  x86_64) rarch=x86_64 gnu=x86_64-linux-gnu debarch=amd64 ;;
+  aarch64) rarch=aarch64 gnu=aarch64-linux-gnu debarch=arm64 ;;
+  riscv64) rarch=riscv64gc gnu=riscv64-linux-gnu debarch=riscv64 libc=gnu ;;
+  powerpc64le) rarch=powerpc64le gnu=powerpc64le-linux-gnu debarch=ppc64el libc=gnu ;;
+  s390x) rarch=s390x gnu=s390x-linux-gnu debarch=s390x libc=gnu ;;
+  i686) rarch=i686 gnu=i686-linux-gnu debarch=i386 ;;
+  armv7) rarch=armv7 gnu=arm-linux-gnueabihf debarch=armhf abi=gnueabihf libc=gnu ;;
+  *) echo "$usage" >&2; exit 1 ;;
 esac
 case $libc in
   musl | gnu) ;;
-  *) echo "usage: $0 [x86_64|aarch64|riscv64] [musl|gnu]" >&2; exit 1 ;;
+  *) echo "$usage" >&2; exit 1 ;;
 esac
-rarch=$arch
-[ "$arch" = riscv64 ] && rarch=riscv64gc
-triple=$rarch-unknown-linux-$libc
-debarch=$arch
-case $arch in aarch64) debarch=arm64 ;; esac
+[ "$abi" = gnueabihf ] || abi=$libc
+triple=$rarch-unknown-linux-$abi
 
 if ! rustup target list --installed | grep -xe "$triple" >/dev/null; then
   rustup target add "$triple" >&2
 fi
-if [ "$arch" != "$(uname -m)" ]; then
+if [ "$gnu" != "$(uname -m)-linux-gnu" ]; then
   # Cross build: Debian's cross gcc links; for glibc against its static libc.a, for musl
   # against the crt objects and libc.a that Rust's musl std carries itself.
-  pkgs=(gcc-$arch-linux-gnu)
+  pkgs=(gcc-$gnu)
   [ "$libc" = gnu ] && pkgs+=(libc6-dev-$debarch-cross)
-  if ! command -v "$arch-linux-gnu-gcc" >/dev/null ||
-     { [ "$libc" = gnu ] && ! [ -e "/usr/$arch-linux-gnu/lib/libc.a" ]; }; then
+  if ! command -v "$gnu-gcc" >/dev/null ||
+     { [ "$libc" = gnu ] && ! [ -e "/usr/$gnu/lib/libc.a" ]; }; then
     apt-get install -y "${pkgs[@]}" >&2 ||
       { apt-get update >&2 && apt-get install -y "${pkgs[@]}" >&2; }
   fi
   var=CARGO_TARGET_$(echo "$triple" | tr 'a-z-' 'A-Z_')_LINKER
-  export "$var=$arch-linux-gnu-gcc"
+  export "$var=$gnu-gcc"
 fi
 
 # Cargo's output goes to stderr so that stdout is only the path.

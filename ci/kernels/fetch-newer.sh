@@ -18,16 +18,31 @@ if [ "${1:-}" = --deb ]; then want_deb=1; shift; fi
 pkg=$1
 skip() { echo "fetch-newer: skipped: $*"; exit 77; }
 
+# FETCH_SUITE=SUITE (bookworm, trixie-main, unstable; experimental over unstable) instead
+# of trixie,
+# each with its own private apt state.
+suite=${FETCH_SUITE:-trixie}
 base=$(readlink -f target)/apt-newer
+[ "$suite" = trixie ] || base=$base-$suite
 mkdir -p "$base/etc/parts" "$base/etc/sources.list.d" "$base/etc/preferences.d" \
   "$base/state/lists/partial" "$base/cache/archives/partial" "$base/debs" "$base/unpacked"
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 [ -s "$keyring" ] || skip "no $keyring (package debian-archive-keyring)"
-cat >"$base/etc/sources.list" <<EOF
+case $suite in
+  trixie) cat >"$base/etc/sources.list" <<EOF
 deb [signed-by=$keyring] http://deb.debian.org/debian trixie main
 deb [signed-by=$keyring] http://deb.debian.org/debian trixie-updates main
 deb [signed-by=$keyring] http://deb.debian.org/debian-security trixie-security main
 EOF
+  ;;
+  experimental) printf 'deb [signed-by=%s] http://deb.debian.org/debian %s main\n' \
+    "$keyring" unstable "$keyring" experimental >"$base/etc/sources.list" ;;
+  # Another suite's main archive alone (bookworm, trixie-main for trixie without its
+  # security archive, which a mirror may carry for some architectures only, unstable).
+  trixie-main) echo "deb [signed-by=$keyring] http://deb.debian.org/debian trixie main" >"$base/etc/sources.list" ;;
+  *[!a-z-]* | '') echo "fetch-newer: bad FETCH_SUITE $suite" >&2; exit 64 ;;
+  *) echo "deb [signed-by=$keyring] http://deb.debian.org/debian $suite main" >"$base/etc/sources.list" ;;
+esac
 : >"$base/state/status"
 # Every Dir:: setting that could read or write the host's apt points here instead; the
 # host's apt.conf.d snippets are left out (Dir::Etc::parts) so none of them run hooks.
@@ -42,34 +57,55 @@ apt_opts=(
   -o Dir::Cache="$base/cache"
   -o APT::Architecture=amd64
   -o APT::Architectures::=amd64 -o APT::Architectures::=arm64
+  -o APT::Architectures::=ppc64el -o APT::Architectures::=s390x
+  -o APT::Architectures::=riscv64 -o APT::Architectures::=armhf -o APT::Architectures::=i386
   -o APT::Sandbox::User=root  # target/ is not readable by _apt: download as root
 )
 # Lists are refreshed at most once a day.
 stamp=$base/state/updated
 if [ -z "$(find "$stamp" -mmin -1440 2>/dev/null)" ]; then
-  apt-get "${apt_opts[@]}" -q update >&2 || skip "apt-get update of trixie failed"
+  apt-get "${apt_opts[@]}" -q update >&2 || skip "apt-get update of $suite failed"
   touch "$stamp"
 fi
 
-# Kernel metapackages: the versioned image they depend on.
+# Kernel metapackages: the versioned images their versions depend on, newest first (a
+# mirror may lack the security archive's build of an arch: then the next one).
+cands=("$pkg")
 case ${pkg%%:*} in
-  linux-image-amd64 | linux-image-arm64 | linux-image-arm64-16k | linux-image-cloud-amd64)
+  linux-image-[0-9]*) ;;
+  linux-image-*)
     arch=${pkg#*:}; [ "$arch" = "$pkg" ] && arch=
-    dep=$(apt-cache "${apt_opts[@]}" depends "$pkg" 2>/dev/null |
-      awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ {sub(/:.*/, "", $2); print $2; exit}')
-    [ -n "$dep" ] || skip "trixie has no $pkg"
-    pkg=$dep${arch:+:$arch}
+    mapfile -t cands < <(apt-cache "${apt_opts[@]}" show "$pkg" 2>/dev/null |
+      sed -n 's/^Depends:.*\(linux-image-[0-9][^ ,:]*\).*/\1/p' | awk '!seen[$0]++' |
+      sed "s/\$/${arch:+:$arch}/")
+    [ ${#cands[@]} -gt 0 ] || skip "$suite has no $pkg"
     ;;
 esac
 
-ver=$(apt-cache "${apt_opts[@]}" policy "$pkg" 2>/dev/null | awk '$1 == "Candidate:" {print $2}')
-[ -n "$ver" ] && [ "$ver" != "(none)" ] || skip "trixie has no $pkg"
-deb=$(ls "$base/debs/${pkg%%:*}_"*"${ver#*:}_"*.deb 2>/dev/null | head -1 || true)
-if [ -z "$deb" ]; then
-  (cd "$base/debs" && apt-get "${apt_opts[@]}" -q download "$pkg" >&2) ||
-    skip "cannot download $pkg $ver from trixie"
-  deb=$(ls "$base/debs/${pkg%%:*}_"*"${ver#*:}_"*.deb | head -1)
-fi
+deb=
+for pkg in "${cands[@]}"; do
+  # The cached .deb of this package's arch only (one version exists for several).
+  want_arch=${pkg#*:}; [ "$want_arch" = "$pkg" ] && want_arch=amd64
+  ver=$(apt-cache "${apt_opts[@]}" policy "$pkg" 2>/dev/null | awk '$1 == "Candidate:" {print $2}')
+  [ -n "$ver" ] && [ "$ver" != "(none)" ] || continue
+  deb=$(ls "$base/debs/${pkg%%:*}_"*"${ver#*:}_"{"$want_arch",all}.deb 2>/dev/null | head -1 || true)
+  [ -z "$deb" ] || break
+  if (cd "$base/debs" && apt-get "${apt_opts[@]}" -q download "$pkg" >&2); then
+    deb=$(ls "$base/debs/${pkg%%:*}_"*"${ver#*:}_"{"$want_arch",all}.deb 2>/dev/null | head -1)
+    break
+  fi
+  echo "fetch-newer: cannot download $pkg $ver from $suite" >&2
+done
+[ -n "$deb" ] || skip "cannot download any of ${cands[*]} from $suite"
+# Debian 14's linux-image-<release> is itself a metapackage: the kernel is in
+# linux-binary-<release>, its modules in linux-modules-<release>. They go beside it, where
+# kernel_unpack (lib.sh) unpacks them with it.
+parts_arch=${pkg#*:}; [ "$parts_arch" = "$pkg" ] && parts_arch=
+for part in $(dpkg-deb -f "$deb" Depends | grep -o 'linux-\(binary\|modules\)-[0-9][^ ,]*'); do
+  ls "$base/debs/${part}_"*.deb >/dev/null 2>&1 && continue
+  (cd "$base/debs" && apt-get "${apt_opts[@]}" -q download "$part${parts_arch:+:$parts_arch}" >&2) ||
+    skip "cannot download $part (part of ${pkg%%:*}) from $suite"
+done
 if [ -n "$want_deb" ]; then
   echo "$deb"
   exit 0

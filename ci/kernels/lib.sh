@@ -82,6 +82,10 @@ kernel_unpack() {
     rm -rf "$kdir"
     mkdir -p "$kdir"
     dpkg-deb -x "$deb" "$kdir/pkg.part"
+    # Debian 14: the image and its modules are the linux-binary/-modules packages beside it.
+    for d in $(dpkg-deb -f "$deb" Depends | grep -o 'linux-\(binary\|modules\)-[0-9][^ ,]*'); do
+      dpkg-deb -x "$(ls "$(dirname "$deb")/${d}_"*.deb | head -1)" "$kdir/pkg.part"
+    done
     mv "$kdir/pkg.part" "$kdir/pkg"
   fi
   kconfig=$(ls "$kdir"/pkg/boot/config-* | head -1)
@@ -104,7 +108,8 @@ elf_arch() { file -L "$1" | sed -n 's/^[^:]*: ELF [^,]*, \([^,]*\),.*/\1/p'; }
 # guest's arch) that insmods them from the initramfs and execs mmapconf, which so stays
 # PID 1 with the environment the kernel gave. Without such a busybox, or if a module cannot
 # be found, /tmp is a tmpfs. vm_tmp_under says which, for the --under text. Needs kconfig
-# and kmoddir (kernel_unpack). MMAPCONF_GUEST_FILES=DIR adds files (a testing aid).
+# and kmoddir (kernel_unpack). MMAPCONF_GUEST_FILES=DIR adds files (a testing aid);
+# vm_init_arch: the kernel's arch where it is not the binary's (an i686 binary on amd64).
 vm_initramfs() {
   local bin=$1 busybox=$2 scratch=$3 stage=$3/root init=$1 m mods=() why=
   vm_disk=()
@@ -112,12 +117,13 @@ vm_initramfs() {
   mkdir -p "$stage"
   if [ -n "${MMAPCONF_GUEST_FILES:-}" ]; then cp -a "$MMAPCONF_GUEST_FILES/." "$stage/"; fi
   # crc32c: ext4's metadata checksums (mkfs.ext4's default) need it at mount time.
-  for m in VIRTIO_PCI:virtio_pci VIRTIO_BLK:virtio_blk CRYPTO_CRC32C:crc32c_generic EXT4_FS:ext4; do
+  # vm_modules: another list (s390x has virtio on its channel subsystem, not PCI).
+  for m in ${vm_modules:-VIRTIO_PCI:virtio_pci VIRTIO_BLK:virtio_blk CRYPTO_CRC32C:crc32c_generic EXT4_FS:ext4}; do
     grep -qx "CONFIG_${m%%:*}=y" "$kconfig" || mods+=("${m#*:}")
   done
   if [ ${#mods[@]} -gt 0 ]; then
     if [ -z "$busybox" ] || ! file -L "$busybox" | grep -e 'statically linked' >/dev/null ||
-       [ "$(elf_arch "$busybox")" != "$(elf_arch "$bin")" ]; then
+       [ "$(elf_arch "$busybox")" != "${vm_init_arch:-$(elf_arch "$bin")}" ]; then
       why="${mods[*]} are modules in this kernel and there is no static busybox to load them"
     elif [ -z "$kmoddir" ] ||
          ! python3 "$here/modules.py" "$kmoddir" "$stage/modules" "${mods[@]}" >/dev/null; then

@@ -105,11 +105,17 @@ impl Expr {
     /// Evaluates for an argument of C type `ty` (`max` is that type's largest value) and
     /// checks that the value fits it.
     pub fn value(&self, ty: CType, env: Env) -> Result<i128, String> {
+        self.value_for(ty, env, usize::BITS)
+    }
+
+    /// As [`Expr::value`] for an ABI whose words (size_t, pointers) are `word_bits` wide:
+    /// the loader checks case files for 64-bit ABIs whatever it was built for.
+    pub fn value_for(&self, ty: CType, env: Env, word_bits: u32) -> Result<i128, String> {
         let v = self.eval(Env {
-            max: ty.max(),
+            max: ty.max_for(word_bits),
             ..env
         })?;
-        if v < ty.min() || v > ty.max() {
+        if v < ty.min() || v > ty.max_for(word_bits) {
             return Err(format!("`{self}` = {v} does not fit {}", ty.name()));
         }
         Ok(v)
@@ -140,10 +146,15 @@ impl CType {
         }
     }
 
-    /// The value of `max` for this type.
+    /// The value of `max` for this type on this build's ABI.
     pub fn max(self) -> i128 {
+        self.max_for(usize::BITS)
+    }
+
+    /// The value of `max` for this type where words are `word_bits` wide (32 or 64).
+    pub fn max_for(self, word_bits: u32) -> i128 {
         match self {
-            CType::Size | CType::Ptr => usize::MAX as i128,
+            CType::Size | CType::Ptr => (1i128 << word_bits) - 1,
             CType::Off => i64::MAX as i128,
             CType::Rlim => u64::MAX as i128,
         }

@@ -228,7 +228,17 @@ fn linux_top(page: u64) -> Option<u64> {
     })
 }
 
+/// The ends a 32-bit user address space has: 3 GiB less 16 MiB (arm with the 3G/1G split:
+/// TASK_SIZE is PAGE_OFFSET - SZ_16M), 3 GiB (i386), 4 GiB less 8 KiB (ia32 on x86_64:
+/// IA32_PAGE_OFFSET), 4 GiB less one page, and 4 GiB.
+const WINDOWS_32: [u64; 5] = [0xbf00_0000, 0xc000_0000, 0xffff_e000, 0xffff_f000, 1 << 32];
+
 fn probe_top(page: u64) -> Option<u64> {
+    if usize::BITS == 32 {
+        return WINDOWS_32.into_iter().find(|&top| {
+            placed_at(top - page, page) && !placed_at(top, page) && !placed_at(top + page, page)
+        });
+    }
     let below = if cfg!(all(target_os = "linux", target_arch = "x86_64")) {
         page
     } else {
@@ -245,8 +255,12 @@ fn probe_top(page: u64) -> Option<u64> {
         })
 }
 
-/// Whether a PROT_NONE page hinted at `addr` lands exactly there (it is unmapped again).
+/// Whether a PROT_NONE page hinted at `addr` lands exactly there (it is unmapped again);
+/// never where the address does not fit a pointer (at or past 2^32 on a 32-bit ABI).
 fn placed_at(addr: u64, page: u64) -> bool {
+    if usize::try_from(addr).is_err() || usize::try_from(addr + page).is_err() {
+        return false;
+    }
     // SAFETY: a hint without MAP_FIXED never replaces a mapping; we unmap only what we got.
     unsafe {
         let p = libc::mmap(

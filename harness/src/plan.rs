@@ -388,6 +388,9 @@ impl Planner<'_> {
         e.value(ty, env).map_err(|m| {
             if m == crate::expr::NO_TOP {
                 Why::eval(m)
+            } else if usize::BITS < 64 && e.value_for(ty, env, 64).is_ok() {
+                // Valid for the 64-bit ABIs case files are written for; not here.
+                Why::NotApplicable(format!("{what}: {m} on this {}-bit ABI", usize::BITS))
             } else {
                 Why::Invalid(format!("{what}: {m}"))
             }
@@ -602,7 +605,7 @@ impl Planner<'_> {
                         prot: self.names(prot, &names::PROT)?,
                         flags: self.names(flags, &names::MAP)?,
                         fd: self.fd(fd),
-                        offset: self.off(offset, "offset")?,
+                        offset: mmap_offset_on_this_abi(self.off(offset, "offset")?)?,
                     },
                     t,
                 )
@@ -843,6 +846,29 @@ pub fn is_tmpfs(_dir: &std::path::Path) -> bool {
     false
 }
 
+/// An mmap offset the kernel can be handed on this ABI. 32-bit Linux has two entries:
+/// mmap2, whose offset is an unsigned count of 4096-byte units, and (x86 only) old_mmap,
+/// whose offset is an unsigned 32-bit byte count (exec's `raw::mmap` picks). An offset
+/// neither can carry (negative; on arm, not a multiple of 4096) never reaches the kernel, so
+/// a case about it cannot be judged here.
+fn mmap_offset_on_this_abi(off: i64) -> Result<i64, Why> {
+    if cfg!(all(target_os = "linux", target_pointer_width = "32")) {
+        let units_fit = off >= 0 && off % 4096 == 0 && (off >> 12) <= u32::MAX as i64;
+        let bytes_fit = cfg!(target_arch = "x86") && (0..=u32::MAX as i64).contains(&off);
+        if !units_fit && !bytes_fit {
+            return Err(Why::NotApplicable(format!(
+                "the offset {off} cannot be passed to this 32-bit kernel ABI \
+                 (mmap2 takes an unsigned count of 4096-byte units{})",
+                if cfg!(target_arch = "x86") {
+                    ", old_mmap an unsigned 32-bit byte count"
+                } else {
+                    ""
+                }
+            )));
+        }
+    }
+    Ok(off)
+}
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,11 +10,17 @@
 
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
-/// Whether probes exist for this architecture (x86_64, aarch64 and riscv64).
+/// Whether probes exist for this architecture (x86_64, aarch64, riscv64, powerpc64,
+/// s390x, x86 and arm; powerpc64 only little-endian, ELFv2, whose functions are plain
+/// code addresses).
 pub const SUPPORTED: bool = cfg!(any(
     target_arch = "x86_64",
     target_arch = "aarch64",
-    target_arch = "riscv64"
+    target_arch = "riscv64",
+    all(target_arch = "powerpc64", target_endian = "little"),
+    target_arch = "s390x",
+    target_arch = "x86",
+    target_arch = "arm"
 ));
 
 /// The last fault a probe caught.
@@ -132,22 +138,173 @@ core::arch::global_asm!(
     ".popsection",
 );
 
+#[cfg(all(target_arch = "powerpc64", target_endian = "little"))]
+core::arch::global_asm!(
+    ".pushsection .text.mmapconf_probe,\"ax\",@progbits",
+    // ELFv2: a function is its code address; these use no TOC, so one entry point.
+    ".p2align 4",
+    ".globl mmapconf_probe_read",
+    ".hidden mmapconf_probe_read",
+    ".type mmapconf_probe_read,@function",
+    "mmapconf_probe_read:",
+    "    mr 4, 3",
+    ".globl mmapconf_probe_read_at",
+    ".hidden mmapconf_probe_read_at",
+    "mmapconf_probe_read_at:",
+    "    lbz 3, 0(4)",
+    ".globl mmapconf_probe_read_resume",
+    ".hidden mmapconf_probe_read_resume",
+    "mmapconf_probe_read_resume:",
+    "    blr",
+    ".p2align 4",
+    ".globl mmapconf_probe_write",
+    ".hidden mmapconf_probe_write",
+    ".type mmapconf_probe_write,@function",
+    "mmapconf_probe_write:",
+    "    mr 5, 3",
+    "    li 3, 0",
+    ".globl mmapconf_probe_write_at",
+    ".hidden mmapconf_probe_write_at",
+    "mmapconf_probe_write_at:",
+    "    stb 4, 0(5)",
+    ".globl mmapconf_probe_write_resume",
+    ".hidden mmapconf_probe_write_resume",
+    "mmapconf_probe_write_resume:",
+    "    blr",
+    ".popsection",
+);
+
+#[cfg(target_arch = "s390x")]
+core::arch::global_asm!(
+    ".pushsection .text.mmapconf_probe,\"ax\",@progbits",
+    // Arguments in r2, r3; result in r2; return through r14. A page fault or protection
+    // exception leaves the PSW at the faulting instruction (the kernel rewinds it).
+    ".p2align 4",
+    ".globl mmapconf_probe_read",
+    ".hidden mmapconf_probe_read",
+    ".type mmapconf_probe_read,@function",
+    "mmapconf_probe_read:",
+    "    lgr %r1, %r2",
+    ".globl mmapconf_probe_read_at",
+    ".hidden mmapconf_probe_read_at",
+    "mmapconf_probe_read_at:",
+    "    llgc %r2, 0(%r1)",
+    ".globl mmapconf_probe_read_resume",
+    ".hidden mmapconf_probe_read_resume",
+    "mmapconf_probe_read_resume:",
+    "    br %r14",
+    ".p2align 4",
+    ".globl mmapconf_probe_write",
+    ".hidden mmapconf_probe_write",
+    ".type mmapconf_probe_write,@function",
+    "mmapconf_probe_write:",
+    "    lgr %r1, %r2",
+    "    lghi %r2, 0",
+    ".globl mmapconf_probe_write_at",
+    ".hidden mmapconf_probe_write_at",
+    "mmapconf_probe_write_at:",
+    "    stc %r3, 0(%r1)",
+    ".globl mmapconf_probe_write_resume",
+    ".hidden mmapconf_probe_write_resume",
+    "mmapconf_probe_write_resume:",
+    "    br %r14",
+    ".popsection",
+);
+
+#[cfg(target_arch = "x86")]
+core::arch::global_asm!(
+    ".pushsection .text.mmapconf_probe,\"ax\",@progbits",
+    // cdecl: arguments on the stack, result in eax.
+    ".p2align 4",
+    ".globl mmapconf_probe_read",
+    ".hidden mmapconf_probe_read",
+    "mmapconf_probe_read:",
+    "    mov ecx, dword ptr [esp + 4]",
+    ".globl mmapconf_probe_read_at",
+    ".hidden mmapconf_probe_read_at",
+    "mmapconf_probe_read_at:",
+    "    movzx eax, byte ptr [ecx]",
+    ".globl mmapconf_probe_read_resume",
+    ".hidden mmapconf_probe_read_resume",
+    "mmapconf_probe_read_resume:",
+    "    ret",
+    ".p2align 4",
+    ".globl mmapconf_probe_write",
+    ".hidden mmapconf_probe_write",
+    "mmapconf_probe_write:",
+    "    mov ecx, dword ptr [esp + 4]",
+    "    mov edx, dword ptr [esp + 8]",
+    "    xor eax, eax",
+    ".globl mmapconf_probe_write_at",
+    ".hidden mmapconf_probe_write_at",
+    "mmapconf_probe_write_at:",
+    "    mov byte ptr [ecx], dl",
+    ".globl mmapconf_probe_write_resume",
+    ".hidden mmapconf_probe_write_resume",
+    "mmapconf_probe_write_resume:",
+    "    ret",
+    ".popsection",
+);
+
+#[cfg(target_arch = "arm")]
+core::arch::global_asm!(
+    ".pushsection .text.mmapconf_probe,\"ax\",%progbits",
+    // A32 encodings (not Thumb), so each label is one 4-byte instruction; %function makes
+    // callers in Thumb code switch modes (blx).
+    ".arm",
+    ".p2align 4",
+    ".globl mmapconf_probe_read",
+    ".hidden mmapconf_probe_read",
+    ".type mmapconf_probe_read,%function",
+    "mmapconf_probe_read:",
+    "    mov r1, r0",
+    ".globl mmapconf_probe_read_at",
+    ".hidden mmapconf_probe_read_at",
+    "mmapconf_probe_read_at:",
+    "    ldrb r0, [r1]",
+    ".globl mmapconf_probe_read_resume",
+    ".hidden mmapconf_probe_read_resume",
+    "mmapconf_probe_read_resume:",
+    "    bx lr",
+    ".p2align 4",
+    ".globl mmapconf_probe_write",
+    ".hidden mmapconf_probe_write",
+    ".type mmapconf_probe_write,%function",
+    "mmapconf_probe_write:",
+    "    mov r2, r0",
+    "    mov r0, #0",
+    ".globl mmapconf_probe_write_at",
+    ".hidden mmapconf_probe_write_at",
+    "mmapconf_probe_write_at:",
+    "    strb r1, [r2]",
+    ".globl mmapconf_probe_write_resume",
+    ".hidden mmapconf_probe_write_resume",
+    "mmapconf_probe_write_resume:",
+    "    bx lr",
+    ".popsection",
+);
+
 #[cfg(any(
     target_arch = "x86_64",
     target_arch = "aarch64",
-    target_arch = "riscv64"
+    target_arch = "riscv64",
+    all(target_arch = "powerpc64", target_endian = "little"),
+    target_arch = "s390x",
+    target_arch = "x86",
+    target_arch = "arm"
 ))]
 unsafe extern "C" {
-    fn mmapconf_probe_read(addr: usize) -> u64;
-    fn mmapconf_probe_write(addr: usize, byte: u64) -> u64;
+    fn mmapconf_probe_read(addr: usize) -> usize;
+    fn mmapconf_probe_write(addr: usize, byte: usize) -> usize;
     fn mmapconf_probe_read_at();
     fn mmapconf_probe_read_resume();
     fn mmapconf_probe_write_at();
     fn mmapconf_probe_write_resume();
 }
 
-/// The value the handler leaves in the return register when a probe faulted.
-const FAULTED: u64 = u64::MAX;
+/// The value the handler leaves in the return register when a probe faulted: a word, so
+/// one register on every architecture (on 32-bit x86 a u64 would be edx:eax).
+const FAULTED: usize = usize::MAX;
 
 /// Reads the byte at `addr`, or reports the fault it raised.
 ///
@@ -157,7 +314,11 @@ pub unsafe fn read(addr: usize) -> Result<u8, Fault> {
     #[cfg(any(
         target_arch = "x86_64",
         target_arch = "aarch64",
-        target_arch = "riscv64"
+        target_arch = "riscv64",
+        all(target_arch = "powerpc64", target_endian = "little"),
+        target_arch = "s390x",
+        target_arch = "x86",
+        target_arch = "arm"
     ))]
     {
         // SAFETY: the probe touches only `addr`; a fault there is caught by the handler.
@@ -171,7 +332,11 @@ pub unsafe fn read(addr: usize) -> Result<u8, Fault> {
     #[cfg(not(any(
         target_arch = "x86_64",
         target_arch = "aarch64",
-        target_arch = "riscv64"
+        target_arch = "riscv64",
+        all(target_arch = "powerpc64", target_endian = "little"),
+        target_arch = "s390x",
+        target_arch = "x86",
+        target_arch = "arm"
     )))]
     {
         let _ = addr;
@@ -191,11 +356,15 @@ pub unsafe fn write(addr: usize, byte: u8) -> Result<(), Fault> {
     #[cfg(any(
         target_arch = "x86_64",
         target_arch = "aarch64",
-        target_arch = "riscv64"
+        target_arch = "riscv64",
+        all(target_arch = "powerpc64", target_endian = "little"),
+        target_arch = "s390x",
+        target_arch = "x86",
+        target_arch = "arm"
     ))]
     {
         // SAFETY: as for read.
-        let v = unsafe { mmapconf_probe_write(addr, byte as u64) };
+        let v = unsafe { mmapconf_probe_write(addr, byte as usize) };
         if v == FAULTED {
             Err(last_fault())
         } else {
@@ -205,7 +374,11 @@ pub unsafe fn write(addr: usize, byte: u8) -> Result<(), Fault> {
     #[cfg(not(any(
         target_arch = "x86_64",
         target_arch = "aarch64",
-        target_arch = "riscv64"
+        target_arch = "riscv64",
+        all(target_arch = "powerpc64", target_endian = "little"),
+        target_arch = "s390x",
+        target_arch = "x86",
+        target_arch = "arm"
     )))]
     {
         let _ = (addr, byte);
@@ -247,7 +420,7 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, uctx: *mut 
     unsafe {
         FAULT_SIGNO.store(sig, Ordering::Relaxed);
         FAULT_CODE.store((*info).si_code, Ordering::Relaxed);
-        FAULT_ADDR.store((*info).si_addr() as u64, Ordering::Relaxed);
+        FAULT_ADDR.store((*info).si_addr() as usize as u64, Ordering::Relaxed);
         if !redirect(uctx.cast()) {
             // Not a probe: let the fault kill the child so the parent sees it.
             libc::signal(sig, libc::SIG_DFL);
@@ -261,16 +434,20 @@ unsafe fn redirect(uc: *mut libc::ucontext_t) -> bool {
     #[cfg(any(
         target_arch = "x86_64",
         target_arch = "aarch64",
-        target_arch = "riscv64"
+        target_arch = "riscv64",
+        all(target_arch = "powerpc64", target_endian = "little"),
+        target_arch = "s390x",
+        target_arch = "x86",
+        target_arch = "arm"
     ))]
     let table = [
         (
-            mmapconf_probe_read_at as *const () as u64,
-            mmapconf_probe_read_resume as *const () as u64,
+            mmapconf_probe_read_at as *const () as usize,
+            mmapconf_probe_read_resume as *const () as usize,
         ),
         (
-            mmapconf_probe_write_at as *const () as u64,
-            mmapconf_probe_write_resume as *const () as u64,
+            mmapconf_probe_write_at as *const () as usize,
+            mmapconf_probe_write_resume as *const () as usize,
         ),
     ];
     // SAFETY: `uc` is the live ucontext of the interrupted thread.
@@ -278,19 +455,61 @@ unsafe fn redirect(uc: *mut libc::ucontext_t) -> bool {
         #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
         {
             let g = &mut (*uc).uc_mcontext.gregs;
-            let pc = g[libc::REG_RIP as usize] as u64;
+            let pc = g[libc::REG_RIP as usize] as usize;
             if let Some((_, resume)) = table.iter().find(|(at, _)| *at == pc) {
                 g[libc::REG_RIP as usize] = *resume as i64;
                 g[libc::REG_RAX as usize] = FAULTED as i64;
                 return true;
             }
         }
+        #[cfg(all(target_os = "linux", target_arch = "x86"))]
+        {
+            let g = &mut (*uc).uc_mcontext.gregs;
+            let pc = g[libc::REG_EIP as usize] as usize;
+            if let Some((_, resume)) = table.iter().find(|(at, _)| *at == pc) {
+                g[libc::REG_EIP as usize] = *resume as i32;
+                g[libc::REG_EAX as usize] = FAULTED as i32;
+                return true;
+            }
+        }
         #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
         {
             let m = &mut (*uc).uc_mcontext;
-            if let Some((_, resume)) = table.iter().find(|(at, _)| *at == m.pc) {
-                m.pc = *resume;
-                m.regs[0] = FAULTED;
+            if let Some((_, resume)) = table.iter().find(|(at, _)| *at as u64 == m.pc) {
+                m.pc = *resume as u64;
+                m.regs[0] = FAULTED as u64;
+                return true;
+            }
+        }
+        #[cfg(all(target_os = "linux", target_arch = "arm"))]
+        {
+            let m = &mut (*uc).uc_mcontext;
+            if let Some((_, resume)) = table.iter().find(|(at, _)| *at == m.arm_pc as usize) {
+                m.arm_pc = *resume as _;
+                m.arm_r0 = FAULTED as _;
+                return true;
+            }
+        }
+        #[cfg(all(
+            target_os = "linux",
+            target_arch = "powerpc64",
+            target_endian = "little"
+        ))]
+        {
+            // gp_regs[32] is the next instruction pointer (PT_NIP), gp_regs[3] is r3.
+            let g = &mut (*uc).uc_mcontext.gp_regs;
+            if let Some((_, resume)) = table.iter().find(|(at, _)| *at == g[32] as usize) {
+                g[32] = *resume as _;
+                g[3] = FAULTED as _;
+                return true;
+            }
+        }
+        #[cfg(all(target_os = "linux", target_arch = "s390x"))]
+        {
+            let m = &mut (*uc).uc_mcontext;
+            if let Some((_, resume)) = table.iter().find(|(at, _)| *at == m.psw.addr as usize) {
+                m.psw.addr = *resume as u64;
+                m.gregs[2] = FAULTED as u64;
                 return true;
             }
         }
@@ -298,16 +517,17 @@ unsafe fn redirect(uc: *mut libc::ucontext_t) -> bool {
         {
             // gregs[0] is the pc (REG_PC), gregs[10] is a0 (REG_A0), the return register.
             let g = &mut (*uc).uc_mcontext.__gregs;
-            if let Some((_, resume)) = table.iter().find(|(at, _)| *at == g[libc::REG_PC]) {
-                g[libc::REG_PC] = *resume;
-                g[libc::REG_A0] = FAULTED;
+            if let Some((_, resume)) = table.iter().find(|(at, _)| *at == g[libc::REG_PC] as usize)
+            {
+                g[libc::REG_PC] = *resume as _;
+                g[libc::REG_A0] = FAULTED as _;
                 return true;
             }
         }
         #[cfg(all(target_os = "freebsd", target_arch = "x86_64"))]
         {
             let m = &mut (*uc).uc_mcontext;
-            if let Some((_, resume)) = table.iter().find(|(at, _)| *at == m.mc_rip as u64) {
+            if let Some((_, resume)) = table.iter().find(|(at, _)| *at == m.mc_rip as usize) {
                 m.mc_rip = *resume as i64;
                 m.mc_rax = FAULTED as i64;
                 return true;
@@ -316,7 +536,7 @@ unsafe fn redirect(uc: *mut libc::ucontext_t) -> bool {
         #[cfg(all(target_os = "freebsd", target_arch = "aarch64"))]
         {
             let g = &mut (*uc).uc_mcontext.mc_gpregs;
-            if let Some((_, resume)) = table.iter().find(|(at, _)| *at == g.gp_elr as u64) {
+            if let Some((_, resume)) = table.iter().find(|(at, _)| *at == g.gp_elr as usize) {
                 g.gp_elr = *resume as _;
                 g.gp_x[0] = FAULTED as _;
                 return true;

@@ -295,17 +295,17 @@ impl Child<'_> {
     unsafe fn fill_object(&mut self, fd: c_int, o: &ObjectPlan) -> Result<(), SetupCall> {
         // SAFETY: writes from the content buffer prepared before fork.
         unsafe {
-            if libc::ftruncate(fd, o.size as libc::off_t) != 0 {
+            if lfs::ftruncate(fd, o.size as lfs::Off) != 0 {
                 return Err(SetupCall::Ftruncate);
             }
             let buf = &self.prep.content;
             let mut done = 0;
             while done < buf.len() {
-                let n = libc::pwrite(
+                let n = lfs::pwrite(
                     fd,
                     buf[done..].as_ptr().cast(),
                     buf.len() - done,
-                    done as libc::off_t,
+                    done as lfs::Off,
                 );
                 if n <= 0 {
                     return Err(SetupCall::Pwrite);
@@ -342,13 +342,13 @@ impl Child<'_> {
         };
         // SAFETY: a new mapping; MAP_FIXED only over addresses the case names.
         unsafe {
-            let p = libc::mmap(
+            let p = lfs::mmap(
                 addr as *mut c_void,
                 m.len,
                 prot,
                 m.flags,
                 self.fd_of(m.fd),
-                m.offset as libc::off_t,
+                m.offset as lfs::Off,
             );
             if p == libc::MAP_FAILED {
                 return Err(SetupCall::Mmap);
@@ -633,7 +633,7 @@ impl Child<'_> {
                         self.fail(Stage::Step, self.file_fd_call(), i);
                         return out;
                     }
-                    set_ret(&mut out, libc::ftruncate(fd, size as libc::off_t) as i64);
+                    set_ret(&mut out, lfs::ftruncate(fd, size as lfs::Off) as i64);
                     self.done_with(fd);
                 }
                 ActionPlan::Pwrite { offset, len, byte } => {
@@ -648,11 +648,11 @@ impl Child<'_> {
                     let mut r = 0i64;
                     while done < len {
                         let n = (len - done).min(buf.len());
-                        let w = libc::pwrite(
+                        let w = lfs::pwrite(
                             fd,
                             buf.as_ptr().cast(),
                             n,
-                            (offset + done as i64) as libc::off_t,
+                            (offset + done as i64) as lfs::Off,
                         );
                         if w <= 0 {
                             r = -1;
@@ -699,8 +699,8 @@ impl Child<'_> {
     ) {
         // SAFETY: reads into a stack buffer.
         unsafe {
-            let mut st: libc::stat = std::mem::zeroed();
-            if fd < 0 || libc::fstat(fd, &mut st) != 0 {
+            let mut st: lfs::Stat = std::mem::zeroed();
+            if fd < 0 || lfs::fstat(fd, &mut st) != 0 {
                 set_ret(out, -1);
                 return;
             }
@@ -717,11 +717,11 @@ impl Child<'_> {
             let mut done = 0usize;
             while done < len {
                 let n = (len - done).min(buf.len());
-                let r = libc::pread(
+                let r = lfs::pread(
                     fd,
                     buf.as_mut_ptr().cast(),
                     n,
-                    (offset + done as i64) as libc::off_t,
+                    (offset + done as i64) as lfs::Off,
                 );
                 if r < 0 {
                     set_ret(out, -1);
@@ -762,9 +762,13 @@ impl Child<'_> {
         // SAFETY: a descriptor and names prepared before fork.
         unsafe {
             if p.dir_fd >= 0 {
-                libc::openat(p.dir_fd, p.name.as_ptr(), flags | libc::O_NOFOLLOW)
+                libc::openat(
+                    p.dir_fd,
+                    p.name.as_ptr(),
+                    flags | libc::O_NOFOLLOW | lfs::O_LARGE,
+                )
             } else {
-                libc::open(p.object_path.as_ptr(), flags)
+                libc::open(p.object_path.as_ptr(), flags | lfs::O_LARGE)
             }
         }
     }
@@ -900,7 +904,7 @@ fn shm(_prep: &Prepared) -> c_int {
 /// private tmpfs work directory when there is one, exclusively, then unlinked at once.
 #[cfg(not(target_os = "freebsd"))]
 fn shm(prep: &Prepared) -> c_int {
-    let flags = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
+    let flags = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | lfs::O_LARGE;
     // SAFETY: a descriptor and names prepared before fork.
     unsafe {
         if prep.dir_fd >= 0 {
@@ -996,6 +1000,23 @@ fn minherit(_: u64, _: usize, _: i32) -> i64 {
     -1
 }
 
+/// File offsets are 64 bits on every ABI the suite runs on: on 32-bit Linux the large-file
+/// entries (ftruncate64 and the like, O_LARGEFILE as open64 passes it), as a C program
+/// built with _FILE_OFFSET_BITS=64 calls them; elsewhere off_t is 64 bits already.
+mod lfs {
+    #[cfg(all(target_os = "linux", target_pointer_width = "32"))]
+    pub use libc::{
+        fstat64 as fstat, ftruncate64 as ftruncate, mmap64 as mmap, off64_t as Off,
+        pread64 as pread, pwrite64 as pwrite, stat64 as Stat,
+    };
+    #[cfg(all(target_os = "linux", target_pointer_width = "32"))]
+    pub const O_LARGE: libc::c_int = libc::O_LARGEFILE;
+    #[cfg(not(all(target_os = "linux", target_pointer_width = "32")))]
+    pub use libc::{fstat, ftruncate, mmap, off_t as Off, pread, pwrite, stat as Stat};
+    #[cfg(not(all(target_os = "linux", target_pointer_width = "32")))]
+    pub const O_LARGE: libc::c_int = 0;
+}
+
 /// The calls under test whose libc wrappers are more than a trap into the kernel: musl's
 /// mmap turns EPERM into ENOMEM and checks the offset and length itself, its mprotect
 /// rounds the address down to a page, its mremap checks the new length. On Linux the
@@ -1016,17 +1037,7 @@ mod raw {
         #[cfg(target_os = "linux")]
         {
             // SAFETY: the caller's; the kernel validates every argument.
-            let r = unsafe {
-                libc::syscall(
-                    libc::SYS_mmap,
-                    addr as usize,
-                    len,
-                    prot as libc::c_long,
-                    flags as libc::c_long,
-                    fd as libc::c_long,
-                    off as libc::c_long,
-                )
-            };
+            let r = unsafe { linux_mmap(addr as usize, len, prot, flags, fd, off) };
             if r == -1 {
                 libc::MAP_FAILED
             } else {
@@ -1043,6 +1054,97 @@ mod raw {
                 flags,
                 fd,
                 off as libc::off_t,
+            )
+        }
+    }
+
+    /// The kernel's mmap entry for this ABI; the return value of syscall(2).
+    #[cfg(all(
+        target_os = "linux",
+        target_pointer_width = "64",
+        not(target_arch = "s390x")
+    ))]
+    unsafe fn linux_mmap(
+        addr: usize,
+        len: usize,
+        prot: c_int,
+        flags: c_int,
+        fd: c_int,
+        off: i64,
+    ) -> libc::c_long {
+        // SAFETY: the caller's.
+        unsafe {
+            libc::syscall(
+                libc::SYS_mmap,
+                addr,
+                len,
+                prot as libc::c_long,
+                flags as libc::c_long,
+                fd as libc::c_long,
+                off as libc::c_long,
+            )
+        }
+    }
+
+    /// s390x's mmap is old_mmap: one pointer to the six arguments (arch/s390's
+    /// mmap_arg_struct), as its glibc calls it.
+    #[cfg(all(target_os = "linux", target_arch = "s390x"))]
+    unsafe fn linux_mmap(
+        addr: usize,
+        len: usize,
+        prot: c_int,
+        flags: c_int,
+        fd: c_int,
+        off: i64,
+    ) -> libc::c_long {
+        let args: [u64; 6] = [
+            addr as u64,
+            len as u64,
+            prot as u64,
+            flags as u64,
+            fd as i64 as u64,
+            off as u64,
+        ];
+        // SAFETY: the caller's; `args` outlives the call.
+        unsafe { libc::syscall(libc::SYS_mmap, args.as_ptr()) }
+    }
+
+    /// 32-bit Linux: old_mmap (x86 only; an unsigned 32-bit byte offset, so the kernel
+    /// itself judges its alignment) when the offset fits it, else mmap2 with the offset in
+    /// 4096-byte units. The planner makes a case whose offset neither carries not
+    /// applicable (plan::mmap_offset_on_this_abi).
+    #[cfg(all(target_os = "linux", target_pointer_width = "32"))]
+    unsafe fn linux_mmap(
+        addr: usize,
+        len: usize,
+        prot: c_int,
+        flags: c_int,
+        fd: c_int,
+        off: i64,
+    ) -> libc::c_long {
+        #[cfg(target_arch = "x86")]
+        if (0..=u32::MAX as i64).contains(&off) {
+            let args: [u32; 6] = [
+                addr as u32,
+                len as u32,
+                prot as u32,
+                flags as u32,
+                fd as u32,
+                off as u32,
+            ];
+            // SAFETY: the caller's; `args` outlives the call.
+            return unsafe { libc::syscall(libc::SYS_mmap, args.as_ptr()) };
+        }
+        // SAFETY: the caller's.
+        unsafe {
+            libc::syscall(
+                libc::SYS_mmap2,
+                addr,
+                len,
+                prot as libc::c_long,
+                flags as libc::c_long,
+                fd as libc::c_long,
+                (off as u64 >> 12) as libc::c_ulong,
             )
         }
     }

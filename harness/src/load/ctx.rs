@@ -16,7 +16,9 @@ pub const CHECK_PAGE_SIZES: [i128; 3] = [4 << 10, 16 << 10, 64 << 10];
 
 /// The ends of the user address space `top` is evaluated with on each OS, for a page size:
 /// Linux x86_64 (one page below 2^47), arm64 (2^48) and 5-level paging (2^56); FreeBSD
-/// amd64 (2^47) and arm64 (2^48). `size_t` and `off_t` are 64 bits on all of them.
+/// amd64 (2^47) and arm64 (2^48). `size_t` and `off_t` are 64 bits on all of them: case
+/// files are checked for 64-bit ABIs (on a 32-bit one a value that does not fit makes the
+/// case not applicable at plan time), whatever the harness was built for.
 fn check_tops(os: Os, page: i128) -> Vec<i128> {
     match os {
         Os::Linux => vec![(1 << 47) - page, 1 << 48, 1 << 56],
@@ -83,7 +85,7 @@ impl<'a> Ctx<'a> {
         let bad = self
             .envs
             .iter()
-            .find_map(|(os, env)| e.value(ty, *env).err().map(|m| (*os, env.page, m)));
+            .find_map(|(os, env)| e.value_for(ty, *env, 64).err().map(|m| (*os, env.page, m)));
         if let Some((os, page, m)) = bad {
             self.err(
                 s.span(),
