@@ -255,6 +255,10 @@ pub enum Part {
     ForkStatus = 6,
     /// The record is complete: nothing follows.
     End = 7,
+    /// Where `placed` compares the call's mapping with: the start address in
+    /// `outcome.ret`, the end in `outcome.size` (resolved in the child, where bases such as
+    /// `hole` exist).
+    Placed = 8,
 }
 
 /// One part of a child's report, written with a single `write(2)`.
@@ -341,6 +345,10 @@ impl Record {
                 }
                 p if p == Part::ForkStatus as u32 => rec.fork_status = m.values[0],
                 p if p == Part::End as u32 => complete = true,
+                p if p == Part::Placed as u32 => {
+                    rec.placed = 1;
+                    rec.placed_at = [m.outcome.ret, m.outcome.size as u64];
+                }
                 _ => return None,
             }
         }
@@ -405,8 +413,12 @@ mod tests {
         step.outcome.signo = libc::SIGSEGV;
         let mut status = Message::new(Part::ForkStatus, 0);
         status.values[0] = 9;
+        let mut placed = Message::new(Part::Placed, 0);
+        placed.outcome.ret = 0x8000_0000;
+        placed.outcome.size = 0x9000_0000;
         let bytes = stream(&[
             Message::new(Part::Start, 0),
+            placed,
             call,
             Message::new(Part::Forked, 1),
             step,
@@ -421,6 +433,8 @@ mod tests {
         assert_eq!(f.record.steps[2].signo, libc::SIGSEGV);
         assert_eq!(f.record.steps[3].state, RawOutcome::NOT_RUN);
         assert_eq!(f.record.fork_status, 9);
+        assert_eq!(f.record.placed, 1);
+        assert_eq!(f.record.placed_at, [0x8000_0000, 0x9000_0000]);
     }
 
     /// A child killed between two messages (or inside the write of one, which the pipe

@@ -376,6 +376,10 @@ impl Child<'_> {
             if let Some(p) = self.plan.placed {
                 self.rec.placed = 1;
                 self.rec.placed_at = [self.bases.resolve(p.at), self.bases.resolve(p.end)];
+                let mut m = Message::new(Part::Placed, 0);
+                m.outcome.ret = self.rec.placed_at[0];
+                m.outcome.size = self.rec.placed_at[1] as i64;
+                self.send(&m);
             }
         }
         self.rec.call = out;
