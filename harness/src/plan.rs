@@ -306,6 +306,9 @@ pub fn check_everywhere(case: &Case) -> Vec<String> {
                 tunables: Vec::new(),
                 top: 1 << 47,
                 under: String::new(),
+                endian: String::new(),
+                word_bits: 64,
+                paging: String::new(),
             };
             if let Err(e) = plan(case, &host)
                 && !seen.contains(&e)
@@ -856,6 +859,9 @@ mod tests {
             tunables: Vec::new(),
             top: 1 << 47,
             under: String::new(),
+            endian: "little".into(),
+            word_bits: 64,
+            paging: String::new(),
         }
     }
 
