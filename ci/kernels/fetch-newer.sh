@@ -98,10 +98,11 @@ for pkg in "${cands[@]}"; do
 done
 [ -n "$deb" ] || skip "cannot download any of ${cands[*]} from $suite"
 # Debian 14's linux-image-<release> is itself a metapackage: the kernel is in
-# linux-binary-<release>, its modules in linux-modules-<release>. They go beside it, where
+# linux-binary-<release>, its modules in linux-modules-<release>, its config in
+# linux-base-<release>. They go beside it, where
 # kernel_unpack (lib.sh) unpacks them with it.
 parts_arch=${pkg#*:}; [ "$parts_arch" = "$pkg" ] && parts_arch=
-for part in $(dpkg-deb -f "$deb" Depends | grep -o 'linux-\(binary\|modules\)-[0-9][^ ,]*'); do
+for part in $(dpkg-deb -f "$deb" Depends | grep -o 'linux-\(base\|binary\|modules\)-[0-9][^ ,]*'); do
   ls "$base/debs/${part}_"*.deb >/dev/null 2>&1 && continue
   (cd "$base/debs" && apt-get "${apt_opts[@]}" -q download "$part${parts_arch:+:$parts_arch}" >&2) ||
     skip "cannot download $part (part of ${pkg%%:*}) from $suite"

@@ -83,13 +83,15 @@ kernel_unpack() {
     mkdir -p "$kdir"
     dpkg-deb -x "$deb" "$kdir/pkg.part"
     # Debian 14: the image and its modules are the linux-binary/-modules packages beside it.
-    for d in $(dpkg-deb -f "$deb" Depends | grep -o 'linux-\(binary\|modules\)-[0-9][^ ,]*'); do
+    for d in $(dpkg-deb -f "$deb" Depends | grep -o 'linux-\(base\|binary\|modules\)-[0-9][^ ,]*'); do
       dpkg-deb -x "$(ls "$(dirname "$deb")/${d}_"*.deb | head -1)" "$kdir/pkg.part"
     done
     mv "$kdir/pkg.part" "$kdir/pkg"
   fi
-  kconfig=$(ls "$kdir"/pkg/boot/config-* | head -1)
+  # Debian 14 keeps config and image in /usr/lib/modules/<release>/.
+  kconfig=$(ls "$kdir"/pkg/boot/config-* "$kdir"/pkg/usr/lib/modules/*/config 2>/dev/null | head -1 || true)
   krel=${kconfig##*/config-}
+  [ "$krel" != "$kconfig" ] || krel=$(basename "$(dirname "$kconfig")")
   kver=$(dpkg-deb -f "$deb" Version)
   kmoddir=
   for d in "$kdir/pkg/lib/modules/$krel" "$kdir/pkg/usr/lib/modules/$krel"; do
@@ -121,7 +123,15 @@ vm_initramfs() {
   for m in ${vm_modules:-VIRTIO_PCI:virtio_pci VIRTIO_BLK:virtio_blk CRYPTO_CRC32C:crc32c_generic EXT4_FS:ext4}; do
     grep -qx "CONFIG_${m%%:*}=y" "$kconfig" || mods+=("${m#*:}")
   done
-  if [ ${#mods[@]} -gt 0 ]; then
+  # Linux 6.14 and later call crc32c's crypto module crc32c-cryptoapi.
+  if [ -n "$kmoddir" ] && [ -z "$(find "$kmoddir" -name 'crc32c_generic.ko*' -print -quit)" ] &&
+     [ -n "$(find "$kmoddir" -name 'crc32c-cryptoapi.ko*' -print -quit)" ]; then
+    mods=("${mods[@]/crc32c_generic/crc32c-cryptoapi}")
+  fi
+  # vm_tmpfs_why: a reason to keep /tmp on tmpfs whatever the kernel has.
+  if [ -n "${vm_tmpfs_why:-}" ]; then
+    why=$vm_tmpfs_why
+  elif [ ${#mods[@]} -gt 0 ]; then
     if [ -z "$busybox" ] || ! file -L "$busybox" | grep -e 'statically linked' >/dev/null ||
        [ "$(elf_arch "$busybox")" != "${vm_init_arch:-$(elf_arch "$bin")}" ]; then
       why="${mods[*]} are modules in this kernel and there is no static busybox to load them"

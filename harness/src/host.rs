@@ -20,6 +20,14 @@ pub struct Host {
     pub tunables: Vec<String>,
     /// One past the highest user address on this OS and architecture.
     pub top: u64,
+    /// `little` or `big`: the byte order of this build (and so of the kernel's ABI).
+    pub endian: String,
+    /// Bits of a word (size_t, pointers) in this build's ABI: 64, or 32 (also on a 64-bit
+    /// kernel's compat ABI).
+    pub word_bits: u32,
+    /// The user address space measured (`top`) and, where the arch and page size make it
+    /// unambiguous, the page-table levels it implies ("4-level paging, 47-bit user space").
+    pub paging: String,
     /// What the suite ran under when that is not the kernel itself (a sandbox, an
     /// emulator), as given with `run --under`; empty on bare kernels.
     pub under: String,
@@ -45,7 +53,22 @@ impl Host {
             tunables: tunables(),
             top: user_top(page_size() as u64),
             under: String::new(),
+            endian: if cfg!(target_endian = "big") {
+                "big"
+            } else {
+                "little"
+            }
+            .into(),
+            word_bits: usize::BITS,
+            paging: String::new(),
         }
+        .with_paging()
+    }
+
+    /// Fills `paging` from `top`, the arch and the page size.
+    fn with_paging(mut self) -> Host {
+        self.paging = paging_text(&self.arch, self.page_size as u64, self.top);
+        self
     }
 
     pub fn is_root(&self) -> bool {
@@ -59,6 +82,31 @@ impl Host {
             .map(|o| o.key().to_string())
             .unwrap_or_else(|| self.os_name.to_lowercase());
         format!("{os}-{}-{}", self.release, self.arch)
+    }
+}
+
+/// "N-level paging, B-bit user space" where the levels follow from arch, page size and the
+/// top's bits (x86_64: 47 and 56 bits are 4 and 5 levels; riscv64 sv39/48/57; arm64 by
+/// granule); otherwise only the bits. Empty when the top could not be read.
+fn paging_text(arch: &str, page: u64, top: u64) -> String {
+    if top == 0 {
+        return String::new();
+    }
+    // Bits of the space: the top rounded up to a power of two (x86_64 keeps its last page
+    // unmappable, ia32 its last two).
+    let bits = 64 - (top - 1).leading_zeros();
+    let levels = match (arch, page >> 10, bits) {
+        ("x86_64", _, 47) | ("riscv64", _, 47) => Some(4),
+        ("x86_64", _, 56) | ("riscv64", _, 56) => Some(5),
+        ("riscv64", _, 38) => Some(3),
+        ("aarch64", 4, 39) | ("aarch64", 16, 47) | ("aarch64", 64, 48) => Some(3),
+        ("aarch64", 4, 48) | ("aarch64", 16, 48) => Some(4),
+        ("aarch64", 64, 42) => Some(2),
+        _ => None,
+    };
+    match levels {
+        Some(n) => format!("{n}-level paging, {bits}-bit user space"),
+        None => format!("{bits}-bit user space"),
     }
 }
 

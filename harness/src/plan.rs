@@ -329,6 +329,9 @@ pub fn check_everywhere(case: &Case) -> Vec<String> {
                 tunables: Vec::new(),
                 top: 1 << 47,
                 under: String::new(),
+                endian: String::new(),
+                word_bits: 64,
+                paging: String::new(),
             };
             if let Err(e) = plan(case, &host)
                 && !seen.contains(&e)
@@ -893,6 +896,9 @@ mod tests {
             tunables: Vec::new(),
             top: 1 << 47,
             under: String::new(),
+            endian: "little".into(),
+            word_bits: 64,
+            paging: String::new(),
         }
     }
 

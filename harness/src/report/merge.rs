@@ -50,6 +50,15 @@ pub struct HostFacts {
     /// have none).
     #[serde(default)]
     pub tunables: Vec<String>,
+    /// `little` or `big` (absent in older results files).
+    #[serde(default)]
+    pub endian: String,
+    /// 64 or 32: the ABI's word (0 in older results files).
+    #[serde(default)]
+    pub word_bits: u32,
+    /// The user address space and the paging levels it implies, where they could be read.
+    #[serde(default)]
+    pub paging: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -144,7 +153,17 @@ impl Run {
         } else {
             format!("{}-byte pages", h.page_size)
         };
-        format!("{} {} {}, {page}", h.os_name, h.release, h.arch)
+        let mut s = format!("{} {} {}, {page}", h.os_name, h.release, h.arch);
+        if !h.endian.is_empty() {
+            s.push_str(&format!(", {}-endian", h.endian));
+        }
+        if h.word_bits != 0 {
+            s.push_str(&format!(", {}-bit", h.word_bits));
+        }
+        if !h.paging.is_empty() {
+            s.push_str(&format!(", {}", h.paging));
+        }
+        s
     }
 
     /// The kernel's full description: [`Run::short_label`] and what it ran under.
@@ -879,6 +898,9 @@ historical = true
                 page_size: 16384,
                 under: String::new(),
                 tunables: Vec::new(),
+                endian: String::new(),
+                word_bits: 0,
+                paging: String::new(),
             },
             cases,
             finished_at: 7,
