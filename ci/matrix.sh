@@ -76,12 +76,14 @@ one() {
 
 # The host: mmapconf's own report name is linux-<release>-<arch>. A subshell, since
 # finish exits.
+# host_run [BINARY SUFFIX]: another build (the i686 one: 32-bit compat on this kernel)
+# runs beside the 64-bit one under a name of its own.
 host_run() (
-  local name rc
-  name=linux-$(uname -r)-$(uname -m)
+  local name rc b=${1:-$bin}
+  name=linux-$(uname -r)-$(uname -m)${2:-}
   mkdir -p "$scratch/runs/$name"
   set +e
-  "$bin" "${cases_args[@]}" run --out "$scratch/runs/$name" \
+  "$b" "${cases_args[@]}" run --out "$scratch/runs/$name" \
     >"$scratch/runs/$name/stdout.txt" 2>"$scratch/runs/$name/stderr.txt"
   rc=$?
   set -e
@@ -131,6 +133,37 @@ fi
 if [ -n "$bin_a64" ] && [ -z "${MATRIX_NO_NEWER:-}" ]; then
   one qemu-system-aarch64 "$k/qemu-system-aarch64.sh" "$bin_a64" "$scratch/runs"
 fi
+
+# The axes beyond 64-bit little-endian 4 and 16 KiB (ci/kernels/qemu-system-axis.sh):
+# 32-bit compat on this kernel, 64 KiB pages (ppc64el) and big-endian (s390x), each with a
+# static binary of its arch. MATRIX_AXES lists them (default below); riscv64 (sv57, sv48,
+# sv39), armhf and the amd64 la57/4-level pair have runners but have not been run here yet.
+axis_bin() {
+  "$k/build-static.sh" "$1" 2>"$scratch/logs/build-$1.log" | tail -1
+}
+for axis in ${MATRIX_AXES-i686 ppc64el s390x}; do
+  case $axis in
+    i686) arch=i686 ;;
+    ppc64el) arch=powerpc64le ;;
+    s390x) arch=s390x ;;
+    riscv64 | riscv64-sv48 | riscv64-sv39) arch=riscv64 ;;
+    armhf) arch=armv7 ;;
+    amd64-la57 | amd64-4lvl) arch=x86_64 ;;
+    amd64-ia32) arch=i686 ;;
+    *) echo "matrix: unknown axis $axis" >&2; exit 1 ;;
+  esac
+  if ! axis_binary=$(axis_bin "$arch") || [ -z "$axis_binary" ]; then
+    rows+=("$axis	0	skipped: the $arch build failed (logs/build-$arch.log)")
+    skipped+=("$axis")
+    continue
+  fi
+  if [ "$axis" = i686 ]; then
+    one host-i686 host_run "$(readlink -f "$axis_binary")" -i686-compat
+  else
+    one "qemu-system-$axis" "$k/qemu-system-axis.sh" "$axis" "$(readlink -f "$axis_binary")" \
+      "$scratch/runs"
+  fi
+done
 
 # Collect: reports/matrix/runs/ is replaced by this run's results, so that the merged
 # report is one matrix run, never a mix with stale runs.

@@ -85,13 +85,15 @@ esac
 deb=
 for pkg in "${cands[@]}"; do
   # The cached .deb of this package's arch only (one version exists for several).
-  want_arch=${pkg#*:}; [ "$want_arch" = "$pkg" ] && want_arch=amd64
+  # Without :ARCH, any arch (linux-image-arm64-16k is an arm64 package in an amd64 list).
+  want_arch=${pkg#*:}; [ "$want_arch" = "$pkg" ] && want_arch='*'
+
   ver=$(apt-cache "${apt_opts[@]}" policy "$pkg" 2>/dev/null | awk '$1 == "Candidate:" {print $2}')
   [ -n "$ver" ] && [ "$ver" != "(none)" ] || continue
-  deb=$(ls "$base/debs/${pkg%%:*}_"*"${ver#*:}_"{"$want_arch",all}.deb 2>/dev/null | head -1 || true)
+  deb=$(ls "$base/debs/${pkg%%:*}_"*"${ver#*:}_"{$want_arch,all}.deb 2>/dev/null | head -1 || true)
   [ -z "$deb" ] || break
   if (cd "$base/debs" && apt-get "${apt_opts[@]}" -q download "$pkg" >&2); then
-    deb=$(ls "$base/debs/${pkg%%:*}_"*"${ver#*:}_"{"$want_arch",all}.deb 2>/dev/null | head -1)
+    deb=$(ls "$base/debs/${pkg%%:*}_"*"${ver#*:}_"{$want_arch,all}.deb 2>/dev/null | head -1)
     break
   fi
   echo "fetch-newer: cannot download $pkg $ver from $suite" >&2
