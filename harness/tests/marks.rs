@@ -113,7 +113,11 @@ fn an_errno_the_kernel_never_returns_shows_up_as_never_observed_on_its_own() {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .find(|d| {
-            let name = d.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let name = d
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             name.starts_with("linux-") && name.ends_with("-x86_64")
         })
         .expect("a committed run of a Linux x86_64 host under reports/")
