@@ -374,11 +374,9 @@ impl Child<'_> {
             self.bases.result = out.ret;
             // Resolved now, for the judge: bases such as `hole` exist only here.
             if let Some(p) = self.plan.placed {
-                self.rec.placed = 1;
-                self.rec.placed_at = [self.bases.resolve(p.at), self.bases.resolve(p.end)];
                 let mut m = Message::new(Part::Placed, 0);
-                m.outcome.ret = self.rec.placed_at[0];
-                m.outcome.size = self.rec.placed_at[1] as i64;
+                m.outcome.ret = self.bases.resolve(p.at);
+                m.outcome.size = self.bases.resolve(p.end) as i64;
                 self.send(&m);
             }
         }
