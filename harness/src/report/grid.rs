@@ -33,7 +33,12 @@ pub fn html_runs(m: &Merged) -> Markup {
                 @for (i, r) in m.runs.iter().enumerate() {
                     @let ms = members(r);
                     tr {
-                        td { code { (r.name) } }
+                        td {
+                            code { (r.name) }
+                            @if super::compact::folds(m) {
+                                div.small { a href=(super::compact::detail_file(r)) { "its full report" } }
+                            }
+                        }
                         td.small { (tally_text(m, i)) }
                         td.small {
                             @if ms.len() == 1 {
@@ -105,7 +110,12 @@ pub fn md_runs(m: &Merged, s: &mut String) {
         "Runs whose observations are identical case for case share one column below.\n"
     );
     for (i, r) in m.runs.iter().enumerate() {
-        let _ = writeln!(s, "- **`{}`** ({}):", r.name, tally_text(m, i));
+        let detail = if super::compact::folds(m) {
+            format!(" [its full report]({})", super::compact::detail_file(r))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(s, "- **`{}`** ({}){detail}:", r.name, tally_text(m, i));
         for (name, label) in members(r) {
             let _ = writeln!(s, "  - `{name}`: {}", label.replace('\n', " "));
         }
@@ -118,7 +128,12 @@ pub fn md_values(m: &Merged, s: &mut String) {
     let _ = writeln!(s, "## By flag, prot and advice value\n");
     let _ = writeln!(
         s,
-        "conforms: every case passing the value conforms (a recorded deviation counts); partly: some fail; differs: all fail. Failing cases are named.\n"
+        "conforms: every case passing the value conforms (a recorded deviation counts); partly: some fail; differs: all fail. {}\n",
+        if super::compact::folds(m) {
+            "Failing cases are counted here and named on each column's own page."
+        } else {
+            "Failing cases are named."
+        }
     );
     let _ = write!(s, "| value |");
     for r in &m.runs {
@@ -131,14 +146,23 @@ pub fn md_values(m: &Merged, s: &mut String) {
             if st.failed.is_empty() {
                 let _ = write!(s, " {} |", st.word());
             } else {
-                let ids: Vec<String> = st.failed.iter().map(|id| format!("`{id}`")).collect();
+                // A folded page counts them; the column's own page names them.
+                let ids: Vec<String> = if super::compact::folds(m) {
+                    vec![]
+                } else {
+                    st.failed.iter().map(|id| format!("`{id}`")).collect()
+                };
+                let named = if ids.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", ids.join(", "))
+                };
                 let _ = write!(
                     s,
-                    " **{} {}/{}**: {} |",
+                    " **{} {}/{}**{named} |",
                     st.word(),
                     st.failed.len(),
                     st.ran.len(),
-                    ids.join(", ")
                 );
             }
         }
@@ -237,18 +261,23 @@ pub fn historical_rows(m: &Merged) -> Vec<HistoricalCheck> {
     for h in &m.historical {
         *count.entry(key(h)).or_default() += 1;
     }
+    // Runs alike on a check share its row, which names them (or says every column).
+    let mut runs_of: BTreeMap<_, Vec<String>> = BTreeMap::new();
+    for h in &m.historical {
+        runs_of.entry(key(h)).or_default().push(h.run.clone());
+    }
     let mut out: Vec<HistoricalCheck> = Vec::new();
     let mut done = BTreeSet::new();
     for h in &m.historical {
         let k = key(h);
-        if n > 1 && count[&k] == n {
-            if done.insert(k) {
-                let mut all = h.clone();
-                all.run = "every column".into();
-                out.push(all);
+        if done.insert(k.clone()) {
+            let mut row = h.clone();
+            if n > 1 && count[&k] == n {
+                row.run = "every column".into();
+            } else {
+                row.run = runs_of[&k].join(", ");
             }
-        } else {
-            out.push(h.clone());
+            out.push(row);
         }
     }
     out
@@ -300,6 +329,15 @@ mod tests {
         let mut md = String::new();
         md_values(&two_kernels(&reg), &mut md);
         assert!(md.contains("| `PROT_READ` |"), "{md}");
+        // A folded (matrix) page counts the failing cases; one column's page names them.
+        assert!(
+            !md.contains("`mmap.tenth`") && md.contains("**differs 2/2**"),
+            "{md}"
+        );
+        let m = two_kernels(&reg);
+        let one = Merged::new(vec![m.runs[1].clone()], &reg, Default::default());
+        let mut md = String::new();
+        md_values(&one, &mut md);
         assert!(md.contains("`mmap.tenth`"), "{md}");
     }
 }

@@ -3,6 +3,7 @@
 //! clause-by-clause matrix and coverage. Laid out to fit a laptop screen without
 //! sideways scrolling for two kernels.
 
+use super::compact;
 use super::merge::{Cell, Contradiction, Mark, Merged, Run};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
@@ -35,8 +36,8 @@ tr.clause td span{font-weight:normal}
 a{color:#0b57d0}
 "#;
 
-fn mark_class(c: &Cell) -> String {
-    let base = match c.mark {
+fn mark_base(mark: Mark) -> &'static str {
+    match mark {
         Mark::Conforms => "ok",
         Mark::NotExhibited => "unshown",
         Mark::KnownDeviation => "known",
@@ -44,7 +45,11 @@ fn mark_class(c: &Cell) -> String {
         Mark::NotApplicable => "na",
         Mark::OtherOs => "other",
         Mark::Broken => "broken",
-    };
+    }
+}
+
+fn mark_class(c: &Cell) -> String {
+    let base = mark_base(c.mark);
     if c.differs {
         format!("{base} differs")
     } else {
@@ -103,8 +108,39 @@ fn short(s: &str) -> String {
     }
 }
 
+/// Section (b)'s blocks; on a folded page a row an earlier block showed alike (same
+/// clause, case, observation and mark) is counted, not repeated.
+#[allow(clippy::type_complexity)]
+fn folded_blocks<'a>(
+    m: &'a Merged,
+    folds: bool,
+) -> Vec<(String, String, Vec<super::grid::Row<'a>>, usize)> {
+    let mut shown = std::collections::BTreeSet::new();
+    super::grid::blocks_with_first_mentions(m)
+        .into_iter()
+        .map(|(name, label, rows)| {
+            let before = rows.len();
+            let rows: Vec<_> = rows
+                .into_iter()
+                .filter(|(c, _, _)| {
+                    !folds
+                        || shown.insert((
+                            c.clause.clone(),
+                            c.case.clone(),
+                            c.observed.clone(),
+                            c.mark.label(),
+                        ))
+                })
+                .collect();
+            let again = before - rows.len();
+            (name, label, rows, again)
+        })
+        .collect()
+}
+
 pub fn render(m: &Merged) -> String {
     let n = m.runs.len();
+    let folds = compact::folds(m);
     let first_col = if n <= 2 { 34 } else { 24 };
     let page = html! {
         (DOCTYPE)
@@ -173,8 +209,12 @@ pub fn render(m: &Merged) -> String {
                                                 (if mark == Mark::Fail { "✗ FAIL " } else { "≠ " })
                                             }
                                             code { (case) } (repro_link(m, case)) ": "
-                                            @for cl in clauses {
-                                                a href=(format!("#{}", anchor(i, cl, case))) { code { (cl) } } " "
+                                            @if folds {
+                                                a href=(format!("#{}", anchor(i, clauses[0], case))) { (clauses.len()) " clause(s)" }
+                                            } @else {
+                                                @for cl in clauses {
+                                                    a href=(format!("#{}", anchor(i, cl, case))) { code { (cl) } } " "
+                                                }
                                             }
                                         }
                                     }
@@ -193,9 +233,13 @@ pub fn render(m: &Merged) -> String {
                 } @else {
                     p.small { "Clause texts quoted from: " @for (i, p) in m.pages_read.iter().enumerate() { @if i > 0 { "; " } (p) } "." }
                 }
-                @for (name, label, rows) in super::grid::blocks_with_first_mentions(m) {
-                    h3 { code { (name) } ": " (rows.len()) " contradictions" }
+                @for (name, label, all_rows, again) in folded_blocks(m, folds) {
+                    @let rows = all_rows;
+                    h3 { code { (name) } ": " (rows.len() + again) " contradictions" }
                     p.small { (label) }
+                    @if again > 0 {
+                        p.small { (again) " contradicted exactly as an earlier column shows (listed on this column's own page)." }
+                    }
                     @if !rows.is_empty() {
                         table {
                             colgroup { col style="width:17%"; col style="width:25%"; col style="width:18%"; col style="width:15%"; col style="width:25%"; }
@@ -204,14 +248,16 @@ pub fn render(m: &Merged) -> String {
                                 @for (c, first_quote, first_evidence) in rows {
                                     tr {
                                         td { code { (c.clause) } }
-                                        @if first_quote {
+                                        @if first_quote && folds {
+                                            td { @if !c.text_from_page { em.small { "(registry summary) " } } (short(&c.clause_text)) }
+                                        } @else if first_quote {
                                             td { @if !c.text_from_page { em.small { "(registry summary) " } } (c.clause_text) }
                                         } @else {
                                             td.small { em { "(quoted above)" } }
                                         }
                                         td { code { (c.case) } div.small { code { (c.call) } } }
                                         td class=(if c.mark == Mark::Fail { "fail" } else { "known" }) { (c.expected) " → " (c.observed) @if c.mark == Mark::Fail { (repro_link(m, &c.case)) } }
-                                        td.small { @if first_evidence { (c.evidence) } @else { em { "(as above)" } } }
+                                        td.small { @if !first_evidence { em { "(as above)" } } @else if folds { (compact::first_sentence(&c.evidence, 120)) } @else { (c.evidence) } }
                                     }
                                 }
                             }
@@ -262,6 +308,13 @@ pub fn render(m: &Merged) -> String {
                 (super::grid::html_values(m))
 
                 h2 #matrix { "(a) Clause by clause" }
+                @if folds {
+                    p.small {
+                        "A clause's row counts each column's marks over the cases citing it (✓3 ○1: three cases showed the clause, one passed without showing it). Under it are the cases that are not alike in every column; the others are on each column's own page: "
+                        @for (i, r) in m.runs.iter().enumerate() { @if i > 0 { ", " } a href=(compact::detail_file(r)) { code { (r.name) } } }
+                        "."
+                    }
+                }
                 @for (key, sections) in &m.sections {
                     @let pg = m.page(key);
                     h3 { (pg.os) " " (pg.name) "(" (pg.section) ")" @if pg.historical { " — historical text" } }
@@ -270,16 +323,27 @@ pub fn render(m: &Merged) -> String {
                         h4 { (section) }
                         table {
                             (cols(n, first_col))
-                            thead { tr { th { "clause / case" } @for r in &m.runs { (kernel_th(r)) } } }
+                            thead { tr { th { "clause / case" } @for r in &m.runs { @if folds { th { code { (r.name) } } } @else { (kernel_th(r)) } } } }
                             tbody {
-                                @for id in ids {
+                                @for id in ids.iter().filter(|id| !folds || !compact::clause_alike(m, id)) {
                                     @let (text, _) = m.clause_text(id);
-                                    tr.clause { td colspan=(n + 1) { code { (id) } " " span { (text) } } }
-                                    @for case in &m.cases_of[id] {
+                                    @if folds {
+                                        tr.clause {
+                                            td { code { (id) } " " span { (short(&text)) } }
+                                            @for i in 0..n {
+                                                td class=(compact::worst_mark(m, i, id).map_or("na", mark_base)) { (compact::clause_counts(m, i, id)) }
+                                            }
+                                        }
+                                    } @else {
+                                        tr.clause { td colspan=(n + 1) { code { (id) } " " span { (text) } } }
+                                    }
+                                    @for case in m.cases_of[id].iter().filter(|case| !folds || !compact::alike_everywhere(m, case, id)) {
                                         tr {
                                             td { code { (case) } }
                                             @for i in 0..n {
                                                 @match m.cell(i, case, id) {
+                                                    // Only red cells are linked to (from "at a glance").
+                                                    Some(c) if folds => td id=[c.mark.deviates().then(|| anchor(i, id, case))] class=(mark_class(&c)) { (c.symbol()) @if c.mark == Mark::Fail { (repro_link(m, case)) } },
                                                     Some(c) => td id=(anchor(i, id, case)) class=(mark_class(&c)) title=(c.mark.label()) { (c.symbol()) " " (c.outcome) @if c.mark == Mark::Fail { (repro_link(m, case)) } },
                                                     None => td.na { "absent" },
                                                 }
@@ -287,6 +351,12 @@ pub fn render(m: &Merged) -> String {
                                         }
                                     }
                                 }
+                            }
+                        }
+                        @if folds {
+                            @let alike: Vec<&String> = ids.iter().filter(|id| compact::clause_alike(m, id)).collect();
+                            @if !alike.is_empty() {
+                                p.small { "Alike in every column: " @for (k, id) in alike.iter().enumerate() { @if k > 0 { ", " } code { (id) } " " (compact::clause_counts(m, 0, id)) } "." }
                             }
                         }
                     }
@@ -340,11 +410,21 @@ mod tests {
         assert!(
             !page.contains("<script") && !page.contains("http://") && !page.contains("https://")
         );
+        // Every red cell has an anchor; "at a glance" links each red case of a column.
         for c in &m.contradictions {
             let i = m.runs.iter().position(|r| r.name == c.run).unwrap();
             let a = anchor(i, &c.clause, &c.case);
-            assert!(page.contains(&format!("href=\"#{a}\"")), "no link to {a}");
             assert!(page.contains(&format!("id=\"{a}\"")), "no cell {a}");
+            let prefix = format!("href=\"#k{i}-");
+            assert!(
+                page.match_indices(&prefix).any(|(at, _)| page[at..]
+                    .split('"')
+                    .nth(1)
+                    .unwrap()
+                    .ends_with(&c.case)),
+                "no link to a cell of {} in column {i}",
+                c.case
+            );
         }
         assert!(page.contains("class=\"fail differs\""), "{page}");
     }
@@ -352,9 +432,9 @@ mod tests {
     #[test]
     fn text_from_results_is_escaped() {
         let reg = registry();
-        let mut m = two_kernels(&reg);
-        m.runs[0].cases[0].observed = "<b>boom</b>".into();
-        let page = render(&m);
+        let mut runs = two_kernels(&reg).runs;
+        runs[0].cases[0].observed = "<b>boom</b>".into();
+        let page = render(&Merged::new(runs, &reg, Default::default()));
         assert!(page.contains("&lt;b&gt;boom"), "not escaped");
     }
 }

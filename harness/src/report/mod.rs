@@ -2,6 +2,7 @@
 //! report made from one or more of them: a self-contained HTML page, its Markdown twin,
 //! JUnit XML and the merged JSON. Knows nothing of how cases ran: it reads results.
 
+pub mod compact;
 pub mod features;
 pub mod grid;
 pub mod group;
@@ -75,6 +76,26 @@ pub fn add_report(batch: &mut Batch, merged: &Merged) -> std::io::Result<()> {
     for (name, text) in REPORT_FILES.iter().zip(texts) {
         batch.add(name, text.as_bytes())?;
     }
+    // The matrix page folds what reads alike in every column: each column's own full
+    // report goes beside it, one click away (compact.rs).
+    batch.claim_subdir("columns")?;
+    if compact::folds(&grouped) {
+        for column in &grouped.runs {
+            let mut detail = Merged::new(
+                vec![column.clone()],
+                merged.registry,
+                merged.page_texts.clone(),
+            );
+            detail.pages_read = merged.pages_read.clone();
+            detail.reproducers = merged
+                .reproducers
+                .iter()
+                .map(|(case, href)| (case.clone(), format!("../{href}")))
+                .collect();
+            let page = markdown::render(&detail);
+            batch.add(&compact::detail_file(column), page.as_bytes())?;
+        }
+    }
     Ok(())
 }
 
@@ -105,7 +126,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let reg = registry();
         let paths = write_report(dir.path(), &two_kernels(&reg)).unwrap();
-        assert_eq!(paths.len(), 4);
+        // The four files, and each column's own page beside the folded matrix.
+        assert_eq!(paths.len(), 6);
+        for column in ["columns/linux-a.md", "columns/linux-b.md"] {
+            let page = std::fs::read_to_string(dir.path().join(column)).unwrap();
+            assert!(page.contains("## (a) Clause by clause"), "{column}");
+        }
         for p in paths {
             assert!(
                 std::fs::metadata(&p).unwrap().len() > 100,
