@@ -9,6 +9,8 @@
 #   versioned linux-image-* package it depends on.
 # Needs: Debian's archive (deb.debian.org) and apt's keyring with the trixie keys
 # (debian-archive-keyring, as on Debian 12), dpkg-deb, about 200 MiB under target/.
+# Optional env: MMAPCONF_DOWNLOADS_FROM=DIR (another checkout's target/: its lists and
+# downloads are reused, read-only; seed_downloads in lib.sh).
 # Exit status: 0 when printed; 77 when the package cannot be had (one line says why).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,7 +18,8 @@ want_deb=
 if [ "${1:-}" = --deb ]; then want_deb=1; shift; fi
 [ $# -eq 1 ] || { echo "usage: $0 [--deb] PACKAGE[:ARCH]" >&2; exit 64; }
 pkg=$1
-skip() { echo "fetch-newer: skipped: $*"; exit 77; }
+runner=fetch-newer
+. ci/kernels/lib.sh
 
 # FETCH_SUITE=SUITE (bookworm, trixie-main, unstable; experimental over unstable) instead
 # of trixie,
@@ -24,6 +27,7 @@ skip() { echo "fetch-newer: skipped: $*"; exit 77; }
 suite=${FETCH_SUITE:-trixie}
 base=$(readlink -f target)/apt-newer
 [ "$suite" = trixie ] || base=$base-$suite
+seed_downloads "$(basename "$base")"
 mkdir -p "$base/etc/parts" "$base/etc/sources.list.d" "$base/etc/preferences.d" \
   "$base/state/lists/partial" "$base/cache/archives/partial" "$base/debs" "$base/unpacked"
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg

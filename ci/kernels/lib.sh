@@ -40,6 +40,42 @@ need_init() {
     skip "$1 has no PID-1 mode (no mmapconf_results in it): a newer mmapconf is needed"
 }
 
+# seed_downloads REL: with MMAPCONF_DOWNLOADS_FROM=DIR (another checkout's target/, e.g. a
+# lead's cache on the same machine), fills this checkout's target/REL with what DIR/REL
+# holds and this one lacks, so that nothing is downloaded twice. DIR stays read-only: .deb
+# files and unpacked trees are hard links (apt and dpkg-deb only ever add files beside
+# them), falling back to copies on another filesystem; apt's lists and day stamp are
+# copies (apt-get update renames over them, and this side writes its own sources.list and
+# status, which are never taken). REL: kernels-cache or apt-newer[-SUITE].
+seed_downloads() {
+  local from=${MMAPCONF_DOWNLOADS_FROM:-} rel=$1 dst e sub
+  [ -n "$from" ] && [ -d "$from/$rel" ] || return 0
+  dst=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/target/$rel
+  mkdir -p "$dst"
+  [ "$(readlink -f "$from/$rel")" != "$(readlink -f "$dst")" ] || return 0
+  if [ "${rel#apt-newer}" != "$rel" ]; then
+    mkdir -p "$dst/state/lists" "$dst/debs" "$dst/unpacked"
+    if [ -e "$from/$rel/state/updated" ] && ! [ -e "$dst/state/updated" ]; then
+      find "$from/$rel/state/lists" -maxdepth 1 -type f -name '*_*' -exec cp -p {} "$dst/state/lists/" \;
+      cp -p "$from/$rel/state/updated" "$dst/state/updated"
+    fi
+    for e in "$from/$rel/debs/"*.deb "$from/$rel/unpacked/"*; do
+      sub=debs
+      [ "${e#"$from/$rel/unpacked/"}" = "$e" ] || sub=unpacked
+      seed_one "$e" "$dst/$sub"
+    done
+  else
+    for e in "$from/$rel/"*; do seed_one "$e" "$dst"; done
+  fi
+}
+
+# seed_one PATH DIR: hard-links (or copies) PATH into DIR unless DIR has it; never a
+# half-written one (*.part).
+seed_one() {
+  [ -e "$1" ] && [ -n "${1##*.part}" ] && ! [ -e "$2/${1##*/}" ] || return 0
+  cp -al "$1" "$2/" 2>/dev/null || cp -a "$1" "$2/"
+}
+
 # now: seconds since the epoch with a fraction; since T: seconds since T, one decimal.
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.1f", b - a}'; }

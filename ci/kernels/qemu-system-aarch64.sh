@@ -25,6 +25,7 @@ runner_args "$@"
 cache=$here/../../target/kernels-cache
 mkdir -p "$cache"
 cache=$(readlink -f "$cache")
+seed_downloads kernels-cache
 
 file -L "$bin" | grep -e 'aarch64' >/dev/null || skip "$bin is not an aarch64 binary"
 need_init "$bin"

@@ -35,6 +35,7 @@ runner_args "$@"
 cache=$here/../../target/kernels-cache
 mkdir -p "$cache"
 cache=$(readlink -f "$cache")
+seed_downloads kernels-cache
 
 # Per axis: the binary's ELF machine, qemu, its package, the kernel metapackage and suite,
 # busybox's arch, the console, the results device and the machine's arguments. The

@@ -26,6 +26,7 @@ runner_args "$@"
 cache=$here/../../target/kernels-cache
 mkdir -p "$cache"
 cache=$(readlink -f "$cache")
+seed_downloads kernels-cache
 
 file -L "$bin" | grep -e 'x86-64' >/dev/null || skip "$bin is not an x86_64 binary"
 need_init "$bin"
