@@ -8,10 +8,19 @@ use mmapconf::report::{group, html, markdown, merge};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+/// The matrix's runs: reports/matrix/runs, or the directory `MMAPCONF_MATRIX_RUNS` names
+/// (a scratch copy of a new matrix, to check it against the budget before it is committed).
+fn matrix_dir() -> PathBuf {
+    match std::env::var_os("MMAPCONF_MATRIX_RUNS") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../reports/matrix/runs"),
+    }
+}
+
 fn matrix() -> Vec<merge::Run> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../reports/matrix/runs");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
+    let dir = matrix_dir();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path().join("results.json"))
         .collect();
     paths.sort();
