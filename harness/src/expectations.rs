@@ -95,7 +95,10 @@ impl Class {
 /// A verdict the gate counts as a failure: anything that is not a pass, a recorded
 /// deviation or "not applicable" (so a verdict this reader does not know fails too).
 pub fn is_failure(verdict: &str) -> bool {
-    !matches!(verdict, "pass" | "known-deviation" | "not-applicable")
+    !matches!(
+        verdict,
+        "pass" | "known-deviation" | "not-applicable" | "observed"
+    )
 }
 
 /// Compares two releases component by component, by the leading number of each

@@ -19,6 +19,9 @@ pub enum Verdict {
     /// The harness could not run the case (LTP's TBROK): no disk, no fork, no
     /// descriptor, a setup step that failed. Says nothing about the kernel's conformance.
     Broken,
+    /// Everything the case expects passed, and an outcome the cited clause leaves
+    /// unspecified (`observe = true`) was recorded: neither pass nor fail, and no ✓.
+    Observed,
 }
 
 impl Verdict {
@@ -29,6 +32,7 @@ impl Verdict {
             Verdict::Fail => "FAIL",
             Verdict::NotApplicable => "not applicable",
             Verdict::Broken => "BROKEN",
+            Verdict::Observed => "observed",
         }
     }
 }
@@ -331,7 +335,7 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
         let call = SetupCall::from_raw(rec.failed_call).name();
         let errno = names::errno_name(rec.failed_errno);
         let at = match stage {
-            Stage::Mapping | Stage::Limits => format!(" #{}", rec.failed_index),
+            Stage::Mapping | Stage::Limits | Stage::SetupCalls => format!(" #{}", rec.failed_index),
             Stage::Fork | Stage::Step => format!(" (step {})", rec.failed_index + 1),
             _ => String::new(),
         };
@@ -397,7 +401,17 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
                 crate::plan::ActionPlan::Readback { check, size, .. } => (check, size),
                 _ => (None, None),
             };
-            let s = seen(raw, check, size);
+            let s = match sp.action {
+                crate::plan::ActionPlan::Mincore { vector, pages, .. } => {
+                    mincore_seen(raw, &vector[..pages])
+                }
+                crate::plan::ActionPlan::Locked { bytes }
+                    if raw.state == RawOutcome::SIZE_DIFFERS =>
+                {
+                    Seen::Other(format!("{} bytes locked (expected {bytes})", raw.size))
+                }
+                _ => seen(raw, check, size),
+            };
             let mut observed = s.to_string();
             if raw.state == RawOutcome::FAULT {
                 observed.push_str(&format!(" at +{:#x}", raw.fault_off));
@@ -428,6 +442,8 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
         Verdict::Fail
     } else if verdicts.contains(&Verdict::KnownDeviation) {
         Verdict::KnownDeviation
+    } else if verdicts.contains(&Verdict::Observed) {
+        Verdict::Observed
     } else {
         Verdict::Pass
     };
@@ -439,6 +455,31 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
         );
     }
     r
+}
+
+/// A vector as the case writes it: `[1, 0, 1]`.
+fn vector_text(v: &[u8]) -> String {
+    let parts: Vec<String> = v.iter().map(|b| b.to_string()).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// A mincore step's outcome: its errno, or the residency per page where it differs.
+fn mincore_seen(raw: &RawOutcome, want: &[u8]) -> Seen {
+    if raw.state != RawOutcome::BYTES_DIFFER {
+        return seen(raw, None, None);
+    }
+    let at = raw.at.max(0) as usize;
+    let n = (raw.got_len as usize).min(16);
+    let mut got = want.to_vec();
+    for (k, b) in raw.got[..n].iter().enumerate() {
+        if let Some(slot) = got.get_mut(at + k) {
+            *slot = *b;
+        }
+    }
+    Seen::Other(format!(
+        "resident per page {} (first difference at page {at})",
+        vector_text(&got)
+    ))
 }
 
 fn died_outside_probe(signo: i32) -> String {
@@ -473,6 +514,13 @@ fn compare(
 ) -> Verdict {
     let msg = &mut r.message;
     let matches = |o: &Outcome| seen.is(o);
+    if *want == Outcome::Observe {
+        // Whatever came back is the observation; a child that could not report is not one.
+        return match seen {
+            Seen::Other(s) if s == "not run" => Verdict::Fail,
+            _ => Verdict::Observed,
+        };
+    }
     if matches(want) {
         if let Some(d) = deviation {
             push_line(
@@ -574,6 +622,11 @@ fn describe(
         }
         Action::CloseObject => "close the object's fd".into(),
         Action::Readback { offset, len, .. } => format!("read back the file at {offset} len {len}"),
+        Action::Mincore { addr, len, vector } => format!(
+            "mincore {addr} len {len}, resident per page {}",
+            vector_text(vector)
+        ),
+        Action::Locked { bytes } => format!("locked memory is {bytes} bytes"),
     };
     match who {
         crate::model::Who::Child => format!("{s}, in the child"),

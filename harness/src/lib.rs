@@ -24,6 +24,7 @@ pub mod names;
 pub mod peers;
 pub mod pid1;
 pub mod plan;
+pub mod plan_gates;
 pub mod probe;
 pub mod record;
 pub mod registry;

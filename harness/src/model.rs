@@ -33,6 +33,14 @@ pub struct Case {
     pub placed: Option<Placed>,
     pub steps: Vec<Step>,
     pub deviations: Vec<Deviation>,
+    /// The architectures (`uname -m` spellings of Rust's `target_arch`) the case applies
+    /// to; empty: all.
+    pub arches: Vec<String>,
+    /// The kernel releases the case needs, per OS (`">=6.10"`); elsewhere not applicable.
+    pub kernel: Vec<(Os, String)>,
+    /// Family calls (and `mdwe`) the child makes after the setup mappings, before the
+    /// privilege drop, the limits and the call.
+    pub setup: Vec<Call>,
     /// SHA-256 of the case's table in canonical form (see `load::case_hash`): the same
     /// on every machine and run, different when the case file's case changes.
     pub hash: String,
@@ -134,6 +142,9 @@ pub enum Outcome {
     },
     /// Only in deviations: the access worked but read these bytes instead.
     Bytes(Bytes),
+    /// The cited clause leaves the result unspecified: whatever happens is recorded and
+    /// compared across kernels, never passed or failed.
+    Observe,
 }
 
 impl std::fmt::Display for Outcome {
@@ -147,6 +158,7 @@ impl std::fmt::Display for Outcome {
             } => write!(f, "{signal} {code}"),
             Outcome::Fault { signal, code: None } => f.write_str(signal),
             Outcome::Bytes(b) => write!(f, "bytes {b}"),
+            Outcome::Observe => f.write_str("anything (observed only)"),
         }
     }
 }
@@ -297,6 +309,25 @@ pub enum Call {
         len: Expr,
         inherit: NameSet,
     },
+    Mlockall {
+        flags: NameSet,
+    },
+    Munlockall,
+    Mlock2 {
+        addr: AddrExpr,
+        len: Expr,
+        flags: NameSet,
+    },
+    /// Linux 6.10+: seals the range against unmapping, remapping and protection changes.
+    Mseal {
+        addr: AddrExpr,
+        len: Expr,
+        flags: NameSet,
+    },
+    /// `prctl(PR_SET_MDWE, flags, 0, 0, 0)`; setup only (not a call of the family).
+    Mdwe {
+        flags: NameSet,
+    },
 }
 
 impl Call {
@@ -313,6 +344,8 @@ impl Call {
             | Call::Munlock { addr, .. }
             | Call::Minherit { addr, .. } => vec![addr],
             Call::Mremap { addr, new_addr, .. } => vec![addr, new_addr],
+            Call::Mlock2 { addr, .. } | Call::Mseal { addr, .. } => vec![addr],
+            Call::Mlockall { .. } | Call::Munlockall | Call::Mdwe { .. } => vec![],
         }
     }
 
@@ -328,6 +361,11 @@ impl Call {
             Call::Munlock { .. } => "munlock",
             Call::Mremap { .. } => "mremap",
             Call::Minherit { .. } => "minherit",
+            Call::Mlockall { .. } => "mlockall",
+            Call::Munlockall => "munlockall",
+            Call::Mlock2 { .. } => "mlock2",
+            Call::Mseal { .. } => "mseal",
+            Call::Mdwe { .. } => "prctl",
         }
     }
 }
@@ -385,6 +423,18 @@ pub enum Action {
         len: Expr,
         bytes: Option<Bytes>,
         size: Option<Expr>,
+    },
+    /// mincore(2) over `[addr, addr+len)`, comparing bit 0 of each page's byte with
+    /// `vector` (1 resident, 0 not), one entry per page.
+    Mincore {
+        addr: AddrExpr,
+        len: Expr,
+        vector: Vec<u8>,
+    },
+    /// The bytes the process has locked, as the OS reports them (Linux: VmLck of
+    /// /proc/self/status, in KiB), compared with `bytes`.
+    Locked {
+        bytes: Expr,
     },
 }
 

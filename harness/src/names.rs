@@ -138,18 +138,20 @@ macro_rules! table {
      common: [$($c:ident),* $(,)?],
      linux: [$($l:ident),* $(,)?],
      freebsd: [$($f:ident),* $(,)?]
-     $(, arch: $arch:expr)? $(,)?) => {
+     $(, arch: $arch:expr)?
+     $(, linux_literal: [$(($ln:ident, $lv:expr)),* $(,)?])? $(,)?) => {
         $vis static $id: Table = Table {
             arch: { #[allow(unused_mut, unused_assignments)] let mut a: &[(&str, Option<i64>)] = &[]; $(a = $arch;)? a },
             what: $what,
             common: &[$(stringify!($c)),*],
-            linux: &[$(stringify!($l)),*],
+            linux: &[$(stringify!($l),)* $($(stringify!($ln),)*)?],
             freebsd: &[$(stringify!($f)),*],
             values: {
                 #[cfg(target_os = "linux")]
                 const V: &[(&str, i64)] = &[
                     $((stringify!($c), libc::$c as i64),)*
                     $((stringify!($l), libc::$l as i64),)*
+                    $($((stringify!($ln), $lv as i64),)*)?
                 ];
                 #[cfg(target_os = "freebsd")]
                 const V: &[(&str, i64)] = &[
@@ -208,6 +210,8 @@ table!(pub MADV, "madvise advice",
             MADV_KEEPONFORK, MADV_COLD, MADV_PAGEOUT, MADV_POPULATE_READ,
             MADV_POPULATE_WRITE, MADV_HWPOISON],
     freebsd: [MADV_NOSYNC, MADV_AUTOSYNC, MADV_NOCORE, MADV_CORE, MADV_PROTECT],
+    // Linux 6.13 (include/uapi/asm-generic/mman-common.h); the libc crate lacks them.
+    linux_literal: [(MADV_GUARD_INSTALL, 102), (MADV_GUARD_REMOVE, 103)],
 );
 
 table!(pub MREMAP, "mremap flag",
@@ -237,6 +241,37 @@ table!(pub SEAL, "file seal",
 table!(pub RLIMIT, "rlimit",
     common: [RLIMIT_AS, RLIMIT_DATA, RLIMIT_MEMLOCK],
     linux: [],
+    freebsd: [],
+);
+
+table!(pub MCL, "mlockall flag",
+    common: [MCL_CURRENT, MCL_FUTURE],
+    linux: [MCL_ONFAULT],
+    freebsd: [],
+);
+
+table!(pub MLOCK, "mlock2 flag",
+    common: [],
+    linux: [MLOCK_ONFAULT],
+    freebsd: [],
+);
+
+// mseal(2) defines no flag yet (mm/mseal.c: flags must be 0); raw bits test that.
+table!(pub MSEAL, "mseal flag",
+    common: [],
+    linux: [],
+    freebsd: [],
+);
+
+table!(pub MDWE, "PR_SET_MDWE flag",
+    common: [],
+    linux: [PR_MDWE_REFUSE_EXEC_GAIN, PR_MDWE_NO_INHERIT],
+    freebsd: [],
+);
+
+table!(pub MFD, "memfd_create flag",
+    common: [MFD_CLOEXEC, MFD_ALLOW_SEALING],
+    linux: [MFD_NOEXEC_SEAL, MFD_EXEC],
     freebsd: [],
 );
 
@@ -358,7 +393,7 @@ impl NameSet {
             return Ok(NameSet(Vec::new()));
         }
         let mut names = Vec::new();
-        for part in text.split('|').map(str::trim) {
+        for part in split_outside_parentheses(text) {
             if part.is_empty() {
                 return Err(format!("empty {} name in `{text}`", table.what));
             }
@@ -374,6 +409,13 @@ impl NameSet {
                 return Err(format!(
                     "`{part}`: MAP_ALIGNED takes a number from 0 to 255"
                 ));
+            }
+            if let Some(arg) = parameter_of(part, "PROT_MAX") {
+                if std::ptr::eq(table, &PROT) && NameSet::parse(arg, &PROT).is_ok() {
+                    names.push(part.to_string());
+                    continue;
+                }
+                return Err(format!("`{part}`: PROT_MAX takes PROT_* names joined by |"));
             }
             if let Err(e) = table.check(part) {
                 return Err(match e {
@@ -399,6 +441,11 @@ impl NameSet {
     pub fn resolve(&self, table: &Table) -> Result<i64, String> {
         let mut v = 0i64;
         for name in &self.0 {
+            if let Some(arg) = parameter_of(name, "PROT_MAX") {
+                let inner = NameSet::parse(arg, &PROT)?.resolve(&PROT)?;
+                v |= prot_max(inner)?;
+                continue;
+            }
             v |= match (raw_bits(name), parameter_of(name, "MAP_ALIGNED")) {
                 (Some(bits), _) => bits,
                 (None, Some(arg)) => map_aligned(arg.parse().unwrap_or(0))?,
@@ -430,6 +477,38 @@ fn raw_bits(part: &str) -> Option<i64> {
         None => return None,
     };
     Some(v as i32 as i64)
+}
+
+/// `A|B(C|D)|E` as `A`, `B(C|D)`, `E`: a macro's argument may join names itself.
+fn split_outside_parentheses(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            '|' if depth == 0 => {
+                parts.push(text[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(text[start..].trim());
+    parts
+}
+
+/// FreeBSD's PROT_MAX(prot): the most protection the mapping may ever get, in the bits
+/// above the PROT_* ones (sys/sys/mman.h `_PROT_ALL << 16`).
+#[cfg(target_os = "freebsd")]
+fn prot_max(inner: i64) -> Result<i64, String> {
+    // SAFETY: a pure bit operation; libc marks its macro functions unsafe.
+    Ok(unsafe { libc::PROT_MAX(inner as libc::c_int) } as i64)
+}
+
+#[cfg(not(target_os = "freebsd"))]
+fn prot_max(_inner: i64) -> Result<i64, String> {
+    Err("PROT_MAX(prot) does not exist on this OS (it is freebsd's)".into())
 }
 
 fn parameter_of<'a>(name: &'a str, func: &str) -> Option<&'a str> {

@@ -44,6 +44,8 @@ pub struct Plan {
     /// The steps also run when the call fails with an errno: this OS expects it to (a
     /// step then shows what the failed call left in place).
     pub steps_after_failure: bool,
+    /// The case's setup calls, made after the setup mappings (see [`Case::setup`]).
+    pub setup: Vec<CallPlan>,
 }
 
 impl Plan {
@@ -161,6 +163,23 @@ pub enum CallPlan {
         len: usize,
         inherit: i32,
     },
+    Mlockall {
+        flags: i32,
+    },
+    Munlockall,
+    Mlock2 {
+        addr: RAddr,
+        len: usize,
+        flags: i32,
+    },
+    Mseal {
+        addr: RAddr,
+        len: usize,
+        flags: i32,
+    },
+    Mdwe {
+        flags: i32,
+    },
 }
 
 /// The call's name and its symbolic arguments, for messages.
@@ -261,6 +280,17 @@ pub enum ActionPlan {
         check: Option<Check>,
         size: Option<i64>,
     },
+    /// mincore over `len` bytes; page `i` must be resident exactly when `vector[i]` is 1.
+    Mincore {
+        addr: RAddr,
+        len: usize,
+        vector: [u8; crate::load::MAX_VECTOR],
+        pages: usize,
+    },
+    /// The process's locked bytes (Linux VmLck) must be `bytes`.
+    Locked {
+        bytes: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -285,6 +315,9 @@ pub fn plan(case: &Case, host: &Host) -> Result<Planned, String> {
     }
     if case.privilege == Privilege::Root && !host.is_root() {
         return Ok(na("the case needs root".into()));
+    }
+    if let Some(reason) = crate::plan_gates::not_here(case, os, host) {
+        return Ok(na(reason));
     }
     let uses_probes = case
         .steps
@@ -523,6 +556,11 @@ impl Planner<'_> {
             steps_after_failure: !case.steps.is_empty()
                 && matches!(case.expect.for_os(self.os), Outcome::Errno(_)),
             steps,
+            setup: case
+                .setup
+                .iter()
+                .map(|c| self.call(c).map(|(p, _)| p))
+                .collect::<Result<_, _>>()?,
         })
     }
 
@@ -571,6 +609,15 @@ impl Planner<'_> {
             }
             (Call::Minherit { .. }, Os::Linux) => {
                 return Err(Why::NotApplicable("Linux has no minherit".into()));
+            }
+            (Call::Mlock2 { .. } | Call::Mseal { .. } | Call::Mdwe { .. }, Os::Freebsd) => {
+                return Err(Why::NotApplicable(format!(
+                    "FreeBSD has no {}",
+                    match c {
+                        Call::Mdwe { .. } => "PR_SET_MDWE",
+                        _ => c.name(),
+                    }
+                )));
             }
             _ => {}
         }
@@ -689,6 +736,35 @@ impl Planner<'_> {
                 },
                 text(vec![None, None, Some(inherit.text())]),
             ),
+            Call::Mlockall { flags } => (
+                CallPlan::Mlockall {
+                    flags: self.names(flags, &names::MCL)?,
+                },
+                text(vec![Some(flags.text())]),
+            ),
+            Call::Munlockall => (CallPlan::Munlockall, text(vec![])),
+            Call::Mlock2 { addr, len, flags } => (
+                CallPlan::Mlock2 {
+                    addr: self.addr(addr)?,
+                    len: self.size(len, "len")?,
+                    flags: self.names(flags, &names::MLOCK)?,
+                },
+                text(vec![None, None, Some(flags.text())]),
+            ),
+            Call::Mseal { addr, len, flags } => (
+                CallPlan::Mseal {
+                    addr: self.addr(addr)?,
+                    len: self.size(len, "len")?,
+                    flags: self.names(flags, &names::MSEAL)?,
+                },
+                text(vec![None, None, Some(flags.text())]),
+            ),
+            Call::Mdwe { flags } => (
+                CallPlan::Mdwe {
+                    flags: self.names(flags, &names::MDWE)?,
+                },
+                text(vec![Some("PR_SET_MDWE".into()), Some(flags.text())]),
+            ),
         })
     }
 
@@ -794,6 +870,27 @@ impl Planner<'_> {
                     size: size.as_ref().map(|s| self.off(s, "size")).transpose()?,
                 }
             }
+            Action::Mincore { addr, len, vector } => {
+                let len_v = self.size(len, "len")?;
+                let pages = len_v.div_ceil(self.page as usize);
+                if pages != vector.len() {
+                    return Err(Why::Invalid(format!(
+                        "the mincore step's vector names {} page(s), but len {len} covers {pages}",
+                        vector.len()
+                    )));
+                }
+                let mut v = [0u8; crate::load::MAX_VECTOR];
+                v[..pages].copy_from_slice(vector);
+                ActionPlan::Mincore {
+                    addr: self.addr(addr)?,
+                    len: len_v,
+                    vector: v,
+                    pages,
+                }
+            }
+            Action::Locked { bytes } => ActionPlan::Locked {
+                bytes: self.size(bytes, "locked bytes")? as u64,
+            },
         })
     }
 }

@@ -59,6 +59,8 @@ pub enum Stage {
     /// A step's own preparation (reopening the case's file for a readback, say), not
     /// the step's action itself.
     Step = 8,
+    /// One of the case's `setup` calls.
+    SetupCalls = 9,
 }
 
 impl Stage {
@@ -73,6 +75,7 @@ impl Stage {
             Stage::Signals,
             Stage::Fork,
             Stage::Step,
+            Stage::SetupCalls,
         ]
         .into_iter()
         .find(|s| *s as u32 == v)
@@ -92,6 +95,7 @@ impl Stage {
             Stage::Signals => "the fault handlers",
             Stage::Fork => "the fork step",
             Stage::Step => "a step's descriptor",
+            Stage::SetupCalls => "a setup call of the case",
         }
     }
 }
@@ -117,10 +121,13 @@ pub enum SetupCall {
     Sigaction = 14,
     Fork = 15,
     Setuid = 16,
+    Read = 17,
+    /// A family call (or prctl) the case makes in `setup`.
+    FamilyCall = 18,
 }
 
 impl SetupCall {
-    const ALL: [SetupCall; 17] = [
+    const ALL: [SetupCall; 19] = [
         SetupCall::Unknown,
         SetupCall::Open,
         SetupCall::Pipe,
@@ -138,6 +145,8 @@ impl SetupCall {
         SetupCall::Sigaction,
         SetupCall::Fork,
         SetupCall::Setuid,
+        SetupCall::Read,
+        SetupCall::FamilyCall,
     ];
 
     pub fn from_raw(v: u32) -> SetupCall {
@@ -167,6 +176,8 @@ impl SetupCall {
             SetupCall::Sigaction => "sigaction",
             SetupCall::Fork => "fork",
             SetupCall::Setuid => "setuid",
+            SetupCall::Read => "read",
+            SetupCall::FamilyCall => "the setup call",
         }
     }
 }

@@ -202,6 +202,7 @@ pub fn totals(results: &[CaseResult]) -> Vec<(Verdict, usize)> {
         Verdict::Fail,
         Verdict::NotApplicable,
         Verdict::Broken,
+        Verdict::Observed,
     ]
     .into_iter()
     .map(|v| (v, results.iter().filter(|r| r.verdict == v).count()))

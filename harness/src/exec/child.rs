@@ -8,6 +8,7 @@
 //! pipe: no MAP_SHARED mapping is made outside the cases' own.
 
 use crate::exec::Prepared;
+use crate::exec::locks;
 use crate::load::MAX_STEPS;
 use crate::model::{ObjectKind, Who};
 use crate::plan::*;
@@ -185,6 +186,12 @@ impl Child<'_> {
             for m in plan.mappings.iter().filter(|m| m.at.is_some()) {
                 if let Err(call) = self.make_mapping(m) {
                     self.fail(Stage::Mapping, call, m.index);
+                    return Who::Parent;
+                }
+            }
+            for (i, c) in plan.setup.iter().enumerate() {
+                if self.invoke(c).state != RawOutcome::OK {
+                    self.fail(Stage::SetupCalls, SetupCall::FamilyCall, i);
                     return Who::Parent;
                 }
             }
@@ -486,6 +493,26 @@ impl Child<'_> {
                     [a, len as u64, inherit as u64, 0, 0, 0],
                 )
             }
+            CallPlan::Mlockall { flags } => (locks::mlockall(flags), [flags as u64, 0, 0, 0, 0, 0]),
+            CallPlan::Munlockall => (locks::munlockall(), [0; 6]),
+            CallPlan::Mlock2 { addr, len, flags } => {
+                let a = b.resolve(addr);
+                (
+                    locks::mlock2(a, len, flags),
+                    [a, len as u64, flags as u64, 0, 0, 0],
+                )
+            }
+            CallPlan::Mseal { addr, len, flags } => {
+                let a = b.resolve(addr);
+                (
+                    locks::mseal(a, len, flags),
+                    [a, len as u64, flags as u64, 0, 0, 0],
+                )
+            }
+            CallPlan::Mdwe { flags } => (
+                locks::mdwe(flags),
+                [locks::PR_SET_MDWE, flags as u64, 0, 0, 0, 0],
+            ),
         };
         let mut out = RawOutcome {
             args,
@@ -684,6 +711,36 @@ impl Child<'_> {
                     }
                     self.readback(&mut out, fd, offset, len, check, size);
                     self.done_with(fd);
+                }
+                ActionPlan::Mincore {
+                    addr,
+                    len,
+                    vector,
+                    pages,
+                } => {
+                    let base = b.resolve(addr);
+                    out.args = [base, len as u64, 0, 0, 0, 0];
+                    let mut vec = [0u8; crate::load::MAX_VECTOR];
+                    set_ret(&mut out, locks::mincore_into(base, len, &mut vec));
+                    if out.state == RawOutcome::OK {
+                        for i in 0..pages {
+                            note_byte(&mut out, i as u64, vec[i] & 1, vector[i]);
+                        }
+                    }
+                }
+                ActionPlan::Locked { bytes } => {
+                    out.args = [bytes, 0, 0, 0, 0, 0];
+                    match locks::locked_bytes() {
+                        Ok(v) => {
+                            out.state = if v == bytes {
+                                RawOutcome::OK
+                            } else {
+                                RawOutcome::SIZE_DIFFERS
+                            };
+                            out.size = v as i64;
+                        }
+                        Err(call) => self.fail(Stage::Step, call, i),
+                    }
                 }
             }
         }

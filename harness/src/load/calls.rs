@@ -83,19 +83,29 @@ pub(super) fn convert_call(ctx: &mut Ctx, sc: &Spanned<RawCall>, has_object: boo
             &["addr", "len", "new_len"],
         ),
         "minherit" => (&["addr", "len", "inherit"], &["addr", "len", "inherit"]),
+        "mlockall" | "mdwe" => (&["flags"], &["flags"]),
+        "munlockall" => (&[], &[]),
+        "mlock2" | "mseal" => (&["addr", "len", "flags"], &["addr", "len", "flags"]),
         other => {
             ctx.err(
                 c.func.span(),
-                format!("unknown fn `{other}`; valid: mmap, munmap, mprotect, msync, madvise, mincore, mlock, munlock, mremap, minherit"),
+                format!("unknown fn `{other}`; valid: mmap, munmap, mprotect, msync, madvise, mincore, mlock, munlock, mremap, minherit, mlockall, munlockall, mlock2, mseal, and in `setup` mdwe"),
             );
             (&[], &[])
         }
     };
     for (arg, given) in args {
-        if given && !takes.contains(&arg) && !takes.is_empty() {
+        if given && !takes.contains(&arg) && (!takes.is_empty() || func == "munlockall") {
             ctx.err(
                 sc.span(),
-                format!("{func} takes no `{arg}` (it takes {})", takes.join(", ")),
+                format!(
+                    "{func} takes no `{arg}` (it takes {})",
+                    if takes.is_empty() {
+                        "none".to_string()
+                    } else {
+                        takes.join(", ")
+                    }
+                ),
             );
         }
         if !given && required.contains(&arg) {
@@ -159,6 +169,23 @@ pub(super) fn convert_call(ctx: &mut Ctx, sc: &Spanned<RawCall>, has_object: boo
             addr,
             len,
             inherit: names_of(ctx, &c.inherit, &names::INHERIT),
+        },
+        "mlockall" => Call::Mlockall {
+            flags: names_of(ctx, &c.flags, &names::MCL),
+        },
+        "munlockall" => Call::Munlockall,
+        "mlock2" => Call::Mlock2 {
+            addr,
+            len,
+            flags: names_of(ctx, &c.flags, &names::MLOCK),
+        },
+        "mseal" => Call::Mseal {
+            addr,
+            len,
+            flags: names_of(ctx, &c.flags, &names::MSEAL),
+        },
+        "mdwe" => Call::Mdwe {
+            flags: names_of(ctx, &c.flags, &names::MDWE),
         },
         _ => Call::Munmap { addr, len },
     }

@@ -28,6 +28,7 @@ pub(super) struct RawExpect {
     fault: Option<Spanned<String>>,
     linux: Option<Spanned<Box<RawExpect>>>,
     freebsd: Option<Spanned<Box<RawExpect>>>,
+    observe: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -86,13 +87,23 @@ impl Ctx<'_> {
             r.errno.is_some(),
             r.fault.is_some(),
             r.bytes.is_some(),
+            r.observe.is_some(),
         ];
         if given.iter().filter(|g| **g).count() != 1 {
             self.err(
                 e.span(),
-                "an outcome needs exactly one of result = \"ok\", errno = \"E...\", fault = \"SIG... CODE\" (deviations also bytes = \"...\")",
+                "an outcome needs exactly one of result = \"ok\", errno = \"E...\", fault = \"SIG... CODE\", observe = true (deviations also bytes = \"...\")",
             );
             return Outcome::Ok;
+        }
+        if let Some(o) = &r.observe {
+            if deviation || !*o.get_ref() {
+                self.err(
+                    o.span(),
+                    "observe = true marks an expectation whose clause leaves the result unspecified (never false, never in a deviation)",
+                );
+            }
+            return Outcome::Observe;
         }
         if let Some(b) = &r.bytes {
             if !deviation {
@@ -174,6 +185,7 @@ impl RawExpect {
             fault: self.fault.clone(),
             linux: None,
             freebsd: None,
+            observe: self.observe.clone(),
         }
     }
 }

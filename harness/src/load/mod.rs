@@ -10,6 +10,7 @@
 mod calls;
 mod ctx;
 mod expectations;
+mod gates;
 mod objects;
 mod source;
 mod steps;
@@ -17,6 +18,7 @@ mod steps;
 pub use crate::located::LoadError;
 pub use ctx::CHECK_PAGE_SIZES;
 pub use expectations::promise_departures;
+pub use gates::{ARCHES, MAX_SETUP_CALLS};
 pub use source::{MAX_FILE_BYTES, decode, not_regular, read_source};
 
 use crate::expr::CType;
@@ -34,6 +36,7 @@ use source::collect_toml;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+pub use steps::MAX_VECTOR;
 use steps::{RawStep, check_addresses, convert_step};
 use toml::Spanned;
 
@@ -220,6 +223,10 @@ struct RawCase {
     step: Vec<Spanned<RawStep>>,
     #[serde(default)]
     deviation: Vec<Spanned<RawDeviation>>,
+    arch: Option<Spanned<Vec<Spanned<String>>>>,
+    kernel: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+    #[serde(default)]
+    setup: Vec<Spanned<RawCall>>,
 }
 
 /// Parses one case file: one parse of the text into a spanned document; then each case's
@@ -496,7 +503,11 @@ fn convert_case(
     let names: HashSet<String> = mappings.iter().map(|m| m.name.clone()).collect();
 
     let call = convert_call(ctx, &c.call, object.is_some());
+    gates::refuse_setup_only(ctx, c.call.span(), &call);
     let expect = ctx.outcome(&c.expect);
+    let arches = gates::convert_arches(ctx, c.arch.as_ref());
+    let kernel = gates::convert_kernel(ctx, c.kernel.as_ref(), &oses);
+    let setup = gates::convert_setup(ctx, &c.setup, object.is_some());
 
     if c.step.len() > MAX_STEPS {
         ctx.err(sc.span(), format!("at most {MAX_STEPS} steps"));
@@ -505,6 +516,9 @@ fn convert_case(
     let mut forked = false;
     for s in &c.step {
         let step = convert_step(ctx, s, forked, object.as_ref());
+        if let Action::Call(call) = &step.action {
+            gates::refuse_setup_only(ctx, s.span(), call);
+        }
         forked |= matches!(step.action, Action::Fork);
         steps.push(step);
     }
@@ -515,6 +529,18 @@ fn convert_case(
         .filter(|&os| matches!(expect.for_os(os), Outcome::Errno(_)))
         .collect();
     check_addresses(ctx, sc, &call, &fails_on, &steps, &mappings, &names);
+    for a in setup.iter().flat_map(|c| c.addrs()) {
+        if matches!(a.base, crate::expr::AddrBase::Result) {
+            ctx.err(
+                sc.span(),
+                "`result` is only defined in steps, not in setup calls",
+            );
+        } else if let crate::expr::AddrBase::Mapping(n) = &a.base
+            && !names.contains(n)
+        {
+            ctx.err(sc.span(), format!("no setup mapping is named `{n}`"));
+        }
+    }
     let placed = c
         .placed
         .as_ref()
@@ -546,6 +572,9 @@ fn convert_case(
         placed,
         steps,
         deviations,
+        arches,
+        kernel,
+        setup,
         // Set by parse_file, which has the case's table.
         hash: String::new(),
     };

@@ -35,7 +35,13 @@ pub(super) struct RawStep {
     #[serde(rename = "in")]
     who: Option<Spanned<String>>,
     expect: Option<Spanned<RawExpect>>,
+    mincore: Option<Spanned<String>>,
+    vector: Option<Spanned<Vec<Spanned<i64>>>>,
+    locked: Option<Spanned<String>>,
 }
+
+/// The most pages a `mincore` step's vector may name (the record's window).
+pub const MAX_VECTOR: usize = 16;
 
 pub(super) fn convert_step(
     ctx: &mut Ctx,
@@ -56,11 +62,13 @@ pub(super) fn convert_step(
         s.close.is_some(),
         s.readback.is_some(),
         s.call.is_some(),
+        s.mincore.is_some(),
+        s.locked.is_some(),
     ];
     if actions.iter().filter(|a| **a).count() != 1 {
         ctx.err(
             ss.span(),
-            "a step needs exactly one action: read, write, fork, munmap, mprotect, msync, call, ftruncate, pwrite, close, readback",
+            "a step needs exactly one action: read, write, fork, munmap, mprotect, msync, call, ftruncate, pwrite, close, readback, mincore, locked",
         );
     }
     let who = match s.who.as_ref().map(|w| (w, w.get_ref().as_str())) {
@@ -181,6 +189,48 @@ pub(super) fn convert_step(
                 .as_ref()
                 .map(|z| ctx.expr(z, CType::Off, "readback size")),
         }
+    } else if let Some(a) = &s.mincore {
+        allowed.extend(["len", "vector"]);
+        let vector = match &s.vector {
+            Some(v) => {
+                if v.get_ref().is_empty() || v.get_ref().len() > MAX_VECTOR {
+                    ctx.err(
+                        v.span(),
+                        format!("vector names 1 to {MAX_VECTOR} pages, one 0 or 1 each"),
+                    );
+                }
+                v.get_ref()
+                    .iter()
+                    .map(|b| match *b.get_ref() {
+                        0 => 0,
+                        1 => 1,
+                        other => {
+                            ctx.err(
+                                b.span(),
+                                format!("vector entry {other}: 1 (resident) or 0 (not resident)"),
+                            );
+                            0
+                        }
+                    })
+                    .collect()
+            }
+            None => {
+                ctx.err(
+                    ss.span(),
+                    "a mincore step needs `vector = [1, 0, ...]`, one entry per page",
+                );
+                Vec::new()
+            }
+        };
+        Action::Mincore {
+            addr: ctx.addr(a),
+            len: len(ctx),
+            vector,
+        }
+    } else if let Some(e) = &s.locked {
+        Action::Locked {
+            bytes: ctx.expr(e, CType::Size, "locked bytes"),
+        }
     } else {
         Action::Fork
     };
@@ -191,6 +241,7 @@ pub(super) fn convert_step(
         ("prot", s.prot.is_some()),
         ("flags", s.flags.is_some()),
         ("size", s.size.is_some()),
+        ("vector", s.vector.is_some()),
     ];
     for (key, given) in extra {
         if given && !allowed.contains(&key) {
@@ -255,7 +306,9 @@ pub(super) fn check_addresses(
     }
     for s in steps {
         match &s.action {
-            Action::Read { addr, .. } | Action::Write { addr, .. } => check(ctx, addr, true),
+            Action::Read { addr, .. }
+            | Action::Write { addr, .. }
+            | Action::Mincore { addr, .. } => check(ctx, addr, true),
             Action::Call(c) => c.addrs().into_iter().for_each(|a| check(ctx, a, true)),
             _ => {}
         }

@@ -49,7 +49,7 @@ impl Standing<'_> {
 fn failed(c: &CaseRow) -> bool {
     !matches!(
         c.verdict.as_str(),
-        "pass" | "known-deviation" | "not-applicable"
+        "pass" | "known-deviation" | "not-applicable" | "observed"
     )
 }
 

@@ -343,6 +343,8 @@ impl Mark {
             "pass" => shown(),
             "known-deviation" if case.contradicts(&clause.id) => Mark::KnownDeviation,
             "known-deviation" => shown(),
+            // An observation of what the clause leaves unspecified shows nothing holding.
+            "observed" => Mark::NotExhibited,
             _ => Mark::Fail,
         }
     }
@@ -647,7 +649,8 @@ impl<'r> Merged<'r> {
         let mut t = [0; 5];
         for c in &self.runs[run].cases {
             let i = match c.verdict.as_str() {
-                "pass" => 0,
+                // Observed-only cases neither passed nor failed; counted with the passes.
+                "pass" | "observed" => 0,
                 "known-deviation" => 1,
                 "not-applicable" => 3,
                 "broken" => 4,

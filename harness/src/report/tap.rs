@@ -56,6 +56,10 @@ pub fn render(run: &Run, todo: &BTreeMap<String, String>) -> String {
             "not-applicable" => {
                 let _ = writeln!(s, "ok {n} {id} # SKIP {}", description(&c.message));
             }
+            "observed" => {
+                let _ = writeln!(s, "ok {n} {id}");
+                let _ = writeln!(s, "# observed only: {}", description(&c.observed));
+            }
             _ => {
                 match todo.get(&c.id) {
                     Some(note) => {

@@ -200,6 +200,17 @@ impl<'a> Emitter<'a> {
             } else if n.starts_with("MAP_ALIGNED(") {
                 self.uses_map_aligned = true;
                 parts.push(n.clone());
+            } else if let Some(inner) = n
+                .strip_prefix("PROT_MAX(")
+                .and_then(|r| r.strip_suffix(')'))
+            {
+                // FreeBSD's macro; its argument's names get their fallbacks too.
+                if let Ok(set) = NameSet::parse(inner, &names::PROT) {
+                    for x in &set.0 {
+                        self.name(x, &names::PROT);
+                    }
+                }
+                parts.push(n.clone());
             } else {
                 self.name(n, table);
                 parts.push(n.clone());
@@ -385,6 +396,36 @@ impl<'a> Emitter<'a> {
                 let p = self.flags(inherit, &names::INHERIT);
                 self.addr_len(&mut code, "minherit", addr, len, Some(p))
             }
+            Call::Mlockall { flags } => {
+                let f = self.flags(flags, &names::MCL);
+                let _ = writeln!(
+                    code,
+                    "\t\tint r = mlockall({f});\n\t\tSET_ARGS(o, {f}, 0, 0, 0, 0, 0);\n\t\tset_ret(o, r);"
+                );
+                (format!("mlockall({f})"), "K_OTHER")
+            }
+            Call::Munlockall => {
+                code.push_str("\t\tint r = munlockall();\n\t\tSET_ARGS(o, 0, 0, 0, 0, 0, 0);\n\t\tset_ret(o, r);\n");
+                ("munlockall()".into(), "K_OTHER")
+            }
+            Call::Mlock2 { addr, len, flags } => {
+                let f = self.flags(flags, &names::MLOCK);
+                let (t, k) = self.addr_len(&mut code, "repro_mlock2", addr, len, Some(f));
+                (t.replacen("repro_mlock2", "mlock2", 1), k)
+            }
+            Call::Mseal { addr, len, flags } => {
+                let f = self.flags(flags, &names::MSEAL);
+                let (t, k) = self.addr_len(&mut code, "repro_mseal", addr, len, Some(f));
+                (t.replacen("repro_mseal", "mseal", 1), k)
+            }
+            Call::Mdwe { flags } => {
+                let f = self.flags(flags, &names::MDWE);
+                let _ = writeln!(
+                    code,
+                    "\t\tint r = repro_mdwe({f});\n\t\tSET_ARGS(o, PR_SET_MDWE, {f}, 0, 0, 0, 0);\n\t\tset_ret(o, r);"
+                );
+                (format!("prctl(PR_SET_MDWE, {f}, 0, 0, 0)"), "K_OTHER")
+            }
         };
         (code, text, kind)
     }
@@ -454,6 +495,7 @@ impl<'a> Emitter<'a> {
                 };
                 format!("{{ E_BYTES, {{ 0 }}, 0, 0, -1, {k}, {v:#04x}, {text} }}")
             }
+            Outcome::Observe => format!("{{ E_OBSERVE, {{ 0 }}, 0, 0, -1, 0, 0, {text} }}"),
         }
     }
 
@@ -595,6 +637,36 @@ impl<'a> Emitter<'a> {
                 );
                 (code, text, "K_READBACK")
             }
+            Action::Mincore { addr, len, vector } => {
+                let v: Vec<String> = vector.iter().map(|b| b.to_string()).collect();
+                let _ = writeln!(
+                    code,
+                    "\t\tstatic const unsigned char want[] = {{ {} }};\n\t\tstep_mincore(o, {}, {}, want, {});",
+                    v.join(", "),
+                    self.addr_value(addr),
+                    cexpr(len, Ctx::Size),
+                    vector.len()
+                );
+                let text = format!(
+                    "mincore({}, {}, vec), resident per page [{}]",
+                    self.addr_value(addr),
+                    cexpr(len, Ctx::Size),
+                    v.join(", ")
+                );
+                (code, text, "K_OTHER")
+            }
+            Action::Locked { bytes } => {
+                let _ = writeln!(
+                    code,
+                    "\t\tif (!step_locked(o, {})) {{\n\t\t\tfail_stage(STAGE_STEP, STEP_INDEX);\n\t\t\treturn;\n\t\t}}",
+                    cexpr(bytes, Ctx::Size)
+                );
+                let text = format!(
+                    "VmLck of /proc/self/status is {} bytes",
+                    cexpr(bytes, Ctx::Size)
+                );
+                (code, text, "K_OTHER")
+            }
         }
     }
 
@@ -708,6 +780,15 @@ pub fn source(case: &Case, registry: &Registry, os: Os, arch: &str) -> String {
     {
         mapping(&mut e, w, i, m);
     }
+    for (i, c) in case.setup.iter().enumerate() {
+        let (code, text, _) = e.call(c);
+        let _ = write!(
+            w,
+            "\t/* setup call {}: {} */\n\t{{\n\t\tstruct outcome so = {{ 0 }}, *o = &so;\n{code}\t\tif (so.state != ST_OK) {{\n\t\t\terrno = so.err;\n\t\t\tfail_stage(STAGE_SETUP, {i});\n\t\t\treturn;\n\t\t}}\n\t}}\n",
+            i + 1,
+            comment(&text)
+        );
+    }
     match case.privilege {
         Privilege::Unprivileged => w.push_str(
             "\tif (geteuid() == 0 && !drop_privilege()) {\n\t\tfail_stage(STAGE_PRIVILEGE, 0);\n\t\treturn;\n\t}\n",
@@ -763,6 +844,7 @@ pub fn source(case: &Case, registry: &Registry, os: Os, arch: &str) -> String {
             Who::Child => 1,
         };
         let (code, text, kind) = e.action(&s.action);
+        let code = code.replace("STEP_INDEX", &i.to_string());
         let _ = writeln!(
             w,
             "\t/* step {}{}: {} */",
@@ -806,7 +888,7 @@ pub fn source(case: &Case, registry: &Registry, os: Os, arch: &str) -> String {
     let j = &mut judge;
     j.push_str("/* Judges the record as the suite's judge does; prints a line per step. */\nstatic int judge(void)\n{\n\tint v;\n");
     j.push_str("\tif (end_kind != END_EXITED || end_value != 0) {\n\t\tprintf(\"the child ended abnormally (no observation)\\n\");\n\t\treturn V_FAIL;\n\t}\n");
-    j.push_str("\tif (rec->failed_stage != STAGE_DONE) {\n\t\tchar e[64];\n\t\terrno_name(e, sizeof e, rec->failed_errno);\n\t\tprintf(\"setup failed at %s #%u: %s\\n\", STAGE_NAME[rec->failed_stage < 8 ? rec->failed_stage : 0], rec->failed_index, e);\n\t\treturn V_SETUP_FAILED;\n\t}\n");
+    j.push_str("\tif (rec->failed_stage != STAGE_DONE) {\n\t\tchar e[64];\n\t\terrno_name(e, sizeof e, rec->failed_errno);\n\t\tprintf(\"setup failed at %s #%u: %s\\n\", STAGE_NAME[rec->failed_stage < STAGE_COUNT ? rec->failed_stage : 0], rec->failed_index, e);\n\t\treturn V_SETUP_FAILED;\n\t}\n");
     let _ = writeln!(
         j,
         "\tv = judge_one(&rec->call, &want_call, {dev_call});\n\tprint_line(\"call\", {}, &rec->call, &want_call, {dev_call}, v);",

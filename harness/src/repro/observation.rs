@@ -47,7 +47,12 @@ fn call_kind(c: &CallPlan) -> Kind {
         | CallPlan::Mincore { .. }
         | CallPlan::Mlock { .. }
         | CallPlan::Munlock { .. }
-        | CallPlan::Minherit { .. } => Kind::Other,
+        | CallPlan::Minherit { .. }
+        | CallPlan::Mlockall { .. }
+        | CallPlan::Munlockall
+        | CallPlan::Mlock2 { .. }
+        | CallPlan::Mseal { .. }
+        | CallPlan::Mdwe { .. } => Kind::Other,
     }
 }
 
@@ -60,7 +65,9 @@ fn action_kind(a: &ActionPlan) -> Kind {
         | ActionPlan::Fork
         | ActionPlan::Ftruncate { .. }
         | ActionPlan::Pwrite { .. }
-        | ActionPlan::CloseObject => Kind::Other,
+        | ActionPlan::CloseObject
+        | ActionPlan::Mincore { .. }
+        | ActionPlan::Locked { .. } => Kind::Other,
     }
 }
 
@@ -128,6 +135,7 @@ fn stage_name(s: Stage) -> &'static str {
         Stage::Signals => "signals",
         Stage::Fork => "fork",
         Stage::Step => "step",
+        Stage::SetupCalls => "setup",
     }
 }
 
@@ -195,6 +203,7 @@ pub fn normalise(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> Value {
         Verdict::NotApplicable => "setup failed",
         // Harness trouble: for a reproducer, its setup failed (exit 2).
         Verdict::Broken => "setup failed",
+        Verdict::Observed => "observed",
     };
     m.insert("verdict".into(), v.into());
     Value::Object(m)

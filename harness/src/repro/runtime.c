@@ -5,15 +5,16 @@
 
 enum { ST_NOT_RUN, ST_OK, ST_ERRNO, ST_FAULT, ST_BYTES_DIFFER, ST_SIZE_DIFFERS };
 enum { STAGE_DONE, STAGE_OBJECT, STAGE_MAPPING, STAGE_HOLE, STAGE_PRIVILEGE, STAGE_LIMITS,
-       STAGE_SIGNALS, STAGE_FORK };
+       STAGE_SIGNALS, STAGE_FORK, STAGE_STEP, STAGE_SETUP };
 static const char *const STAGE_NAME[] = { "done", "object", "mapping", "hole", "privilege",
-                                          "limits", "signals", "fork" };
+                                          "limits", "signals", "fork", "step", "setup" };
+#define STAGE_COUNT 10
 enum { OBJ_NONE, OBJ_FILE, OBJ_DIR, OBJ_PIPE_READ, OBJ_PIPE_WRITE, OBJ_SOCKET, OBJ_DEV_ZERO,
        OBJ_DEV_NULL, OBJ_MEMFD, OBJ_SHM, OBJ_CLOSED_FD };
 /* What a step's or the call's outcome reports beyond its state. */
 enum { K_OTHER, K_MMAP, K_MREMAP, K_READBACK, K_FORK };
 /* An expected outcome. */
-enum { E_OK, E_ERRNO, E_FAULT, E_BYTES };
+enum { E_OK, E_ERRNO, E_FAULT, E_BYTES, E_OBSERVE };
 /* Expected bytes: none, zeros, one byte value, the object's content at a file offset. */
 enum { B_NONE, B_ZEROS, B_BYTE, B_OBJECT };
 enum { C_SEQ, C_ZEROS, C_BYTE };
@@ -536,6 +537,86 @@ REPRO_UNUSED static inline int set_soft_limit(int res, uint64_t value)
 	return setrlimit(res, &new) == 0;
 }
 
+/* ---- Format v2: lock calls, mseal, PR_SET_MDWE, mincore per page, the lock count ---- */
+
+#if defined(__linux__)
+/* 462 in every architecture's table that has mseal (Linux 6.10, asm-generic/unistd.h). */
+#include <sys/prctl.h>
+#define REPRO_SYS_MSEAL 462
+#ifndef PR_SET_MDWE
+#define PR_SET_MDWE 65
+#endif
+REPRO_UNUSED static inline int repro_mlock2(void *addr, size_t len, int flags)
+{
+	return (int)syscall(SYS_mlock2, addr, len, (long)flags);
+}
+REPRO_UNUSED static inline int repro_mseal(void *addr, size_t len, int flags)
+{
+	return (int)syscall(REPRO_SYS_MSEAL, addr, len, (long)flags);
+}
+REPRO_UNUSED static inline int repro_mdwe(int flags)
+{
+	return (int)syscall(SYS_prctl, (long)PR_SET_MDWE, (long)flags, 0L, 0L, 0L);
+}
+#endif
+
+/* mincore over len bytes; page i must be resident (bit 0) exactly when want[i] is 1.
+ * The first difference and the pages after it are recorded, as the suite records them. */
+REPRO_UNUSED static inline void step_mincore(struct outcome *o, uintptr_t addr, size_t len,
+                                             const unsigned char *want, unsigned pages)
+{
+	unsigned char vec[16] = { 0 };
+	o->args[0] = addr;
+	o->args[1] = len;
+	set_ret(o, mincore((void *)addr, len, (void *)vec));
+	if (o->state != ST_OK)
+		return;
+	for (unsigned i = 0; i < pages && i < sizeof vec; i++) {
+		unsigned char got = vec[i] & 1;
+		if (o->state == ST_BYTES_DIFFER) {
+			if (o->got_len < sizeof o->got && (int64_t)i - o->at == (int64_t)o->got_len)
+				o->got[o->got_len++] = got;
+		} else if (got != want[i]) {
+			o->state = ST_BYTES_DIFFER;
+			o->at = (int64_t)i;
+			o->got[0] = got;
+			o->got_len = 1;
+		}
+	}
+}
+
+/* The process's locked bytes (Linux: VmLck of /proc/self/status) must be `bytes`. */
+REPRO_UNUSED static inline int step_locked(struct outcome *o, uint64_t bytes)
+{
+	char buf[8192];
+	size_t done = 0;
+	o->args[0] = bytes;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	for (;;) {
+		ssize_t r = read(fd, buf + done, sizeof buf - 1 - done);
+		if (r < 0) {
+			close(fd);
+			return 0;
+		}
+		done += (size_t)r;
+		if (r == 0 || done == sizeof buf - 1)
+			break;
+	}
+	close(fd);
+	buf[done] = 0;
+	const char *line = strstr(buf, "\nVmLck:");
+	if (!line) {
+		errno = ENOENT;
+		return 0;
+	}
+	unsigned long long kib = strtoull(line + 7, NULL, 10);
+	o->size = (int64_t)(kib * 1024);
+	o->state = (uint64_t)o->size == bytes ? ST_OK : ST_SIZE_DIFFERS;
+	return 1;
+}
+
 REPRO_UNUSED static inline void step_readback(struct outcome *o, int fd, off_t offset, size_t len,
                                  const struct check *c, int has_size, int64_t want_size)
 {
@@ -902,6 +983,7 @@ REPRO_UNUSED static inline int matches(const struct outcome *o, const struct exp
 		return 0;
 	case E_FAULT:
 		return o->state == ST_FAULT && o->signo == e->signo && (e->code == -1 || e->code == o->code);
+	case E_OBSERVE: return o->state != ST_NOT_RUN;
 	default:
 		if (o->state != ST_BYTES_DIFFER || o->got_len == 0 || e->bytes_kind == B_OBJECT)
 			return 0;
@@ -912,14 +994,15 @@ REPRO_UNUSED static inline int matches(const struct outcome *o, const struct exp
 	}
 }
 
-enum { V_PASS, V_KNOWN_DEVIATION, V_FAIL, V_SETUP_FAILED };
-static const char *const VERDICT_NAME[] = { "pass", "known deviation", "fail", "setup failed" };
+enum { V_PASS, V_KNOWN_DEVIATION, V_FAIL, V_SETUP_FAILED, V_OBSERVED };
+static const char *const VERDICT_NAME[] = { "pass", "known deviation", "fail", "setup failed",
+                                            "observed" };
 
 /* The judge's rule: the clause's outcome passes; a recorded deviation's is known. */
 REPRO_UNUSED static inline int judge_one(const struct outcome *o, const struct expect *want, const struct expect *dev)
 {
 	if (matches(o, want))
-		return V_PASS;
+		return want->kind == E_OBSERVE ? V_OBSERVED : V_PASS;
 	if (dev && matches(o, dev))
 		return V_KNOWN_DEVIATION;
 	return V_FAIL;
@@ -931,6 +1014,8 @@ REPRO_UNUSED static inline int worse(int a, int b)
 		return V_FAIL;
 	if (a == V_KNOWN_DEVIATION || b == V_KNOWN_DEVIATION)
 		return V_KNOWN_DEVIATION;
+	if (a == V_OBSERVED || b == V_OBSERVED)
+		return V_OBSERVED;
 	return V_PASS;
 }
 
@@ -963,7 +1048,7 @@ REPRO_UNUSED static inline int finish(const char *id, int n_steps, const int *ki
 	if (have && rec->failed_stage != STAGE_DONE) {
 		errno_name(a, sizeof a, rec->failed_errno);
 		printf(",\"setup\":{\"stage\":\"%s\",\"index\":%u,\"errno\":\"%s\"}",
-		       STAGE_NAME[rec->failed_stage < 8 ? rec->failed_stage : 0], rec->failed_index, a);
+		       STAGE_NAME[rec->failed_stage < STAGE_COUNT ? rec->failed_stage : 0], rec->failed_index, a);
 	} else if (have) {
 		printf(",\"setup\":\"ok\",\"call\":");
 		json_outcome(&rec->call, call_kind);
