@@ -117,7 +117,8 @@ fn main() {
 /// A judged case as a trial's outcome.
 fn outcome(r: &mmapconf::judge::CaseResult) -> Result<Completion, Failed> {
     match r.verdict {
-        Verdict::Pass | Verdict::KnownDeviation => Ok(Completion::Completed),
+        // An observe-only case records what it saw; it cannot fail.
+        Verdict::Pass | Verdict::KnownDeviation | Verdict::Observed => Ok(Completion::Completed),
         Verdict::NotApplicable => Ok(Completion::ignored_with(r.message.clone())),
         Verdict::Fail => Err(Failed::from(r.explain())),
         Verdict::Broken => Err(Failed::from(format!(
