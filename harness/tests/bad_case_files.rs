@@ -253,3 +253,27 @@ fn check_plans_every_case_and_reports_what_only_the_whole_case_shows() {
     assert!(stderr.contains(&at), "{stderr}");
     assert!(stderr.contains("exceeds"), "{stderr}");
 }
+
+/// Format v2's gates, setup calls and steps: each mistake is located at its line.
+#[rstest]
+#[case::unknown_arch("arch = [\"vax\"]\n", "unknown architecture `vax`")]
+#[case::bad_kernel("kernel = { linux = \"~6\" }\n", "kernel.linux: release comparison")]
+#[case::mdwe_as_call_step("[[case.step]]\ncall = { fn = \"mdwe\", flags = \"PR_MDWE_REFUSE_EXEC_GAIN\" }\n", "is a setup call")]
+#[case::mmap_in_setup("setup = [{ fn = \"mmap\", len = \"1p\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANONYMOUS\" }]\n", "is not a setup call")]
+#[case::vector_entry("[[case.step]]\nmincore = \"null\"\nlen = \"1p\"\nvector = [2]\n", "vector entry 2")]
+#[case::vector_missing("[[case.step]]\nmincore = \"null\"\nlen = \"1p\"\n", "needs `vector")]
+#[case::observe_false("[[case.step]]\nread = \"null\"\nexpect = { observe = false }\n", "observe = true marks")]
+fn format_v2_mistakes_are_located(#[case] extra: &str, #[case] msg: &str) {
+    // Top-level keys go before the call table; steps after everything.
+    let base = one_case(1, "len = \"1p\"");
+    let text = if extra.starts_with("[[") {
+        format!("{base}{extra}")
+    } else {
+        base.replacen("call = ", &format!("{extra}call = "), 1)
+    };
+    let errs = parse_file(Path::new("v2.toml"), &text, &registry()).unwrap_err();
+    assert!(
+        errs.iter().any(|e| e.msg.contains(msg) && e.line >= 2),
+        "{msg}: {errs:?}"
+    );
+}
