@@ -11,7 +11,7 @@ pub const LINUX_STATUS: &str = "/proc/self/status";
 
 /// `None` when the case can run here; else why not.
 pub fn not_here(case: &Case, os: Os, host: &Host) -> Option<String> {
-    if !case.arches.is_empty() && !case.arches.iter().any(|a| *a == host.arch) {
+    if !case.arches.is_empty() && !case.arches.contains(&host.arch) {
         return Some(format!(
             "the case applies only to {} (this is {})",
             case.arches.join(", "),

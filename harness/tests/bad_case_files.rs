@@ -258,11 +258,23 @@ fn check_plans_every_case_and_reports_what_only_the_whole_case_shows() {
 #[rstest]
 #[case::unknown_arch("arch = [\"vax\"]\n", "unknown architecture `vax`")]
 #[case::bad_kernel("kernel = { linux = \"~6\" }\n", "kernel.linux: release comparison")]
-#[case::mdwe_as_call_step("[[case.step]]\ncall = { fn = \"mdwe\", flags = \"PR_MDWE_REFUSE_EXEC_GAIN\" }\n", "is a setup call")]
-#[case::mmap_in_setup("setup = [{ fn = \"mmap\", len = \"1p\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANONYMOUS\" }]\n", "is not a setup call")]
-#[case::vector_entry("[[case.step]]\nmincore = \"null\"\nlen = \"1p\"\nvector = [2]\n", "vector entry 2")]
+#[case::mdwe_as_call_step(
+    "[[case.step]]\ncall = { fn = \"mdwe\", flags = \"PR_MDWE_REFUSE_EXEC_GAIN\" }\n",
+    "is a setup call"
+)]
+#[case::mmap_in_setup(
+    "setup = [{ fn = \"mmap\", len = \"1p\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANONYMOUS\" }]\n",
+    "is not a setup call"
+)]
+#[case::vector_entry(
+    "[[case.step]]\nmincore = \"null\"\nlen = \"1p\"\nvector = [2]\n",
+    "vector entry 2"
+)]
 #[case::vector_missing("[[case.step]]\nmincore = \"null\"\nlen = \"1p\"\n", "needs `vector")]
-#[case::observe_false("[[case.step]]\nread = \"null\"\nexpect = { observe = false }\n", "observe = true marks")]
+#[case::observe_false(
+    "[[case.step]]\nread = \"null\"\nexpect = { observe = false }\n",
+    "observe = true marks"
+)]
 fn format_v2_mistakes_are_located(#[case] extra: &str, #[case] msg: &str) {
     // Top-level keys go before the call table; steps after everything.
     let base = one_case(1, "len = \"1p\"");

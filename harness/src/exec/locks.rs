@@ -4,7 +4,9 @@
 //! one is async-signal-safe (no allocation, no formatting, no lock).
 
 use crate::record::SetupCall;
-use libc::{c_int, c_long, c_void};
+#[cfg(target_os = "linux")]
+use libc::c_long;
+use libc::{c_int, c_void};
 
 /// prctl's option for `mdwe`, as the record shows the call's first argument.
 #[cfg(target_os = "linux")]
@@ -127,6 +129,7 @@ pub fn locked_bytes() -> Result<u64, SetupCall> {
 }
 
 /// The `VmLck:   N kB` line of a status text, in bytes (no allocation).
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub fn vm_lck(text: &[u8]) -> Option<u64> {
     const KEY: &[u8] = b"VmLck:";
     let mut i = 0;
