@@ -135,13 +135,13 @@ print("; ".join(bad))
 EOF
 }
 truncated=0; mixed=0; prev_ok=1; kills=0; finished_w=0; temps=0; attempts=0
-while [ "$kills" -lt "$runs" ] && [ "$attempts" -lt $((runs * 3)) ]; do
+while [ "$kills" -lt "$runs" ] && [ "$attempts" -lt $((runs * 5)) ]; do
   attempts=$((attempts + 1))
   start_run "$out" "$scratch/err"
   until grep -q "\[ *$total/$total\]" "$scratch/err" 2>/dev/null || ! kill -0 "$pid" 2>/dev/null; do
     sleep 0.01
   done
-  sleep "0.$(printf '%03d' $((RANDOM % 200)))"
+  sleep "0.$(printf '%03d' $((RANDOM % 100)))"
   kill -KILL "$pid" 2>/dev/null || true
   rc=0; { wait "$pid"; } 2>/dev/null || rc=$?
   if [ "$rc" -eq 137 ]; then kills=$((kills + 1)); else finished_w=$((finished_w + 1)); fi
