@@ -246,7 +246,7 @@ fn main() -> ExitCode {
             if code == mmapconf::manpage::cli::EXIT_UNREADABLE {
                 eprint!("{}", mmapconf::names::name_errnos(&out));
             } else {
-                print!("{out}");
+                print_all(&out);
             }
             ExitCode::from(code)
         }
@@ -288,13 +288,16 @@ fn main() -> ExitCode {
             } else {
                 peers::table_text(&ledger)
             };
-            print!("{out}");
+            print_all(&out);
             ExitCode::SUCCESS
         }
         Command::List => {
-            for c in &suite.cases {
-                println!("{}\t{}\t{}", c.id, c.clauses.join(","), c.title);
-            }
+            let out: String = suite
+                .cases
+                .iter()
+                .map(|c| format!("{}\t{}\t{}\n", c.id, c.clauses.join(","), c.title))
+                .collect();
+            print_all(&out);
             ExitCode::SUCCESS
         }
         Command::Run {
@@ -402,6 +405,12 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+/// Writes `out` to stdout; a reader that went away (`| head`) ends the listing quietly
+/// instead of panicking as `print!` does.
+fn print_all(out: &str) {
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
 }
 
 /// Prints a usage error and exits 2 (clap's status). clap's tip for an unknown `--flag` is
