@@ -360,9 +360,10 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
 
     r.call = plan.call_text.as_c(&rec.call.args);
     let deviation_for = |step: Option<usize>| {
-        case.deviations
+        plan.deviations
             .iter()
-            .find(|d| d.os == os && d.step == step)
+            .map(|&i| &case.deviations[i])
+            .find(|d| d.step == step)
     };
     let mut verdicts = Vec::new();
 

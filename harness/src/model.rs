@@ -456,11 +456,45 @@ pub struct Deviation {
     /// The cited clauses the kernel's behaviour contradicts (empty: all it cites for
     /// this OS).
     pub contradicts: Vec<String>,
+    /// The releases of `os`'s kernel it holds for ("<6.17": fixed in 6.17); `None`: all.
+    pub release: Option<String>,
+}
+
+impl Deviation {
+    /// Whether the deviation is recorded for `os` at kernel release `release`.
+    pub fn holds_on(&self, os: Os, release: &str) -> bool {
+        self.os == os
+            && self
+                .release
+                .as_ref()
+                .is_none_or(|r| crate::expectations::release_in(r, release) == Ok(true))
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Placement;
+    use super::{Deviation, Outcome, Placement};
+    use crate::names::Os;
+
+    #[test]
+    fn a_deviation_scoped_by_release_holds_only_on_those_releases_of_its_os() {
+        let d = Deviation {
+            os: Os::Linux,
+            step: None,
+            observed: Outcome::Ok,
+            why: "w".into(),
+            evidence: "e".into(),
+            contradicts: Vec::new(),
+            release: Some("<6.17".into()),
+        };
+        assert!(d.holds_on(Os::Linux, "6.1.0-13-amd64"));
+        assert!(d.holds_on(Os::Linux, "6.12.48+deb13-arm64"));
+        assert!(!d.holds_on(Os::Linux, "6.17.0"));
+        assert!(!d.holds_on(Os::Linux, "6.18.44-fc-v1045"));
+        assert!(!d.holds_on(Os::Freebsd, "6.1"));
+        let always = Deviation { release: None, ..d };
+        assert!(always.holds_on(Os::Linux, "7.3.0-rc1"));
+    }
 
     #[test]
     fn placement_compares_the_whole_range_and_never_wraps() {

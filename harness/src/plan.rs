@@ -46,6 +46,8 @@ pub struct Plan {
     pub steps_after_failure: bool,
     /// The case's setup calls, made after the setup mappings (see [`Case::setup`]).
     pub setup: Vec<CallPlan>,
+    /// The case's deviations (indices) recorded for this OS and kernel release.
+    pub deviations: Vec<usize>,
 }
 
 impl Plan {
@@ -556,6 +558,9 @@ impl Planner<'_> {
             steps_after_failure: !case.steps.is_empty()
                 && matches!(case.expect.for_os(self.os), Outcome::Errno(_)),
             steps,
+            deviations: (0..case.deviations.len())
+                .filter(|&i| case.deviations[i].holds_on(self.os, &host.release))
+                .collect(),
             setup: case
                 .setup
                 .iter()

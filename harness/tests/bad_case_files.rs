@@ -271,6 +271,10 @@ fn check_plans_every_case_and_reports_what_only_the_whole_case_shows() {
     "vector entry 2"
 )]
 #[case::vector_missing("[[case.step]]\nmincore = \"null\"\nlen = \"1p\"\n", "needs `vector")]
+#[case::deviation_release(
+    "[[case.deviation]]\nos = \"linux\"\nrelease = \"6.17\"\nobserved = { errno = \"ENOMEM\" }\nwhy = \"w\"\nevidence = \"e\"\n",
+    "release: release comparison `6.17`"
+)]
 #[case::observe_false(
     "[[case.step]]\nread = \"null\"\nexpect = { observe = false }\n",
     "observe = true marks"

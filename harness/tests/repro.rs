@@ -131,6 +131,33 @@ fn a_reproducer_whose_case_expects_the_wrong_outcome_exits_1() {
     assert_eq!(obs["call"]["errno"], "EINVAL");
 }
 
+#[rstest::rstest]
+#[case::every_release_from_1(">=1", Some(0), "known deviation")]
+#[case::a_range_holding_the_running_kernel(">=2.6, <999", Some(0), "known deviation")]
+#[case::releases_before_1("<1", Some(1), "fail")]
+#[case::releases_after_999(">999.0.1", Some(1), "fail")]
+fn a_reproducer_takes_a_deviation_only_on_the_releases_it_is_recorded_for(
+    #[case] release: &str,
+    #[case] status: Option<i32>,
+    #[case] verdict: &str,
+) {
+    // The kernel gives EINVAL; the case expects ok and records EINVAL as a deviation of
+    // `release` only: the C judge reads the running kernel's release as the harness does.
+    let (case, reg) = one_case(&format!(
+        "call = {{ fn = \"mmap\", len = \"0\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANONYMOUS\" }}\n\
+         expect = {{ result = \"ok\" }}\n\
+         [[case.deviation]]\nos = \"{os}\"\nrelease = \"{release}\"\nobserved = {{ errno = \"EINVAL\" }}\n\
+         why = \"w\"\nevidence = \"e\"\n",
+        os = mmapconf::names::Os::current().unwrap().key()
+    ));
+    let (got, obs) = build_and_run(&source(&case, &reg));
+    assert_eq!(
+        (got, obs["verdict"].as_str()),
+        (status, Some(verdict)),
+        "{obs}"
+    );
+}
+
 #[test]
 fn a_reproducer_whose_setup_fails_exits_2() {
     let (case, reg) = one_case(

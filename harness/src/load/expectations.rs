@@ -41,6 +41,7 @@ pub(super) struct RawDeviation {
     evidence: String,
     #[serde(default)]
     contradicts: Vec<Spanned<String>>,
+    release: Option<Spanned<String>>,
 }
 
 /// `placed = { below = "null+0x80000000" }`: exactly one key.
@@ -229,8 +230,14 @@ pub(super) fn convert_deviations(
                 );
             }
         }
+        if let Some(range) = &r.release
+            && let Err(e) = crate::expectations::release_in(range.get_ref(), "0")
+        {
+            ctx.err(range.span(), format!("release: {e}"));
+        }
         let observed = ctx.single_outcome(&r.observed, false, true);
         deviations.push(Deviation {
+            release: r.release.as_ref().map(|s| s.get_ref().clone()),
             contradicts: r.contradicts.iter().map(|s| s.get_ref().clone()).collect(),
             os,
             step: r.step.as_ref().map(|s| *s.get_ref()),

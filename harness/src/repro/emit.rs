@@ -499,11 +499,37 @@ impl<'a> Emitter<'a> {
         }
     }
 
-    fn deviation(&self, step: Option<usize>) -> Option<&'a Deviation> {
+    /// The deviations of this OS recorded for the call (`None`) or a step, in the case's
+    /// order: the judge takes the first whose release range holds on the running kernel.
+    fn deviations(&self, step: Option<usize>) -> Vec<&'a Deviation> {
         self.case
             .deviations
             .iter()
-            .find(|d| d.os == self.os && d.step == step)
+            .filter(|d| d.os == self.os && d.step == step)
+            .collect()
+    }
+
+    /// Declares `name_K` for each deviation of `step` into `decls`; the C expression that
+    /// picks the one recorded for the running kernel's release (NULL: none).
+    fn deviation_pick(&mut self, step: Option<usize>, name: &str, decls: &mut String) -> String {
+        let mut pick = String::new();
+        for (k, d) in self.deviations(step).iter().enumerate() {
+            let _ = writeln!(
+                decls,
+                "static const struct expect {name}_{k} = {};",
+                self.expect(&d.observed)
+            );
+            match &d.release {
+                Some(r) => {
+                    let _ = write!(pick, "release_in({}) ? &{name}_{k} : ", cstr(r));
+                }
+                None => {
+                    let _ = write!(pick, "&{name}_{k}");
+                    return format!("({pick})");
+                }
+            }
+        }
+        format!("({pick}NULL)")
     }
 
     /// The file offset that a read at `addr` sees, for `bytes = "object"` (as the planner).
@@ -873,17 +899,7 @@ pub fn source(case: &Case, registry: &Registry, os: Os, arch: &str) -> String {
         "static const struct expect want_call = {};",
         e.expect(&want_call)
     );
-    let dev_call = match e.deviation(None) {
-        Some(d) => {
-            let _ = writeln!(
-                decls,
-                "static const struct expect dev_call = {};",
-                e.expect(&d.observed)
-            );
-            "&dev_call"
-        }
-        None => "NULL",
-    };
+    let pick_call = e.deviation_pick(None, "dev_call", &mut decls);
     let mut judge = String::new();
     let j = &mut judge;
     j.push_str("/* Judges the record as the suite's judge does; prints a line per step. */\nstatic int judge(void)\n{\n\tint v;\n");
@@ -891,7 +907,7 @@ pub fn source(case: &Case, registry: &Registry, os: Os, arch: &str) -> String {
     j.push_str("\tif (rec->failed_stage != STAGE_DONE) {\n\t\tchar e[64];\n\t\terrno_name(e, sizeof e, rec->failed_errno);\n\t\tprintf(\"setup failed at %s #%u: %s\\n\", STAGE_NAME[rec->failed_stage < STAGE_COUNT ? rec->failed_stage : 0], rec->failed_index, e);\n\t\treturn V_SETUP_FAILED;\n\t}\n");
     let _ = writeln!(
         j,
-        "\tv = judge_one(&rec->call, &want_call, {dev_call});\n\tprint_line(\"call\", {}, &rec->call, &want_call, {dev_call}, v);",
+        "\tconst struct expect *dev_call = {pick_call};\n\tv = judge_one(&rec->call, &want_call, dev_call);\n\tprint_line(\"call\", {}, &rec->call, &want_call, dev_call, v);",
         cstr(&call_text)
     );
     if let Call::Mmap { flags, .. } = &case.call {
@@ -932,17 +948,7 @@ pub fn source(case: &Case, registry: &Registry, os: Os, arch: &str) -> String {
             "static const struct expect want_{i} = {};",
             e.expect(&want)
         );
-        let dev = match e.deviation(Some(i + 1)) {
-            Some(d) => {
-                let _ = writeln!(
-                    decls,
-                    "static const struct expect dev_{i} = {};",
-                    e.expect(&d.observed)
-                );
-                format!("&dev_{i}")
-            }
-            None => "NULL".into(),
-        };
+        let dev = e.deviation_pick(Some(i + 1), &format!("dev_{i}"), &mut decls);
         let what = format!(
             "step {}{}",
             i + 1,
@@ -954,7 +960,7 @@ pub fn source(case: &Case, registry: &Registry, os: Os, arch: &str) -> String {
         );
         let _ = writeln!(
             j,
-            "\t{{\n\t\tint s = judge_one(&rec->steps[{i}], &want_{i}, {dev});\n\t\tprint_line({}, {}, &rec->steps[{i}], &want_{i}, {dev}, s);\n\t\tv = worse(v, s);\n\t}}",
+            "\t{{\n\t\tconst struct expect *dev = {dev};\n\t\tint s = judge_one(&rec->steps[{i}], &want_{i}, dev);\n\t\tprint_line({}, {}, &rec->steps[{i}], &want_{i}, dev, s);\n\t\tv = worse(v, s);\n\t}}",
             cstr(&what),
             cstr(&step_texts[i])
         );
@@ -1035,6 +1041,7 @@ const PRELUDE: &str = r#"
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>

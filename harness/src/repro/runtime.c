@@ -998,6 +998,67 @@ enum { V_PASS, V_KNOWN_DEVIATION, V_FAIL, V_SETUP_FAILED, V_OBSERVED };
 static const char *const VERDICT_NAME[] = { "pass", "known deviation", "fail", "setup failed",
                                             "observed" };
 
+/* The numbers of a kernel release ("6.1.0-13-amd64": 6, 1, 0, 13), as the suite reads
+ * them: each part between '.', '-' and '+' gives its leading digits, up to the first part
+ * without any. */
+static int release_parts(const char *s, unsigned long long *part, int max)
+{
+	int n = 0;
+	while (n < max && *s >= '0' && *s <= '9') {
+		unsigned long long v = 0;
+		while (*s >= '0' && *s <= '9')
+			v = v * 10 + (unsigned long long)(*s++ - '0');
+		part[n++] = v;
+		while (*s && *s != '.' && *s != '-' && *s != '+')
+			s++;
+		if (!*s)
+			break;
+		s++;
+	}
+	return n;
+}
+
+/* -1, 0 or 1 as release A sorts before, with or after B (part by part, then length). */
+static int release_cmp(const unsigned long long *a, int na, const unsigned long long *b, int nb)
+{
+	for (int i = 0; i < na && i < nb; i++)
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	return na < nb ? -1 : na > nb;
+}
+
+/* Whether the running kernel's release lies in RANGE ("<6.17", ">=6.1,<6.12"): the
+ * releases a recorded deviation holds for. */
+REPRO_UNUSED static int release_in(const char *range)
+{
+	struct utsname u;
+	unsigned long long have[16], want[16];
+	if (uname(&u) != 0)
+		return 0;
+	int nh = release_parts(u.release, have, 16);
+	while (*range) {
+		const char *op = range;
+		int len = (range[1] == '=') ? 2 : 1;
+		const char *v = range + len;
+		while (*v == ' ')
+			v++;
+		int nw = release_parts(v, want, 16);
+		int c = release_cmp(have, nh, want, nw);
+		int holds = op[0] == '<' ? (len == 2 ? c <= 0 : c < 0)
+			  : op[0] == '>' ? (len == 2 ? c >= 0 : c > 0)
+			  : c == 0;
+		if (!holds)
+			return 0;
+		range = strchr(range, ',');
+		if (!range)
+			break;
+		range++;
+		while (*range == ' ')
+			range++;
+	}
+	return 1;
+}
+
 /* The judge's rule: the clause's outcome passes; a recorded deviation's is known. */
 REPRO_UNUSED static inline int judge_one(const struct outcome *o, const struct expect *want, const struct expect *dev)
 {
