@@ -130,6 +130,7 @@ pub fn page_size() -> usize {
 ///   below 2^47 unmappable) such that a hinted one-page mapping lands exactly one page below
 ///   it and not at it. A hint never replaces anything, so this is safe in a running harness,
 ///   and it also holds under emulators whose stacks sit far below their top.
+/// - s390x Linux first tries one page below 2^64: its TASK_SIZE.
 /// - Then Linux: x86_64 with the `la57` CPU flag (the kernel clears it when it does not
 ///   run 5-level page tables) has TASK_SIZE 2^56 - 1p; otherwise the stack's end
 ///   (/proc/self/maps) rounded up to a power of two, minus one page on x86_64.
@@ -287,6 +288,15 @@ fn probe_top(page: u64) -> Option<u64> {
             placed_at(top - page, page) && !placed_at(top, page) && !placed_at(top + page, page)
         });
     }
+    // s390x: TASK_SIZE is -PAGE_SIZE (arch/s390/include/asm/processor.h TASK_SIZE_MAX)
+    // and the page tables grow on demand (crst_table_upgrade()), so no window in between
+    // refuses a hint: the top is one page below 2^64.
+    if cfg!(target_arch = "s390x") {
+        let top = page.wrapping_neg();
+        if placed_at(top - page, page) && !placed_at(top, page) {
+            return Some(top);
+        }
+    }
     let below = if cfg!(all(target_os = "linux", target_arch = "x86_64")) {
         page
     } else {
@@ -306,8 +316,10 @@ fn probe_top(page: u64) -> Option<u64> {
 /// Whether a PROT_NONE page hinted at `addr` lands exactly there (it is unmapped again);
 /// never where the address does not fit a pointer (at or past 2^32 on a 32-bit ABI).
 fn placed_at(addr: u64, page: u64) -> bool {
-    if usize::try_from(addr).is_err() || usize::try_from(addr + page).is_err() {
-        return false;
+    // The range must fit a pointer and not wrap past 2^64 (s390x probes up to it).
+    match addr.checked_add(page) {
+        Some(end) if usize::try_from(addr).is_ok() && usize::try_from(end).is_ok() => {}
+        _ => return false,
     }
     // SAFETY: a hint without MAP_FIXED never replaces a mapping; we unmap only what we got.
     unsafe {

@@ -352,31 +352,33 @@ pub fn check_everywhere(case: &Case) -> Vec<String> {
     let mut found = Vec::new();
     for &os in &case.oses {
         for page in crate::load::CHECK_PAGE_SIZES {
-            let host = Host {
-                os: Some(os),
-                os_name: os.key().into(),
-                release: "check".into(),
-                arch: std::env::consts::ARCH.into(),
-                page_size: page as usize,
-                uid: 0,
-                euid: 0,
-                capabilities: Vec::new(),
-                tunables: Vec::new(),
-                top: 1 << 47,
-                under: String::new(),
-                endian: String::new(),
-                word_bits: 64,
-                paging: String::new(),
-            };
-            if let Err(e) = plan(case, &host)
-                && !seen.contains(&e)
-            {
-                found.push(format!(
-                    "{e} (with {} KiB pages on {})",
-                    page >> 10,
-                    os.key()
-                ));
-                seen.push(e);
+            for top in [1u64 << 47, (page as u64).wrapping_neg()] {
+                let host = Host {
+                    os: Some(os),
+                    os_name: os.key().into(),
+                    release: "check".into(),
+                    arch: std::env::consts::ARCH.into(),
+                    page_size: page as usize,
+                    uid: 0,
+                    euid: 0,
+                    capabilities: Vec::new(),
+                    tunables: Vec::new(),
+                    top,
+                    under: String::new(),
+                    endian: String::new(),
+                    word_bits: 64,
+                    paging: String::new(),
+                };
+                if let Err(e) = plan(case, &host)
+                    && !seen.contains(&e)
+                {
+                    found.push(format!(
+                        "{e} (with {} KiB pages on {})",
+                        page >> 10,
+                        os.key()
+                    ));
+                    seen.push(e);
+                }
             }
         }
     }
@@ -429,6 +431,22 @@ impl Planner<'_> {
             } else if usize::BITS < 64 && e.value_for(ty, env, 64).is_ok() {
                 // Valid for the 64-bit ABIs case files are written for; not here.
                 Why::NotApplicable(format!("{what}: {m} on this {}-bit ABI", usize::BITS))
+            } else if e
+                .value(
+                    ty,
+                    Env {
+                        top: 1 << 47,
+                        ..env
+                    },
+                )
+                .is_ok()
+            {
+                // Valid below a 2^47 top: this host's address space ends too high for it
+                // (s390x's reaches 2^64 - 1p, so `top+1p` wraps).
+                Why::NotApplicable(format!(
+                    "{what}: {m}: the user address space here ends at {:#x}",
+                    self.top
+                ))
             } else {
                 Why::Invalid(format!("{what}: {m}"))
             }
@@ -1145,6 +1163,24 @@ mod tests {
         match plan(&c, &h).unwrap() {
             Planned::NotApplicable(r) => assert_eq!(r, crate::expr::NO_TOP),
             Planned::Ready(_) => panic!("planned with an unknown top"),
+        }
+        h.top = 1 << 47;
+        ready(plan(&c, &h).unwrap());
+    }
+
+    #[test]
+    fn a_size_past_a_top_at_the_end_of_the_64_bit_space_is_not_applicable_not_a_case_error() {
+        // s390x: TASK_SIZE is 2^64 - 1p, so `top+1p` does not fit size_t there.
+        let c = case(
+            "call = { fn = \"mremap\", addr = \"null+1p\", len = \"1p\", new_len = \"top+1p\", flags = \"MREMAP_MAYMOVE\" }\nexpect = { errno = \"EINVAL\" }\n",
+        );
+        let mut h = host(KIB4, 0);
+        h.top = (KIB4 as u64).wrapping_neg();
+        match plan(&c, &h) {
+            Ok(Planned::NotApplicable(r)) => {
+                assert!(r.contains("ends at 0xfffffffffffff000"), "{r}")
+            }
+            other => panic!("{:?}", other.map(|_| "planned")),
         }
         h.top = 1 << 47;
         ready(plan(&c, &h).unwrap());
