@@ -65,10 +65,21 @@ apt_opts=(
   -o APT::Architectures::=riscv64 -o APT::Architectures::=armhf -o APT::Architectures::=i386
   -o APT::Sandbox::User=root  # target/ is not readable by _apt: download as root
 )
+# deb.debian.org fails a fetch now and then (seen here: a whole matrix lost three kernels
+# to one bad minute): each apt-get that downloads gets three tries.
+tries() {
+  local n
+  for n in 1 2 3; do
+    "$@" && return 0
+    [ "$n" = 3 ] || { echo "fetch-newer: try $n of 3 failed: $*" >&2; sleep $((n * 5)); }
+  done
+  return 1
+}
+
 # Lists are refreshed at most once a day.
 stamp=$base/state/updated
 if [ -z "$(find "$stamp" -mmin -1440 2>/dev/null)" ]; then
-  apt-get "${apt_opts[@]}" -q update >&2 || skip "apt-get update of $suite failed"
+  tries apt-get "${apt_opts[@]}" -q update >&2 || skip "apt-get update of $suite failed"
   touch "$stamp"
 fi
 
@@ -96,7 +107,7 @@ for pkg in "${cands[@]}"; do
   [ -n "$ver" ] && [ "$ver" != "(none)" ] || continue
   deb=$(ls "$base/debs/${pkg%%:*}_"*"${ver#*:}_"{$want_arch,all}.deb 2>/dev/null | head -1 || true)
   [ -z "$deb" ] || break
-  if (cd "$base/debs" && apt-get "${apt_opts[@]}" -q download "$pkg" >&2); then
+  if (cd "$base/debs" && tries apt-get "${apt_opts[@]}" -q download "$pkg" >&2); then
     deb=$(ls "$base/debs/${pkg%%:*}_"*"${ver#*:}_"{$want_arch,all}.deb 2>/dev/null | head -1)
     break
   fi
@@ -110,7 +121,7 @@ done
 parts_arch=${pkg#*:}; [ "$parts_arch" = "$pkg" ] && parts_arch=
 for part in $(dpkg-deb -f "$deb" Depends | grep -o 'linux-\(base\|binary\|modules\)-[0-9][^ ,]*'); do
   ls "$base/debs/${part}_"*.deb >/dev/null 2>&1 && continue
-  (cd "$base/debs" && apt-get "${apt_opts[@]}" -q download "$part${parts_arch:+:$parts_arch}" >&2) ||
+  (cd "$base/debs" && tries apt-get "${apt_opts[@]}" -q download "$part${parts_arch:+:$parts_arch}" >&2) ||
     skip "cannot download $part (part of ${pkg%%:*}) from $suite"
 done
 if [ -n "$want_deb" ]; then
