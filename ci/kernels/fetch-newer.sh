@@ -108,7 +108,9 @@ for pkg in "${cands[@]}"; do
   deb=$(ls "$base/debs/${pkg%%:*}_"*"${ver#*:}_"{$want_arch,all}.deb 2>/dev/null | head -1 || true)
   [ -z "$deb" ] || break
   if (cd "$base/debs" && tries apt-get "${apt_opts[@]}" -q download "$pkg" >&2); then
-    deb=$(ls "$base/debs/${pkg%%:*}_"*"${ver#*:}_"{$want_arch,all}.deb 2>/dev/null | head -1)
+    # ls fails for the brace's other name (no _all.deb): under pipefail that would end
+    # the script silently right after the first download of a package.
+    deb=$(ls "$base/debs/${pkg%%:*}_"*"${ver#*:}_"{$want_arch,all}.deb 2>/dev/null | head -1 || true)
     break
   fi
   echo "fetch-newer: cannot download $pkg $ver from $suite" >&2
