@@ -291,6 +291,17 @@ pub enum ActionPlan {
     Locked {
         bytes: u64,
     },
+    /// read/write/pread/pwrite with `[addr, addr+len)` as the buffer; a success must
+    /// return `count`.
+    Buffer {
+        op: IoOp,
+        addr: RAddr,
+        len: usize,
+        fd: IoFd,
+        offset: i64,
+        count: u64,
+        byte: u8,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -891,6 +902,36 @@ impl Planner<'_> {
             Action::Locked { bytes } => ActionPlan::Locked {
                 bytes: self.size(bytes, "locked bytes")? as u64,
             },
+            Action::Buffer {
+                op,
+                addr,
+                len,
+                fd,
+                offset,
+                count,
+                byte,
+            } => {
+                let len = self.size(len, "len")?;
+                let count = match count {
+                    Some(c) => self.size(c, "count")?,
+                    None => len,
+                };
+                if count > len {
+                    return Err(Why::Invalid(format!(
+                        "the {} step's count {count} exceeds its len {len}",
+                        op.key()
+                    )));
+                }
+                ActionPlan::Buffer {
+                    op: *op,
+                    addr: self.addr(addr)?,
+                    len,
+                    fd: *fd,
+                    offset: self.off(offset, "offset")?,
+                    count: count as u64,
+                    byte: *byte,
+                }
+            }
         })
     }
 }
@@ -1126,6 +1167,33 @@ mod tests {
         let plan = ready(plan(&c, &host(KIB4, 0)).unwrap());
         assert_ne!(plan.mappings[0].flags & libc::MAP_FIXED, 0);
         assert_eq!(plan.mappings[1].flags & libc::MAP_FIXED, 0);
+    }
+
+    #[test]
+    fn a_buffer_step_whose_count_exceeds_its_len_is_a_case_error() {
+        let c = case(
+            "call = { fn = \"mmap\", len = \"1p\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANON\" }\n\
+             expect = { result = \"ok\" }\n\
+             [[case.step]]\nwrite_from = \"result\"\nlen = \"1p\"\nfd = \"pipe\"\ncount = \"1p+1\"\n",
+        );
+        let err = plan(&c, &host(KIB4, 0)).unwrap_err();
+        assert!(err.contains("count 4097 exceeds its len 4096"), "{err}");
+        let c = case(
+            "call = { fn = \"mmap\", len = \"2p\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANON\" }\n\
+             expect = { result = \"ok\" }\n\
+             [[case.step]]\nwrite_from = \"result+1p\"\nlen = \"1p\"\nfd = \"pipe\"\n",
+        );
+        let plan = ready(plan(&c, &host(16384, 0)).unwrap());
+        let ActionPlan::Buffer {
+            count, len, op, fd, ..
+        } = plan.steps[0].action
+        else {
+            panic!("{:?}", plan.steps[0]);
+        };
+        assert_eq!(
+            (count, len, op, fd),
+            (16384, 16384, IoOp::Write, IoFd::Pipe)
+        );
     }
 
     #[rstest]

@@ -271,6 +271,34 @@ fn check_plans_every_case_and_reports_what_only_the_whole_case_shows() {
     "vector entry 2"
 )]
 #[case::vector_missing("[[case.step]]\nmincore = \"null\"\nlen = \"1p\"\n", "needs `vector")]
+#[case::buffer_without_fd(
+    "[[case.step]]\nwrite_from = \"null\"\nlen = \"1p\"\n",
+    "needs `fd = \"object\"` or `fd = \"pipe\"`"
+)]
+#[case::buffer_bad_fd(
+    "[[case.step]]\nread_into = \"null\"\nfd = \"socket\"\n",
+    "bad fd `socket` for a buffer step"
+)]
+#[case::buffer_object_without_object(
+    "[[case.step]]\nwrite_from = \"null\"\nfd = \"object\"\n",
+    "needs an object"
+)]
+#[case::buffer_offset_on_write(
+    "[[case.step]]\nwrite_from = \"null\"\nfd = \"pipe\"\noffset = \"0\"\n",
+    "has no file offset; use `pwrite_from`"
+)]
+#[case::buffer_pwrite_to_a_pipe(
+    "[[case.step]]\npwrite_from = \"null\"\nfd = \"pipe\"\n",
+    "takes a file offset"
+)]
+#[case::buffer_byte_on_write(
+    "[[case.step]]\nwrite_from = \"null\"\nfd = \"pipe\"\nbyte = \"0x01\"\n",
+    "this step takes no `byte`"
+)]
+#[case::buffer_bad_count(
+    "[[case.step]]\nwrite_from = \"null\"\nfd = \"pipe\"\ncount = \"1/0\"\n",
+    "division by zero"
+)]
 #[case::observe_false(
     "[[case.step]]\nread = \"null\"\nexpect = { observe = false }\n",
     "observe = true marks"

@@ -667,6 +667,48 @@ impl<'a> Emitter<'a> {
                 );
                 (code, text, "K_OTHER")
             }
+            Action::Buffer {
+                op,
+                addr,
+                len,
+                fd,
+                offset,
+                count,
+                byte,
+            } => {
+                let c_op = match op {
+                    IoOp::Read => "IO_READ",
+                    IoOp::Write => "IO_WRITE",
+                    IoOp::Pread => "IO_PREAD",
+                    IoOp::Pwrite => "IO_PWRITE",
+                };
+                let (pipe, fd_text) = match fd {
+                    IoFd::Object => (0, "object_fd"),
+                    IoFd::Pipe => (1, "pipe_fd"),
+                };
+                let count = count.as_ref().unwrap_or(len);
+                let _ = writeln!(
+                    code,
+                    "\t\tif (!step_io(o, {c_op}, {}, {}, {pipe}, {}, {}, {byte:#04x})) {{\n\t\t\tfail_stage(STAGE_STEP, STEP_INDEX);\n\t\t\treturn;\n\t\t}}",
+                    self.addr_value(addr),
+                    cexpr(len, Ctx::Size),
+                    coff(offset),
+                    cexpr(count, Ctx::Size)
+                );
+                let off = if op.positioned() {
+                    format!(", {}", coff(offset))
+                } else {
+                    String::new()
+                };
+                let text = format!(
+                    "{}({fd_text}, (void *)({}), {}{off}), a success returning {}",
+                    op.func(),
+                    self.addr_value(addr),
+                    cexpr(len, Ctx::Size),
+                    cexpr(count, Ctx::Size)
+                );
+                (code, text, "K_BUFFER")
+            }
         }
     }
 
