@@ -642,6 +642,8 @@ fn describe(
             vector_text(vector)
         ),
         Action::Locked { bytes } => format!("locked memory is {bytes} bytes"),
+        Action::WriteRet { addr } => format!("write a return instruction at {addr}"),
+        Action::Exec { addr } => format!("call {addr} as a function"),
         Action::Buffer {
             op, addr, len, fd, ..
         } => {

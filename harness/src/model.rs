@@ -436,6 +436,15 @@ pub enum Action {
     Locked {
         bytes: Expr,
     },
+    /// Writes this architecture's return instruction at `addr` (probes, then the cache
+    /// maintenance instruction fetch needs).
+    WriteRet {
+        addr: AddrExpr,
+    },
+    /// Calls `addr` as a function: ok when it returned, or the fault fetching it raised.
+    Exec {
+        addr: AddrExpr,
+    },
     /// A read(2)/write(2)/pread(2)/pwrite(2) with `[addr, addr+len)` as its buffer: the
     /// mapping handed to the kernel, which answers EFAULT (or a short count) where a
     /// user access would fault.

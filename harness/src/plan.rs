@@ -291,6 +291,14 @@ pub enum ActionPlan {
     Locked {
         bytes: u64,
     },
+    /// Writes the return instruction at `addr` (probe::write_ret).
+    WriteRet {
+        addr: RAddr,
+    },
+    /// Calls `addr` (probe::exec).
+    Exec {
+        addr: RAddr,
+    },
     /// read/write/pread/pwrite with `[addr, addr+len)` as the buffer; a success must
     /// return `count`.
     Buffer {
@@ -338,6 +346,18 @@ pub fn plan(case: &Case, host: &Host) -> Result<Planned, String> {
         return Ok(na(format!(
             "fault-recovering memory probes are not implemented for {}",
             host.arch
+        )));
+    }
+    let executes = case
+        .steps
+        .iter()
+        .any(|s| matches!(s.action, Action::WriteRet { .. } | Action::Exec { .. }));
+    if executes && !probe::EXEC_SUPPORTED {
+        return Ok(na(format!(
+            "executing code placed in a mapping is not implemented for {} on {}: the suite \
+             knows the return instruction and the signal context of x86_64, aarch64 and \
+             riscv64 on Linux and x86_64 and aarch64 on FreeBSD",
+            host.arch, host.os_name
         )));
     }
     let p = Planner {
@@ -901,6 +921,12 @@ impl Planner<'_> {
             }
             Action::Locked { bytes } => ActionPlan::Locked {
                 bytes: self.size(bytes, "locked bytes")? as u64,
+            },
+            Action::WriteRet { addr } => ActionPlan::WriteRet {
+                addr: self.addr(addr)?,
+            },
+            Action::Exec { addr } => ActionPlan::Exec {
+                addr: self.addr(addr)?,
             },
             Action::Buffer {
                 op,

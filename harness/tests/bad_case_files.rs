@@ -299,6 +299,19 @@ fn check_plans_every_case_and_reports_what_only_the_whole_case_shows() {
     "[[case.step]]\nwrite_from = \"null\"\nfd = \"pipe\"\ncount = \"1/0\"\n",
     "division by zero"
 )]
+#[case::exec_with_len(
+    "[[case.step]]\nexec = \"null\"\nlen = \"1p\"\n",
+    "this step takes no `len`"
+)]
+#[case::write_ret_with_byte(
+    "[[case.step]]\nwrite_ret = \"null\"\nbyte = \"0xc3\"\n",
+    "this step takes no `byte`"
+)]
+#[case::exec_and_write_ret_in_one_step(
+    "[[case.step]]\nexec = \"null\"\nwrite_ret = \"null\"\n",
+    "exactly one action"
+)]
+#[case::exec_bad_address("[[case.step]]\nexec = \"nowhere+1p\"\n", "nowhere")]
 #[case::observe_false(
     "[[case.step]]\nread = \"null\"\nexpect = { observe = false }\n",
     "observe = true marks"

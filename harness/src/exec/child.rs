@@ -742,6 +742,22 @@ impl Child<'_> {
                         Err(call) => self.fail(Stage::Step, call, i),
                     }
                 }
+                ActionPlan::WriteRet { addr } => {
+                    let base = b.resolve(addr);
+                    out.args = [base, probe::RET_INSN.len() as u64, 0, 0, 0, 0];
+                    out.state = RawOutcome::OK;
+                    if let Err(f) = probe::write_ret(base as usize) {
+                        record_fault(&mut out, f, base);
+                    }
+                }
+                ActionPlan::Exec { addr } => {
+                    let base = b.resolve(addr);
+                    out.args = [base, 0, 0, 0, 0, 0];
+                    out.state = RawOutcome::OK;
+                    if let Err(f) = probe::exec(base as usize) {
+                        record_fault(&mut out, f, base);
+                    }
+                }
                 ActionPlan::Buffer {
                     op,
                     addr,

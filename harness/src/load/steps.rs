@@ -45,6 +45,8 @@ pub(super) struct RawStep {
     fd: Option<Spanned<String>>,
     offset: Option<Spanned<String>>,
     count: Option<Spanned<String>>,
+    write_ret: Option<Spanned<String>>,
+    exec: Option<Spanned<String>>,
 }
 
 /// The most pages a `mincore` step's vector may name (the record's window).
@@ -75,11 +77,13 @@ pub(super) fn convert_step(
         s.write_from.is_some(),
         s.pread_into.is_some(),
         s.pwrite_from.is_some(),
+        s.write_ret.is_some(),
+        s.exec.is_some(),
     ];
     if actions.iter().filter(|a| **a).count() != 1 {
         ctx.err(
             ss.span(),
-            "a step needs exactly one action: read, write, fork, munmap, mprotect, msync, call, ftruncate, pwrite, close, readback, mincore, locked, read_into, write_from, pread_into, pwrite_from",
+            "a step needs exactly one action: read, write, fork, munmap, mprotect, msync, call, ftruncate, pwrite, close, readback, mincore, locked, read_into, write_from, pread_into, pwrite_from, write_ret, exec",
         );
     }
     let who = match s.who.as_ref().map(|w| (w, w.get_ref().as_str())) {
@@ -191,6 +195,10 @@ pub(super) fn convert_step(
             count: s.count.as_ref().map(|c| ctx.expr(c, CType::Size, "count")),
             byte: byte(ctx),
         }
+    } else if let Some(a) = &s.write_ret {
+        Action::WriteRet { addr: ctx.addr(a) }
+    } else if let Some(a) = &s.exec {
+        Action::Exec { addr: ctx.addr(a) }
     } else if let Some(a) = &s.read {
         allowed.extend(["len", "bytes"]);
         Action::Read {
@@ -402,7 +410,9 @@ pub(super) fn check_addresses(
             Action::Read { addr, .. }
             | Action::Write { addr, .. }
             | Action::Mincore { addr, .. }
-            | Action::Buffer { addr, .. } => check(ctx, addr, true),
+            | Action::Buffer { addr, .. }
+            | Action::WriteRet { addr }
+            | Action::Exec { addr } => check(ctx, addr, true),
             Action::Call(c) => c.addrs().into_iter().for_each(|a| check(ctx, a, true)),
             _ => {}
         }

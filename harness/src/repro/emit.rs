@@ -667,6 +667,23 @@ impl<'a> Emitter<'a> {
                 );
                 (code, text, "K_OTHER")
             }
+            Action::WriteRet { addr } => {
+                let _ = writeln!(
+                    code,
+                    "\t\tif (!step_write_ret(o, {})) {{\n\t\t\tfail_stage(STAGE_STEP, STEP_INDEX);\n\t\t\treturn;\n\t\t}}",
+                    self.addr_value(addr)
+                );
+                let text = format!(
+                    "write this architecture's return instruction at {} and clear the instruction cache",
+                    self.addr_value(addr)
+                );
+                (code, text, "K_OTHER")
+            }
+            Action::Exec { addr } => {
+                let _ = writeln!(code, "\t\tstep_exec(o, {});", self.addr_value(addr));
+                let text = format!("((void (*)(void))({}))()", self.addr_value(addr));
+                (code, text, "K_OTHER")
+            }
             Action::Buffer {
                 op,
                 addr,

@@ -70,7 +70,9 @@ fn action_kind(a: &ActionPlan) -> Kind {
         | ActionPlan::Pwrite { .. }
         | ActionPlan::CloseObject
         | ActionPlan::Mincore { .. }
-        | ActionPlan::Locked { .. } => Kind::Other,
+        | ActionPlan::Locked { .. }
+        | ActionPlan::WriteRet { .. }
+        | ActionPlan::Exec { .. } => Kind::Other,
     }
 }
 

@@ -758,6 +758,61 @@ trouble: {
 	}
 }
 
+/* ---- Format v2: code placed in a mapping and called ---- */
+
+/* This architecture's return instruction, as bytes in memory. */
+#if defined(__x86_64__)
+REPRO_UNUSED static const unsigned char RET_INSN[] = { 0xc3 };
+#define REPRO_HAS_RET 1
+#elif defined(__aarch64__) && defined(__AARCH64EL__)
+REPRO_UNUSED static const unsigned char RET_INSN[] = { 0xc0, 0x03, 0x5f, 0xd6 };
+#define REPRO_HAS_RET 1
+#elif defined(__riscv) && __riscv_xlen == 64
+REPRO_UNUSED static const unsigned char RET_INSN[] = { 0x67, 0x80, 0x00, 0x00 };
+#define REPRO_HAS_RET 1
+#else
+REPRO_UNUSED static const unsigned char RET_INSN[] = { 0 };
+#define REPRO_HAS_RET 0
+#endif
+
+/* Writes the return instruction at base (a probe per byte), then makes it visible to
+ * instruction fetch (__builtin___clear_cache: dc cvau/ic ivau on aarch64, the kernel's
+ * icache flush and fence.i on riscv64, nothing on x86_64). 0 where this architecture's
+ * return instruction is unknown (errno ENOSYS). */
+REPRO_UNUSED static inline int step_write_ret(struct outcome *o, uintptr_t base)
+{
+	o->args[0] = base;
+	o->args[1] = sizeof RET_INSN;
+	if (!REPRO_HAS_RET) {
+		errno = ENOSYS;
+		return 0;
+	}
+	o->state = ST_OK;
+	for (size_t i = 0; i < sizeof RET_INSN; i++) {
+		if (!probe_write(base + i, RET_INSN[i])) {
+			record_fault(o, base);
+			return 1;
+		}
+	}
+	__builtin___clear_cache((char *)base, (char *)base + sizeof RET_INSN);
+	return 1;
+}
+
+/* Calls base as a function: ok when it returns, or the fault fetching it raised. */
+REPRO_UNUSED static inline void step_exec(struct outcome *o, uintptr_t base)
+{
+	void (*volatile fn)(void) = (void (*)(void))base;
+	o->args[0] = base;
+	if (sigsetjmp(probe_env, 1)) {
+		record_fault(o, base);
+		return;
+	}
+	in_probe = 1;
+	fn();
+	in_probe = 0;
+	o->state = ST_OK;
+}
+
 /* ---- Steps after a fork step alternate by a baton passed through two pipes ---- */
 
 REPRO_UNUSED static int forked, has_baton = 1, me_child;
