@@ -649,6 +649,7 @@ fn describe(
         } => {
             let fd = match fd {
                 crate::model::IoFd::Object => "the object's fd",
+                crate::model::IoFd::Second => "the object's second fd",
                 crate::model::IoFd::Pipe => "a pipe",
             };
             let off = if op.positioned() {

@@ -235,11 +235,26 @@ pub struct Object {
     pub fs: Fs,
     /// memfd only: seals added after the content is written.
     pub seals: NameSet,
+    /// file, dev-zero, dev-null: a second descriptor of the same file opened with these
+    /// flags (`fd = "second"`).
+    pub second: Option<NameSet>,
+}
+
+impl ObjectKind {
+    /// Kinds the child opens by path, so `open` and a second descriptor apply.
+    pub fn opened_by_path(self) -> bool {
+        matches!(
+            self,
+            ObjectKind::File | ObjectKind::DevZero | ObjectKind::DevNull
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fd {
     Object,
+    /// The object's second descriptor (`object.second`).
+    Second,
     Num(i32),
 }
 
@@ -510,6 +525,8 @@ impl IoOp {
 pub enum IoFd {
     /// The case's object, as opened.
     Object,
+    /// The object's second descriptor.
+    Second,
     /// A pipe the child makes for the step (its read end for reads, after writing `len`
     /// bytes into it; its write end for writes, with the read end open).
     Pipe,

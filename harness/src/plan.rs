@@ -74,11 +74,15 @@ pub struct ObjectPlan {
     pub open_flags: i32,
     pub fs: Fs,
     pub seals: i32,
+    /// Flags of the second descriptor of the same file, when the case asks for one.
+    pub second_flags: Option<i32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum FdPlan {
     Object,
+    /// The object's second descriptor.
+    Second,
     Num(i32),
 }
 
@@ -517,6 +521,7 @@ impl Planner<'_> {
     fn fd(&self, fd: &Fd) -> FdPlan {
         match fd {
             Fd::Object => FdPlan::Object,
+            Fd::Second => FdPlan::Second,
             Fd::Num(n) => FdPlan::Num(*n),
         }
     }
@@ -630,6 +635,11 @@ impl Planner<'_> {
             open_flags: self.names(&o.open, &names::OPEN)?,
             fs: o.fs,
             seals: self.names(&o.seals, &names::SEAL)?,
+            second_flags: o
+                .second
+                .as_ref()
+                .map(|s| self.names(s, &names::OPEN))
+                .transpose()?,
         })
     }
 
@@ -804,7 +814,7 @@ impl Planner<'_> {
         let base_off = match &addr.base {
             AddrBase::Result => match &self.case.call {
                 Call::Mmap {
-                    fd: Fd::Object,
+                    fd: Fd::Object | Fd::Second,
                     offset,
                     ..
                 } => self.off(offset, "offset")?,
@@ -816,7 +826,7 @@ impl Planner<'_> {
             },
             AddrBase::Mapping(n) => {
                 let m = &self.case.mappings[self.mapping_index(n)?];
-                if m.fd != Fd::Object {
+                if !matches!(m.fd, Fd::Object | Fd::Second) {
                     return Err(Why::Invalid(format!(
                         "bytes = \"object\" but mapping `{n}` does not map the object"
                     )));

@@ -312,6 +312,30 @@ fn check_plans_every_case_and_reports_what_only_the_whole_case_shows() {
     "exactly one action"
 )]
 #[case::exec_bad_address("[[case.step]]\nexec = \"nowhere+1p\"\n", "nowhere")]
+#[case::second_on_a_memfd(
+    "object = { kind = \"memfd\", size = \"1p\", second = \"O_RDONLY\" }\n",
+    "`second` applies only to file, dev-zero and dev-null objects"
+)]
+#[case::open_on_a_pipe(
+    "object = { kind = \"pipe-read\", open = \"O_RDONLY\" }\n",
+    "`open` applies only to file, dev-zero and dev-null objects"
+)]
+#[case::second_with_two_modes(
+    "object = { kind = \"dev-zero\", second = \"O_RDONLY|O_RDWR\" }\n",
+    "second needs exactly one of O_RDONLY"
+)]
+#[case::fs_on_dev_zero(
+    "object = { kind = \"dev-zero\", fs = \"tmpfs\" }\n",
+    "`fs` applies only to file objects"
+)]
+#[case::second_fd_without_second(
+    "object = { kind = \"file\", size = \"1p\" }\nmapping = [{ name = \"m\", len = \"1p\", fd = \"second\" }]\n",
+    "fd = \"second\" needs a second descriptor"
+)]
+#[case::bad_fd_word(
+    "mapping = [{ name = \"m\", len = \"1p\", fd = \"third\" }]\n",
+    "bad fd `third`: expected an integer, \"object\" or \"second\""
+)]
 #[case::observe_false(
     "[[case.step]]\nread = \"null\"\nexpect = { observe = false }\n",
     "observe = true marks"

@@ -59,6 +59,8 @@ struct Child<'a> {
     /// exit status.
     report_failed: bool,
     object_fd: c_int,
+    /// The object's second descriptor (`object.second`), or -1.
+    second_fd: c_int,
     /// A second descriptor of a memfd/shm object, for readback/pwrite/ftruncate.
     aux_fd: c_int,
     /// mincore's result vector for the call under test, made before the hole is found so
@@ -87,6 +89,7 @@ pub unsafe fn run(plan: &Plan, prep: &Prepared, report_fd: c_int) -> ! {
             report_fd,
             report_failed: false,
             object_fd: -1,
+            second_fd: -1,
             aux_fd: -1,
             vec: (std::ptr::null_mut(), 0),
             bases: Bases {
@@ -232,16 +235,20 @@ impl Child<'_> {
             let mut fds = [-1; 2];
             self.object_fd = match o.kind {
                 ObjectKind::File | ObjectKind::Dir | ObjectKind::DevZero | ObjectKind::DevNull => {
-                    let flags = if o.kind == ObjectKind::File {
-                        o.open_flags
-                    } else if o.kind == ObjectKind::Dir {
+                    let flags = if o.kind == ObjectKind::Dir {
                         libc::O_RDONLY | libc::O_DIRECTORY
                     } else {
-                        libc::O_RDWR
+                        o.open_flags
                     };
                     let fd = self.open_prepared(flags);
                     if fd < 0 {
                         return Err(SetupCall::Open);
+                    }
+                    if let Some(second) = o.second_flags {
+                        self.second_fd = self.open_prepared(second);
+                        if self.second_fd < 0 {
+                            return Err(SetupCall::Open);
+                        }
                     }
                     fd
                 }
@@ -336,6 +343,7 @@ impl Child<'_> {
     fn fd_of(&self, fd: FdPlan) -> c_int {
         match fd {
             FdPlan::Object => self.object_fd,
+            FdPlan::Second => self.second_fd,
             FdPlan::Num(n) => n,
         }
     }
@@ -772,6 +780,7 @@ impl Child<'_> {
                     let mut pipe = [-1; 2];
                     let fd = match fd {
                         IoFd::Object => self.object_fd,
+                        IoFd::Second => self.second_fd,
                         IoFd::Pipe => {
                             if let Err(call) = io_pipe(&mut pipe, op, len, byte) {
                                 self.fail(Stage::Step, call, i);

@@ -137,10 +137,11 @@ pub(super) fn convert_step(
                 IoFd::Object
             }
             Some((_, "pipe")) => IoFd::Pipe,
+            Some((_, "second")) => IoFd::Second,
             Some((f, other)) => {
                 ctx.err(
                     f.span(),
-                    format!("bad fd `{other}` for a buffer step: expected object or pipe"),
+                    format!("bad fd `{other}` for a buffer step: expected object, second or pipe"),
                 );
                 IoFd::Pipe
             }

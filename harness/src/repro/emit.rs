@@ -284,6 +284,7 @@ impl<'a> Emitter<'a> {
     fn fd(&self, fd: &Fd) -> String {
         match fd {
             Fd::Object => "object_fd".into(),
+            Fd::Second => "second_fd".into(),
             Fd::Num(n) => format!("{n}"),
         }
     }
@@ -702,6 +703,7 @@ impl<'a> Emitter<'a> {
                 let (pipe, fd_text) = match fd {
                     IoFd::Object => (0, "object_fd"),
                     IoFd::Pipe => (1, "pipe_fd"),
+                    IoFd::Second => (2, "second_fd"),
                 };
                 let count = count.as_ref().unwrap_or(len);
                 let _ = writeln!(
@@ -733,7 +735,7 @@ impl<'a> Emitter<'a> {
         let Some(o) = o else {
             return (
                 "prepare_object(OBJ_NONE, 0, 0, C_SEQ, 0)".into(),
-                "open_object(0, 0)".into(),
+                "open_object(0, 0, -1)".into(),
             );
         };
         let kind = match o.kind {
@@ -765,7 +767,11 @@ impl<'a> Emitter<'a> {
         let prepare = format!("prepare_object({kind}, {fs}, {size}, {content}, {byte:#04x})");
         let open = self.flags(&o.open, &names::OPEN);
         let seals = self.flags(&o.seals, &names::SEAL);
-        (prepare, format!("open_object({open}, {seals})"))
+        let second = match &o.second {
+            Some(s) => self.flags(s, &names::OPEN),
+            None => "-1".into(),
+        };
+        (prepare, format!("open_object({open}, {seals}, {second})"))
     }
 }
 

@@ -60,7 +60,7 @@ REPRO_UNUSED static uint64_t P;   /* the page size of the running system */
 REPRO_UNUSED static uint64_t TOP; /* the end of the user address space of the running system */
 REPRO_UNUSED static struct record *rec;
 REPRO_UNUSED static uintptr_t result, hole;
-REPRO_UNUSED static int object_fd = -1, aux_fd = -1;
+REPRO_UNUSED static int object_fd = -1, aux_fd = -1, second_fd = -1;
 REPRO_UNUSED static char object_path[640], work_dir[512];
 REPRO_UNUSED static int object_kind = OBJ_NONE, object_content = C_SEQ, object_byte;
 REPRO_UNUSED static uint64_t object_size;
@@ -401,7 +401,7 @@ REPRO_UNUSED static inline int fill_object(int fd)
 }
 
 /* Opens the object in the child, as the suite's child does. */
-REPRO_UNUSED static inline int open_object(int open_flags, int seals)
+REPRO_UNUSED static inline int open_object(int open_flags, int seals, int second_flags)
 {
 	int fds[2] = { -1, -1 };
 	switch (object_kind) {
@@ -415,7 +415,7 @@ REPRO_UNUSED static inline int open_object(int open_flags, int seals)
 		break;
 	case OBJ_DEV_ZERO:
 	case OBJ_DEV_NULL:
-		object_fd = open(object_path, O_RDWR);
+		object_fd = open(object_path, open_flags);
 		break;
 	case OBJ_PIPE_READ:
 	case OBJ_PIPE_WRITE:
@@ -455,6 +455,12 @@ REPRO_UNUSED static inline int open_object(int open_flags, int seals)
 		break;
 	}
 	(void)seals;
+	/* A second descriptor of the same file, with other flags (object.second). */
+	if (second_flags != -1 && object_fd >= 0) {
+		second_fd = open(object_path, second_flags);
+		if (second_fd < 0)
+			return 0;
+	}
 	if (object_kind == OBJ_MEMFD || object_kind == OBJ_SHM)
 		aux_fd = dup(object_fd);
 	return object_fd >= 0;
@@ -705,11 +711,12 @@ enum { IO_READ, IO_WRITE, IO_PREAD, IO_PWRITE };
  * or on a fresh pipe (never blocking on its write end; for reads it first holds len bytes
  * of `byte`, as many as fit). A success must return `count`. 0 when the pipe could not be
  * had (errno says why). */
-REPRO_UNUSED static inline int step_io(struct outcome *o, int op, uintptr_t buf, size_t len, int use_pipe,
+REPRO_UNUSED static inline int step_io(struct outcome *o, int op, uintptr_t buf, size_t len, int which,
                                        off_t offset, uint64_t count, uint8_t byte)
 {
 	int p[2] = { -1, -1 };
-	int fd = object_fd, reads = op == IO_READ || op == IO_PREAD;
+	int use_pipe = which == 1; /* 0: the object's descriptor, 1: a pipe, 2: the second one */
+	int fd = which == 2 ? second_fd : object_fd, reads = op == IO_READ || op == IO_PREAD;
 	ssize_t r = -1;
 	o->args[0] = buf;
 	o->args[1] = len;
