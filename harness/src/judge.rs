@@ -411,6 +411,15 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
                 {
                     Seen::Other(format!("{} bytes locked (expected {bytes})", raw.size))
                 }
+                crate::plan::ActionPlan::Buffer { op, count, .. }
+                    if raw.state == RawOutcome::COUNT_DIFFERS =>
+                {
+                    Seen::Other(format!(
+                        "{} returned {} (expected {count})",
+                        op.func(),
+                        raw.ret
+                    ))
+                }
                 _ => seen(raw, check, size),
             };
             let mut observed = s.to_string();
@@ -420,10 +429,16 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
             let want = step.expect.for_os(os);
             let v = compare(&s, want, deviation_for(Some(i + 1)), &mut r);
             verdicts.push(v);
+            let expected = match (sp.action, want) {
+                (crate::plan::ActionPlan::Buffer { count, .. }, Outcome::Ok) => {
+                    format!("ok, returning {count}")
+                }
+                _ => want.to_string(),
+            };
             r.steps.push(StepResult {
                 step: i + 1,
                 what: describe(&step.action, step.who, sp.call_text.as_ref(), &raw.args),
-                expected: want.to_string(),
+                expected,
                 observed,
                 verdict: v,
             });
@@ -628,6 +643,27 @@ fn describe(
             vector_text(vector)
         ),
         Action::Locked { bytes } => format!("locked memory is {bytes} bytes"),
+        Action::WriteRet { addr } => format!("write a return instruction at {addr}"),
+        Action::Exec { addr } => format!("call {addr} as a function"),
+        Action::Buffer {
+            op, addr, len, fd, ..
+        } => {
+            let fd = match fd {
+                crate::model::IoFd::Object => "the object's fd",
+                crate::model::IoFd::Second => "the object's second fd",
+                crate::model::IoFd::Pipe => "a pipe",
+            };
+            let off = if op.positioned() {
+                format!(" at file offset {}", args[2] as i64)
+            } else {
+                String::new()
+            };
+            if op.fills_buffer() {
+                format!("{} from {fd}{off} into {addr} len {len}", op.func())
+            } else {
+                format!("{} to {fd}{off} from {addr} len {len}", op.func())
+            }
+        }
     };
     match who {
         crate::model::Who::Child => format!("{s}, in the child"),

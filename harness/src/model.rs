@@ -235,11 +235,26 @@ pub struct Object {
     pub fs: Fs,
     /// memfd only: seals added after the content is written.
     pub seals: NameSet,
+    /// file, dev-zero, dev-null: a second descriptor of the same file opened with these
+    /// flags (`fd = "second"`).
+    pub second: Option<NameSet>,
+}
+
+impl ObjectKind {
+    /// Kinds the child opens by path, so `open` and a second descriptor apply.
+    pub fn opened_by_path(self) -> bool {
+        matches!(
+            self,
+            ObjectKind::File | ObjectKind::DevZero | ObjectKind::DevNull
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fd {
     Object,
+    /// The object's second descriptor (`object.second`).
+    Second,
     Num(i32),
 }
 
@@ -436,6 +451,85 @@ pub enum Action {
     Locked {
         bytes: Expr,
     },
+    /// Writes this architecture's return instruction at `addr` (probes, then the cache
+    /// maintenance instruction fetch needs).
+    WriteRet {
+        addr: AddrExpr,
+    },
+    /// Calls `addr` as a function: ok when it returned, or the fault fetching it raised.
+    Exec {
+        addr: AddrExpr,
+    },
+    /// A read(2)/write(2)/pread(2)/pwrite(2) with `[addr, addr+len)` as its buffer: the
+    /// mapping handed to the kernel, which answers EFAULT (or a short count) where a
+    /// user access would fault.
+    Buffer {
+        op: IoOp,
+        addr: AddrExpr,
+        len: Expr,
+        fd: IoFd,
+        /// pread/pwrite only: the file offset.
+        offset: Expr,
+        /// The return value a success must have (default: `len`).
+        count: Option<Expr>,
+        /// `fd = "pipe"` reads: the byte the pipe is filled with first.
+        byte: u8,
+    },
+}
+
+/// The system call of a buffer step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoOp {
+    /// read(2) from the descriptor into the buffer.
+    Read,
+    /// write(2) from the buffer to the descriptor.
+    Write,
+    Pread,
+    Pwrite,
+}
+
+impl IoOp {
+    /// The case file's key for the step (its value is the buffer's address).
+    pub fn key(self) -> &'static str {
+        match self {
+            IoOp::Read => "read_into",
+            IoOp::Write => "write_from",
+            IoOp::Pread => "pread_into",
+            IoOp::Pwrite => "pwrite_from",
+        }
+    }
+
+    /// The C function.
+    pub fn func(self) -> &'static str {
+        match self {
+            IoOp::Read => "read",
+            IoOp::Write => "write",
+            IoOp::Pread => "pread",
+            IoOp::Pwrite => "pwrite",
+        }
+    }
+
+    /// Whether the kernel writes into the buffer (read, pread).
+    pub fn fills_buffer(self) -> bool {
+        matches!(self, IoOp::Read | IoOp::Pread)
+    }
+
+    /// Whether the call takes a file offset.
+    pub fn positioned(self) -> bool {
+        matches!(self, IoOp::Pread | IoOp::Pwrite)
+    }
+}
+
+/// The descriptor a buffer step reads from or writes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoFd {
+    /// The case's object, as opened.
+    Object,
+    /// The object's second descriptor.
+    Second,
+    /// A pipe the child makes for the step (its read end for reads, after writing `len`
+    /// bytes into it; its write end for writes, with the read end open).
+    Pipe,
 }
 
 #[derive(Debug, Clone)]

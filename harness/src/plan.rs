@@ -76,11 +76,15 @@ pub struct ObjectPlan {
     pub open_flags: i32,
     pub fs: Fs,
     pub seals: i32,
+    /// Flags of the second descriptor of the same file, when the case asks for one.
+    pub second_flags: Option<i32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum FdPlan {
     Object,
+    /// The object's second descriptor.
+    Second,
     Num(i32),
 }
 
@@ -293,6 +297,25 @@ pub enum ActionPlan {
     Locked {
         bytes: u64,
     },
+    /// Writes the return instruction at `addr` (probe::write_ret).
+    WriteRet {
+        addr: RAddr,
+    },
+    /// Calls `addr` (probe::exec).
+    Exec {
+        addr: RAddr,
+    },
+    /// read/write/pread/pwrite with `[addr, addr+len)` as the buffer; a success must
+    /// return `count`.
+    Buffer {
+        op: IoOp,
+        addr: RAddr,
+        len: usize,
+        fd: IoFd,
+        offset: i64,
+        count: u64,
+        byte: u8,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -329,6 +352,18 @@ pub fn plan(case: &Case, host: &Host) -> Result<Planned, String> {
         return Ok(na(format!(
             "fault-recovering memory probes are not implemented for {}",
             host.arch
+        )));
+    }
+    let executes = case
+        .steps
+        .iter()
+        .any(|s| matches!(s.action, Action::WriteRet { .. } | Action::Exec { .. }));
+    if executes && !probe::EXEC_SUPPORTED {
+        return Ok(na(format!(
+            "executing code placed in a mapping is not implemented for {} on {}: the suite \
+             knows the return instruction and the signal context of x86_64, aarch64 and \
+             riscv64 on Linux and x86_64 and aarch64 on FreeBSD",
+            host.arch, host.os_name
         )));
     }
     let p = Planner {
@@ -506,6 +541,7 @@ impl Planner<'_> {
     fn fd(&self, fd: &Fd) -> FdPlan {
         match fd {
             Fd::Object => FdPlan::Object,
+            Fd::Second => FdPlan::Second,
             Fd::Num(n) => FdPlan::Num(*n),
         }
     }
@@ -622,6 +658,11 @@ impl Planner<'_> {
             open_flags: self.names(&o.open, &names::OPEN)?,
             fs: o.fs,
             seals: self.names(&o.seals, &names::SEAL)?,
+            second_flags: o
+                .second
+                .as_ref()
+                .map(|s| self.names(s, &names::OPEN))
+                .transpose()?,
         })
     }
 
@@ -796,7 +837,7 @@ impl Planner<'_> {
         let base_off = match &addr.base {
             AddrBase::Result => match &self.case.call {
                 Call::Mmap {
-                    fd: Fd::Object,
+                    fd: Fd::Object | Fd::Second,
                     offset,
                     ..
                 } => self.off(offset, "offset")?,
@@ -808,7 +849,7 @@ impl Planner<'_> {
             },
             AddrBase::Mapping(n) => {
                 let m = &self.case.mappings[self.mapping_index(n)?];
-                if m.fd != Fd::Object {
+                if !matches!(m.fd, Fd::Object | Fd::Second) {
                     return Err(Why::Invalid(format!(
                         "bytes = \"object\" but mapping `{n}` does not map the object"
                     )));
@@ -914,6 +955,42 @@ impl Planner<'_> {
             Action::Locked { bytes } => ActionPlan::Locked {
                 bytes: self.size(bytes, "locked bytes")? as u64,
             },
+            Action::WriteRet { addr } => ActionPlan::WriteRet {
+                addr: self.addr(addr)?,
+            },
+            Action::Exec { addr } => ActionPlan::Exec {
+                addr: self.addr(addr)?,
+            },
+            Action::Buffer {
+                op,
+                addr,
+                len,
+                fd,
+                offset,
+                count,
+                byte,
+            } => {
+                let len = self.size(len, "len")?;
+                let count = match count {
+                    Some(c) => self.size(c, "count")?,
+                    None => len,
+                };
+                if count > len {
+                    return Err(Why::Invalid(format!(
+                        "the {} step's count {count} exceeds its len {len}",
+                        op.key()
+                    )));
+                }
+                ActionPlan::Buffer {
+                    op: *op,
+                    addr: self.addr(addr)?,
+                    len,
+                    fd: *fd,
+                    offset: self.off(offset, "offset")?,
+                    count: count as u64,
+                    byte: *byte,
+                }
+            }
         })
     }
 }
@@ -1149,6 +1226,33 @@ mod tests {
         let plan = ready(plan(&c, &host(KIB4, 0)).unwrap());
         assert_ne!(plan.mappings[0].flags & libc::MAP_FIXED, 0);
         assert_eq!(plan.mappings[1].flags & libc::MAP_FIXED, 0);
+    }
+
+    #[test]
+    fn a_buffer_step_whose_count_exceeds_its_len_is_a_case_error() {
+        let c = case(
+            "call = { fn = \"mmap\", len = \"1p\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANON\" }\n\
+             expect = { result = \"ok\" }\n\
+             [[case.step]]\nwrite_from = \"result\"\nlen = \"1p\"\nfd = \"pipe\"\ncount = \"1p+1\"\n",
+        );
+        let err = plan(&c, &host(KIB4, 0)).unwrap_err();
+        assert!(err.contains("count 4097 exceeds its len 4096"), "{err}");
+        let c = case(
+            "call = { fn = \"mmap\", len = \"2p\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANON\" }\n\
+             expect = { result = \"ok\" }\n\
+             [[case.step]]\nwrite_from = \"result+1p\"\nlen = \"1p\"\nfd = \"pipe\"\n",
+        );
+        let plan = ready(plan(&c, &host(16384, 0)).unwrap());
+        let ActionPlan::Buffer {
+            count, len, op, fd, ..
+        } = plan.steps[0].action
+        else {
+            panic!("{:?}", plan.steps[0]);
+        };
+        assert_eq!(
+            (count, len, op, fd),
+            (16384, 16384, IoOp::Write, IoFd::Pipe)
+        );
     }
 
     #[rstest]

@@ -63,6 +63,20 @@ core::arch::global_asm!(
     ".hidden mmapconf_probe_write_resume",
     "mmapconf_probe_write_resume:",
     "    ret",
+    // exec: calls the code at rdi. A fault on fetching it leaves rsp just below the return
+    // address `call` pushed; the handler pops it and resumes after the call.
+    ".p2align 4",
+    ".globl mmapconf_probe_exec",
+    ".hidden mmapconf_probe_exec",
+    "mmapconf_probe_exec:",
+    "    push rbx",
+    "    call rdi",
+    "    xor eax, eax",
+    ".globl mmapconf_probe_exec_resume",
+    ".hidden mmapconf_probe_exec_resume",
+    "mmapconf_probe_exec_resume:",
+    "    pop rbx",
+    "    ret",
     ".popsection",
 );
 
@@ -95,6 +109,22 @@ core::arch::global_asm!(
     ".globl mmapconf_probe_write_resume",
     ".hidden mmapconf_probe_write_resume",
     "mmapconf_probe_write_resume:",
+    "    ret",
+    // exec: blr leaves sp alone, so a fault on fetching the code resumes at the label
+    // with the frame intact (x30 was saved first).
+    ".p2align 4",
+    ".globl mmapconf_probe_exec",
+    ".hidden mmapconf_probe_exec",
+    "mmapconf_probe_exec:",
+    "    stp x29, x30, [sp, #-16]!",
+    "    mov x29, sp",
+    "    isb",
+    "    blr x0",
+    "    mov x0, #0",
+    ".globl mmapconf_probe_exec_resume",
+    ".hidden mmapconf_probe_exec_resume",
+    "mmapconf_probe_exec_resume:",
+    "    ldp x29, x30, [sp], #16",
     "    ret",
     ".popsection",
 );
@@ -133,6 +163,22 @@ core::arch::global_asm!(
     ".globl mmapconf_probe_write_resume",
     ".hidden mmapconf_probe_write_resume",
     "mmapconf_probe_write_resume:",
+    "    ret",
+    // exec: jalr leaves sp alone, so a fault on fetching the code resumes at the label
+    // with the frame intact (ra was saved first).
+    ".p2align 4",
+    ".globl mmapconf_probe_exec",
+    ".hidden mmapconf_probe_exec",
+    "mmapconf_probe_exec:",
+    "    addi sp, sp, -16",
+    "    sd ra, 8(sp)",
+    "    jalr a0",
+    "    li a0, 0",
+    ".globl mmapconf_probe_exec_resume",
+    ".hidden mmapconf_probe_exec_resume",
+    "mmapconf_probe_exec_resume:",
+    "    ld ra, 8(sp)",
+    "    addi sp, sp, 16",
     "    ret",
     ".option pop",
     ".popsection",
@@ -302,6 +348,126 @@ unsafe extern "C" {
     fn mmapconf_probe_write_resume();
 }
 
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "riscv64"
+))]
+unsafe extern "C" {
+    fn mmapconf_probe_exec(addr: usize) -> usize;
+    fn mmapconf_probe_exec_resume();
+}
+
+/// Whether [`exec`] exists here: the architectures whose return instruction
+/// [`RET_INSN`] knows, on the OSes whose signal context [`redirect`] can move.
+pub const EXEC_SUPPORTED: bool = cfg!(any(
+    all(
+        target_os = "linux",
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64"
+        )
+    ),
+    all(
+        target_os = "freebsd",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )
+));
+
+/// The return instruction of this architecture, as the bytes in memory (x86_64 `ret`
+/// 0xc3; aarch64 `ret` 0xd65f03c0 and riscv64 `ret` (jalr x0, 0(ra)) 0x00008067, both
+/// little-endian). Empty where [`exec`] is not supported.
+pub const RET_INSN: &[u8] = if cfg!(target_arch = "x86_64") {
+    &[0xc3]
+} else if cfg!(all(target_arch = "aarch64", target_endian = "little")) {
+    &[0xc0, 0x03, 0x5f, 0xd6]
+} else if cfg!(target_arch = "riscv64") {
+    &[0x67, 0x80, 0x00, 0x00]
+} else {
+    &[]
+};
+
+/// The code address an [`exec`] is calling (0: none), for the handler.
+static EXEC_TARGET: AtomicU64 = AtomicU64::new(0);
+
+/// Calls the code at `addr` as a function taking and returning nothing; Ok when it
+/// returned, or the fault it raised (fetching the code itself: the program counter at the
+/// fault is `addr`). A fault elsewhere in that code kills the child, as outside a probe.
+///
+/// # Safety
+/// [`install`] must have run in this process; the code at `addr`, if it runs, must
+/// return without touching anything (a return instruction placed by [`write_ret`]).
+pub unsafe fn exec(addr: usize) -> Result<(), Fault> {
+    #[cfg(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    ))]
+    {
+        if EXEC_SUPPORTED {
+            EXEC_TARGET.store(addr as u64, Ordering::SeqCst);
+            // SAFETY: the caller's; a fault on fetching `addr` is caught by the handler.
+            let v = unsafe { mmapconf_probe_exec(addr) };
+            EXEC_TARGET.store(0, Ordering::SeqCst);
+            return if v == FAULTED {
+                Err(last_fault())
+            } else {
+                Ok(())
+            };
+        }
+    }
+    let _ = addr;
+    Err(Fault {
+        signo: 0,
+        code: 0,
+        addr: 0,
+    })
+}
+
+/// Writes [`RET_INSN`] at `addr` with one probe per byte, then makes it visible to
+/// instruction fetch: aarch64 cleans the data cache line to the point of unification and
+/// invalidates the instruction cache line (`dc cvau`, `ic ivau`, barriers), riscv64 asks
+/// the kernel to flush every hart's instruction cache (riscv_flush_icache) and fences its
+/// own (`fence.i`); x86_64 keeps them coherent itself.
+///
+/// # Safety
+/// As [`write`].
+pub unsafe fn write_ret(addr: usize) -> Result<(), Fault> {
+    for (i, b) in RET_INSN.iter().enumerate() {
+        // SAFETY: the caller's.
+        unsafe { write(addr + i, *b)? };
+    }
+    // SAFETY: cache maintenance of a line just written (so mapped and writable).
+    unsafe { sync_icache(addr, RET_INSN.len()) };
+    Ok(())
+}
+
+#[allow(unused_variables)]
+unsafe fn sync_icache(addr: usize, len: usize) {
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: EL0 cache maintenance by VA of a mapped line (SCTLR_EL1.UCI is set by Linux
+    // and FreeBSD); the barriers order it before the next instruction fetch.
+    unsafe {
+        core::arch::asm!(
+            "dc cvau, {a}",
+            "dsb ish",
+            "ic ivau, {a}",
+            "dsb ish",
+            "isb",
+            a = in(reg) addr,
+            options(nostack, preserves_flags)
+        );
+    }
+    #[cfg(all(target_os = "linux", target_arch = "riscv64"))]
+    // SAFETY: a plain system call (arch/riscv riscv_flush_icache, 259) and a fence.
+    unsafe {
+        const SYS_RISCV_FLUSH_ICACHE: libc::c_long = 259;
+        libc::syscall(SYS_RISCV_FLUSH_ICACHE, addr, addr + len, 0usize);
+        core::arch::asm!("fence.i", options(nostack, preserves_flags));
+    }
+}
+
 /// The value the handler leaves in the return register when a probe faulted: a word, so
 /// one register on every architecture (on 32-bit x86 a u64 would be edx:eax).
 const FAULTED: usize = usize::MAX;
@@ -450,12 +616,20 @@ unsafe fn redirect(uc: *mut libc::ucontext_t) -> bool {
             mmapconf_probe_write_resume as *const () as usize,
         ),
     ];
+    let exec_target = EXEC_TARGET.load(Ordering::SeqCst) as usize;
     // SAFETY: `uc` is the live ucontext of the interrupted thread.
     unsafe {
         #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
         {
             let g = &mut (*uc).uc_mcontext.gregs;
             let pc = g[libc::REG_RIP as usize] as usize;
+            if exec_target != 0 && pc == exec_target {
+                // Pop the return address `call` pushed, resume after the call.
+                g[libc::REG_RIP as usize] = mmapconf_probe_exec_resume as *const () as i64;
+                g[libc::REG_RSP as usize] += 8;
+                g[libc::REG_RAX as usize] = FAULTED as i64;
+                return true;
+            }
             if let Some((_, resume)) = table.iter().find(|(at, _)| *at == pc) {
                 g[libc::REG_RIP as usize] = *resume as i64;
                 g[libc::REG_RAX as usize] = FAULTED as i64;
@@ -475,6 +649,11 @@ unsafe fn redirect(uc: *mut libc::ucontext_t) -> bool {
         #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
         {
             let m = &mut (*uc).uc_mcontext;
+            if exec_target != 0 && m.pc as usize == exec_target {
+                m.pc = mmapconf_probe_exec_resume as *const () as u64;
+                m.regs[0] = FAULTED as u64;
+                return true;
+            }
             if let Some((_, resume)) = table.iter().find(|(at, _)| *at as u64 == m.pc) {
                 m.pc = *resume as u64;
                 m.regs[0] = FAULTED as u64;
@@ -517,6 +696,11 @@ unsafe fn redirect(uc: *mut libc::ucontext_t) -> bool {
         {
             // gregs[0] is the pc (REG_PC), gregs[10] is a0 (REG_A0), the return register.
             let g = &mut (*uc).uc_mcontext.__gregs;
+            if exec_target != 0 && g[libc::REG_PC] as usize == exec_target {
+                g[libc::REG_PC] = mmapconf_probe_exec_resume as *const () as _;
+                g[libc::REG_A0] = FAULTED as _;
+                return true;
+            }
             if let Some((_, resume)) = table.iter().find(|(at, _)| *at == g[libc::REG_PC] as usize)
             {
                 g[libc::REG_PC] = *resume as _;
@@ -527,6 +711,12 @@ unsafe fn redirect(uc: *mut libc::ucontext_t) -> bool {
         #[cfg(all(target_os = "freebsd", target_arch = "x86_64"))]
         {
             let m = &mut (*uc).uc_mcontext;
+            if exec_target != 0 && m.mc_rip as usize == exec_target {
+                m.mc_rip = mmapconf_probe_exec_resume as *const () as i64;
+                m.mc_rsp += 8;
+                m.mc_rax = FAULTED as i64;
+                return true;
+            }
             if let Some((_, resume)) = table.iter().find(|(at, _)| *at == m.mc_rip as usize) {
                 m.mc_rip = *resume as i64;
                 m.mc_rax = FAULTED as i64;
@@ -536,6 +726,11 @@ unsafe fn redirect(uc: *mut libc::ucontext_t) -> bool {
         #[cfg(all(target_os = "freebsd", target_arch = "aarch64"))]
         {
             let g = &mut (*uc).uc_mcontext.mc_gpregs;
+            if exec_target != 0 && g.gp_elr as usize == exec_target {
+                g.gp_elr = mmapconf_probe_exec_resume as *const () as _;
+                g.gp_x[0] = FAULTED as _;
+                return true;
+            }
             if let Some((_, resume)) = table.iter().find(|(at, _)| *at == g.gp_elr as usize) {
                 g.gp_elr = *resume as _;
                 g.gp_x[0] = FAULTED as _;
@@ -585,6 +780,25 @@ mod tests {
                 (libc::SIGSEGV, 1, (a + page + 7) as u64)
             );
             assert_eq!(read(a + 1), Ok(0x5a), "probes go on working after faults");
+            if EXEC_SUPPORTED {
+                // Page 0 is PROT_READ now: not executable.
+                let f = exec(a).unwrap_err();
+                assert_eq!((f.signo, f.code, f.addr), (libc::SIGSEGV, 2, a as u64));
+                assert_eq!(
+                    libc::mprotect(p, page, libc::PROT_READ | libc::PROT_WRITE),
+                    0
+                );
+                assert_eq!(write_ret(a + 64), Ok(()));
+                assert_eq!(
+                    libc::mprotect(p, page, libc::PROT_READ | libc::PROT_EXEC),
+                    0
+                );
+                assert_eq!(exec(a + 64), Ok(()));
+                let f = exec(a + page).unwrap_err();
+                assert_eq!((f.signo, f.code), (libc::SIGSEGV, 1), "unmapped");
+                assert_eq!(exec(a + 64), Ok(()), "exec goes on working after faults");
+                assert_eq!(read(a + 1), Ok(0x5a));
+            }
             libc::munmap(p, page);
             let dfl: libc::sigaction = std::mem::zeroed();
             libc::sigaction(libc::SIGSEGV, &dfl, std::ptr::null_mut());

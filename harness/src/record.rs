@@ -42,6 +42,8 @@ impl RawOutcome {
     pub const FAULT: u32 = 3;
     pub const BYTES_DIFFER: u32 = 4;
     pub const SIZE_DIFFERS: u32 = 5;
+    /// A buffer step's call succeeded with another count than expected (`ret`).
+    pub const COUNT_DIFFERS: u32 = 6;
 }
 
 /// Where setup stopped when it failed.
@@ -124,10 +126,12 @@ pub enum SetupCall {
     Read = 17,
     /// A family call (or prctl) the case makes in `setup`.
     FamilyCall = 18,
+    /// Filling a buffer step's pipe.
+    Write = 19,
 }
 
 impl SetupCall {
-    const ALL: [SetupCall; 19] = [
+    const ALL: [SetupCall; 20] = [
         SetupCall::Unknown,
         SetupCall::Open,
         SetupCall::Pipe,
@@ -147,6 +151,7 @@ impl SetupCall {
         SetupCall::Setuid,
         SetupCall::Read,
         SetupCall::FamilyCall,
+        SetupCall::Write,
     ];
 
     pub fn from_raw(v: u32) -> SetupCall {
@@ -178,6 +183,7 @@ impl SetupCall {
             SetupCall::Setuid => "setuid",
             SetupCall::Read => "read",
             SetupCall::FamilyCall => "the setup call",
+            SetupCall::Write => "write",
         }
     }
 }

@@ -275,6 +275,71 @@ fn check_plans_every_case_and_reports_what_only_the_whole_case_shows() {
     "[[case.deviation]]\nos = \"linux\"\nrelease = \"6.17\"\nobserved = { errno = \"ENOMEM\" }\nwhy = \"w\"\nevidence = \"e\"\n",
     "release: release comparison `6.17`"
 )]
+#[case::buffer_without_fd(
+    "[[case.step]]\nwrite_from = \"null\"\nlen = \"1p\"\n",
+    "needs `fd = \"object\"` or `fd = \"pipe\"`"
+)]
+#[case::buffer_bad_fd(
+    "[[case.step]]\nread_into = \"null\"\nfd = \"socket\"\n",
+    "bad fd `socket` for a buffer step"
+)]
+#[case::buffer_object_without_object(
+    "[[case.step]]\nwrite_from = \"null\"\nfd = \"object\"\n",
+    "needs an object"
+)]
+#[case::buffer_offset_on_write(
+    "[[case.step]]\nwrite_from = \"null\"\nfd = \"pipe\"\noffset = \"0\"\n",
+    "has no file offset; use `pwrite_from`"
+)]
+#[case::buffer_pwrite_to_a_pipe(
+    "[[case.step]]\npwrite_from = \"null\"\nfd = \"pipe\"\n",
+    "takes a file offset"
+)]
+#[case::buffer_byte_on_write(
+    "[[case.step]]\nwrite_from = \"null\"\nfd = \"pipe\"\nbyte = \"0x01\"\n",
+    "this step takes no `byte`"
+)]
+#[case::buffer_bad_count(
+    "[[case.step]]\nwrite_from = \"null\"\nfd = \"pipe\"\ncount = \"1/0\"\n",
+    "division by zero"
+)]
+#[case::exec_with_len(
+    "[[case.step]]\nexec = \"null\"\nlen = \"1p\"\n",
+    "this step takes no `len`"
+)]
+#[case::write_ret_with_byte(
+    "[[case.step]]\nwrite_ret = \"null\"\nbyte = \"0xc3\"\n",
+    "this step takes no `byte`"
+)]
+#[case::exec_and_write_ret_in_one_step(
+    "[[case.step]]\nexec = \"null\"\nwrite_ret = \"null\"\n",
+    "exactly one action"
+)]
+#[case::exec_bad_address("[[case.step]]\nexec = \"nowhere+1p\"\n", "nowhere")]
+#[case::second_on_a_memfd(
+    "object = { kind = \"memfd\", size = \"1p\", second = \"O_RDONLY\" }\n",
+    "`second` applies only to file, dev-zero and dev-null objects"
+)]
+#[case::open_on_a_pipe(
+    "object = { kind = \"pipe-read\", open = \"O_RDONLY\" }\n",
+    "`open` applies only to file, dev-zero and dev-null objects"
+)]
+#[case::second_with_two_modes(
+    "object = { kind = \"dev-zero\", second = \"O_RDONLY|O_RDWR\" }\n",
+    "second needs exactly one of O_RDONLY"
+)]
+#[case::fs_on_dev_zero(
+    "object = { kind = \"dev-zero\", fs = \"tmpfs\" }\n",
+    "`fs` applies only to file objects"
+)]
+#[case::second_fd_without_second(
+    "object = { kind = \"file\", size = \"1p\" }\nmapping = [{ name = \"m\", len = \"1p\", fd = \"second\" }]\n",
+    "fd = \"second\" needs a second descriptor"
+)]
+#[case::bad_fd_word(
+    "mapping = [{ name = \"m\", len = \"1p\", fd = \"third\" }]\n",
+    "bad fd `third`: expected an integer, \"object\" or \"second\""
+)]
 #[case::observe_false(
     "[[case.step]]\nread = \"null\"\nexpect = { observe = false }\n",
     "observe = true marks"

@@ -10,7 +10,7 @@
 use crate::exec::Prepared;
 use crate::exec::locks;
 use crate::load::MAX_STEPS;
-use crate::model::{ObjectKind, Who};
+use crate::model::{IoFd, IoOp, ObjectKind, Who};
 use crate::plan::*;
 use crate::probe;
 use crate::record::{Message, Part, RawOutcome, Record, SetupCall, Stage};
@@ -59,6 +59,8 @@ struct Child<'a> {
     /// exit status.
     report_failed: bool,
     object_fd: c_int,
+    /// The object's second descriptor (`object.second`), or -1.
+    second_fd: c_int,
     /// A second descriptor of a memfd/shm object, for readback/pwrite/ftruncate.
     aux_fd: c_int,
     /// mincore's result vector for the call under test, made before the hole is found so
@@ -87,6 +89,7 @@ pub unsafe fn run(plan: &Plan, prep: &Prepared, report_fd: c_int) -> ! {
             report_fd,
             report_failed: false,
             object_fd: -1,
+            second_fd: -1,
             aux_fd: -1,
             vec: (std::ptr::null_mut(), 0),
             bases: Bases {
@@ -232,16 +235,20 @@ impl Child<'_> {
             let mut fds = [-1; 2];
             self.object_fd = match o.kind {
                 ObjectKind::File | ObjectKind::Dir | ObjectKind::DevZero | ObjectKind::DevNull => {
-                    let flags = if o.kind == ObjectKind::File {
-                        o.open_flags
-                    } else if o.kind == ObjectKind::Dir {
+                    let flags = if o.kind == ObjectKind::Dir {
                         libc::O_RDONLY | libc::O_DIRECTORY
                     } else {
-                        libc::O_RDWR
+                        o.open_flags
                     };
                     let fd = self.open_prepared(flags);
                     if fd < 0 {
                         return Err(SetupCall::Open);
+                    }
+                    if let Some(second) = o.second_flags {
+                        self.second_fd = self.open_prepared(second);
+                        if self.second_fd < 0 {
+                            return Err(SetupCall::Open);
+                        }
                     }
                     fd
                 }
@@ -336,6 +343,7 @@ impl Child<'_> {
     fn fd_of(&self, fd: FdPlan) -> c_int {
         match fd {
             FdPlan::Object => self.object_fd,
+            FdPlan::Second => self.second_fd,
             FdPlan::Num(n) => n,
         }
     }
@@ -742,6 +750,60 @@ impl Child<'_> {
                         Err(call) => self.fail(Stage::Step, call, i),
                     }
                 }
+                ActionPlan::WriteRet { addr } => {
+                    let base = b.resolve(addr);
+                    out.args = [base, probe::RET_INSN.len() as u64, 0, 0, 0, 0];
+                    out.state = RawOutcome::OK;
+                    if let Err(f) = probe::write_ret(base as usize) {
+                        record_fault(&mut out, f, base);
+                    }
+                }
+                ActionPlan::Exec { addr } => {
+                    let base = b.resolve(addr);
+                    out.args = [base, 0, 0, 0, 0, 0];
+                    out.state = RawOutcome::OK;
+                    if let Err(f) = probe::exec(base as usize) {
+                        record_fault(&mut out, f, base);
+                    }
+                }
+                ActionPlan::Buffer {
+                    op,
+                    addr,
+                    len,
+                    fd,
+                    offset,
+                    count,
+                    byte,
+                } => {
+                    let buf = b.resolve(addr);
+                    out.args = [buf, len as u64, offset as u64, count, 0, 0];
+                    let mut pipe = [-1; 2];
+                    let fd = match fd {
+                        IoFd::Object => self.object_fd,
+                        IoFd::Second => self.second_fd,
+                        IoFd::Pipe => {
+                            if let Err(call) = io_pipe(&mut pipe, op, len, byte) {
+                                self.fail(Stage::Step, call, i);
+                                close_pair(&pipe);
+                                return out;
+                            }
+                            if op.fills_buffer() { pipe[0] } else { pipe[1] }
+                        }
+                    };
+                    let p = buf as *mut c_void;
+                    let off = offset as lfs::Off;
+                    let r = match op {
+                        IoOp::Read => libc::read(fd, p, len),
+                        IoOp::Write => libc::write(fd, p, len),
+                        IoOp::Pread => lfs::pread(fd, p, len, off),
+                        IoOp::Pwrite => lfs::pwrite(fd, p, len, off),
+                    };
+                    set_ret(&mut out, r as i64);
+                    if out.state == RawOutcome::OK && out.ret != count {
+                        out.state = RawOutcome::COUNT_DIFFERS;
+                    }
+                    close_pair(&pipe);
+                }
             }
         }
         out
@@ -845,6 +907,45 @@ impl Child<'_> {
             // SAFETY: closing a descriptor this step opened.
             unsafe { libc::close(fd) };
         }
+    }
+}
+
+/// A buffer step's pipe, never blocking on its write end: for reads (`op` fills the
+/// buffer) it first holds `len` bytes of `byte` (as many as fit), written from the stack.
+fn io_pipe(pipe: &mut [c_int; 2], op: IoOp, len: usize, byte: u8) -> Result<(), SetupCall> {
+    // SAFETY: plain system calls on descriptors this function makes.
+    unsafe {
+        if libc::pipe(pipe.as_mut_ptr()) != 0 {
+            return Err(SetupCall::Pipe);
+        }
+        let fl = libc::fcntl(pipe[1], libc::F_GETFL);
+        if fl < 0 || libc::fcntl(pipe[1], libc::F_SETFL, fl | libc::O_NONBLOCK) != 0 {
+            return Err(SetupCall::Fcntl);
+        }
+        if !op.fills_buffer() {
+            return Ok(());
+        }
+        let chunk = [byte; 256];
+        let mut done = 0usize;
+        while done < len {
+            let n = (len - done).min(chunk.len());
+            let w = libc::write(pipe[1], chunk.as_ptr().cast(), n);
+            if w < 0 && errno() == libc::EAGAIN {
+                break; // full: the read returns what it holds
+            }
+            if w <= 0 {
+                return Err(SetupCall::Write);
+            }
+            done += w as usize;
+        }
+        Ok(())
+    }
+}
+
+fn close_pair(pipe: &[c_int; 2]) {
+    for fd in pipe.iter().filter(|fd| **fd >= 0) {
+        // SAFETY: closing a descriptor io_pipe made.
+        unsafe { libc::close(*fd) };
     }
 }
 

@@ -43,10 +43,11 @@ impl Ctx<'_> {
                 }
             },
             RawFd::Text(t) if t == "object" => Fd::Object,
+            RawFd::Text(t) if t == "second" => Fd::Second,
             RawFd::Text(t) => {
                 self.err(
                     s.span(),
-                    format!("bad fd `{t}`: expected an integer or \"object\""),
+                    format!("bad fd `{t}`: expected an integer, \"object\" or \"second\""),
                 );
                 Fd::Num(-1)
             }

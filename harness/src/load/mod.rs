@@ -529,6 +529,35 @@ fn convert_case(
         .filter(|&os| matches!(expect.for_os(os), Outcome::Errno(_)))
         .collect();
     check_addresses(ctx, sc, &call, &fails_on, &steps, &mappings, &names);
+    // fd = "second" names the object's second descriptor: located where it is used.
+    if object.as_ref().is_none_or(|o| o.second.is_none()) {
+        let call_fd = |c: &Call| matches!(c, Call::Mmap { fd: Fd::Second, .. });
+        let mut at: Vec<std::ops::Range<usize>> = Vec::new();
+        for (m, raw) in mappings.iter().zip(&c.mapping) {
+            if m.fd == Fd::Second {
+                at.push(raw.span());
+            }
+        }
+        if call_fd(&call) {
+            at.push(c.call.span());
+        }
+        for (st, raw) in steps.iter().zip(&c.step) {
+            let second = match &st.action {
+                Action::Call(c) => call_fd(c),
+                Action::Buffer { fd, .. } => *fd == IoFd::Second,
+                _ => false,
+            };
+            if second {
+                at.push(raw.span());
+            }
+        }
+        for span in at {
+            ctx.err(
+                span,
+                "fd = \"second\" needs a second descriptor: object = { ..., second = \"O_RDONLY\" }",
+            );
+        }
+    }
     for a in setup.iter().flat_map(|c| c.addrs()) {
         if matches!(a.base, crate::expr::AddrBase::Result) {
             ctx.err(

@@ -19,6 +19,7 @@ pub(super) struct RawObject {
     content: Option<Spanned<String>>,
     open: Option<Spanned<String>>,
     fs: Option<Spanned<String>>,
+    second: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -62,10 +63,18 @@ pub(super) fn convert_object(ctx: &mut Ctx, so: &Spanned<RawObject>) -> Object {
             }
         }
     }
-    if kind != ObjectKind::File {
-        for (key, v) in [("open", &o.open), ("fs", &o.fs)] {
+    if kind != ObjectKind::File
+        && let Some(v) = &o.fs
+    {
+        ctx.err(v.span(), "`fs` applies only to file objects");
+    }
+    if !kind.opened_by_path() {
+        for (key, v) in [("open", &o.open), ("second", &o.second)] {
             if let Some(v) = v {
-                ctx.err(v.span(), format!("`{key}` applies only to file objects"));
+                ctx.err(
+                    v.span(),
+                    format!("`{key}` applies only to file, dev-zero and dev-null objects"),
+                );
             }
         }
     }
@@ -87,20 +96,22 @@ pub(super) fn convert_object(ctx: &mut Ctx, so: &Spanned<RawObject>) -> Object {
             Bytes::Object => Content::Seq,
         },
     };
-    let open = match &o.open {
-        Some(s) => {
-            let set = ctx.names(s, &names::OPEN);
-            let modes = set.0.iter().filter(|n| n.as_str() != "O_APPEND").count();
-            if modes != 1 {
-                ctx.err(
-                    s.span(),
-                    "open needs exactly one of O_RDONLY, O_WRONLY, O_RDWR",
-                );
-            }
-            set
+    let mode = |ctx: &mut Ctx, s: &Spanned<String>, key: &str| {
+        let set = ctx.names(s, &names::OPEN);
+        let modes = set.0.iter().filter(|n| n.as_str() != "O_APPEND").count();
+        if modes != 1 {
+            ctx.err(
+                s.span(),
+                format!("{key} needs exactly one of O_RDONLY, O_WRONLY, O_RDWR"),
+            );
         }
+        set
+    };
+    let open = match &o.open {
+        Some(s) => mode(ctx, s, "open"),
         None => NameSet(vec!["O_RDWR".into()]),
     };
+    let second = o.second.as_ref().map(|s| mode(ctx, s, "second"));
     let fs = match o.fs.as_ref().map(|f| (f, f.get_ref().as_str())) {
         None | Some((_, "disk")) => Fs::Disk,
         Some((_, "tmpfs")) => Fs::Tmpfs,
@@ -119,6 +130,7 @@ pub(super) fn convert_object(ctx: &mut Ctx, so: &Spanned<RawObject>) -> Object {
         open,
         fs,
         seals,
+        second,
     }
 }
 
@@ -136,7 +148,7 @@ pub(super) fn convert_mapping(
         );
     }
     let fd = m.fd.as_ref().map(|f| ctx.fd(f)).unwrap_or(Fd::Num(-1));
-    if fd == Fd::Object && !has_object {
+    if matches!(fd, Fd::Object | Fd::Second) && !has_object {
         ctx.err(sm.span(), "fd = \"object\" but the case has no object");
     }
     let prot = match &m.prot {

@@ -38,6 +38,15 @@ pub(super) struct RawStep {
     mincore: Option<Spanned<String>>,
     vector: Option<Spanned<Vec<Spanned<i64>>>>,
     locked: Option<Spanned<String>>,
+    read_into: Option<Spanned<String>>,
+    write_from: Option<Spanned<String>>,
+    pread_into: Option<Spanned<String>>,
+    pwrite_from: Option<Spanned<String>>,
+    fd: Option<Spanned<String>>,
+    offset: Option<Spanned<String>>,
+    count: Option<Spanned<String>>,
+    write_ret: Option<Spanned<String>>,
+    exec: Option<Spanned<String>>,
 }
 
 /// The most pages a `mincore` step's vector may name (the record's window).
@@ -64,11 +73,17 @@ pub(super) fn convert_step(
         s.call.is_some(),
         s.mincore.is_some(),
         s.locked.is_some(),
+        s.read_into.is_some(),
+        s.write_from.is_some(),
+        s.pread_into.is_some(),
+        s.pwrite_from.is_some(),
+        s.write_ret.is_some(),
+        s.exec.is_some(),
     ];
     if actions.iter().filter(|a| **a).count() != 1 {
         ctx.err(
             ss.span(),
-            "a step needs exactly one action: read, write, fork, munmap, mprotect, msync, call, ftruncate, pwrite, close, readback, mincore, locked",
+            "a step needs exactly one action: read, write, fork, munmap, mprotect, msync, call, ftruncate, pwrite, close, readback, mincore, locked, read_into, write_from, pread_into, pwrite_from, write_ret, exec",
         );
     }
     let who = match s.who.as_ref().map(|w| (w, w.get_ref().as_str())) {
@@ -101,7 +116,91 @@ pub(super) fn convert_step(
     };
     // Keys that only some actions take.
     let mut allowed: Vec<&str> = vec!["in", "expect"];
-    let action = if let Some(a) = &s.read {
+    let buffer = [
+        (IoOp::Read, &s.read_into),
+        (IoOp::Write, &s.write_from),
+        (IoOp::Pread, &s.pread_into),
+        (IoOp::Pwrite, &s.pwrite_from),
+    ]
+    .into_iter()
+    .find_map(|(op, a)| a.as_ref().map(|a| (op, a)));
+    let action = if let Some((op, a)) = buffer {
+        allowed.extend(["len", "fd", "count"]);
+        let fd = match s.fd.as_ref().map(|f| (f, f.get_ref().as_str())) {
+            Some((_, "object")) => {
+                if object.is_none() {
+                    ctx.err(
+                        ss.span(),
+                        format!("`{}` with fd = \"object\" needs an object", op.key()),
+                    );
+                }
+                IoFd::Object
+            }
+            Some((_, "pipe")) => IoFd::Pipe,
+            Some((_, "second")) => IoFd::Second,
+            Some((f, other)) => {
+                ctx.err(
+                    f.span(),
+                    format!("bad fd `{other}` for a buffer step: expected object, second or pipe"),
+                );
+                IoFd::Pipe
+            }
+            None => {
+                ctx.err(
+                    ss.span(),
+                    format!(
+                        "`{}` needs `fd = \"object\"` or `fd = \"pipe\"`: the descriptor it {}",
+                        op.key(),
+                        if op.fills_buffer() {
+                            "reads from"
+                        } else {
+                            "writes to"
+                        }
+                    ),
+                );
+                IoFd::Pipe
+            }
+        };
+        if op.positioned() {
+            allowed.push("offset");
+            if fd == IoFd::Pipe {
+                ctx.err(
+                    ss.span(),
+                    format!("`{}` takes a file offset: use fd = \"object\"", op.key()),
+                );
+            }
+        } else if let Some(o) = &s.offset {
+            allowed.push("offset");
+            ctx.err(
+                o.span(),
+                format!(
+                    "`{}` has no file offset; use `{}`",
+                    op.key(),
+                    if op.fills_buffer() {
+                        "pread_into"
+                    } else {
+                        "pwrite_from"
+                    }
+                ),
+            );
+        }
+        if op.fills_buffer() && fd == IoFd::Pipe {
+            allowed.push("byte");
+        }
+        Action::Buffer {
+            op,
+            addr: ctx.addr(a),
+            len: len(ctx),
+            fd,
+            offset: ctx.expr_or(&s.offset, "0", CType::Off, "offset"),
+            count: s.count.as_ref().map(|c| ctx.expr(c, CType::Size, "count")),
+            byte: byte(ctx),
+        }
+    } else if let Some(a) = &s.write_ret {
+        Action::WriteRet { addr: ctx.addr(a) }
+    } else if let Some(a) = &s.exec {
+        Action::Exec { addr: ctx.addr(a) }
+    } else if let Some(a) = &s.read {
         allowed.extend(["len", "bytes"]);
         Action::Read {
             addr: ctx.addr(a),
@@ -242,6 +341,9 @@ pub(super) fn convert_step(
         ("flags", s.flags.is_some()),
         ("size", s.size.is_some()),
         ("vector", s.vector.is_some()),
+        ("fd", s.fd.is_some()),
+        ("count", s.count.is_some()),
+        ("offset", s.offset.is_some()),
     ];
     for (key, given) in extra {
         if given && !allowed.contains(&key) {
@@ -308,7 +410,10 @@ pub(super) fn check_addresses(
         match &s.action {
             Action::Read { addr, .. }
             | Action::Write { addr, .. }
-            | Action::Mincore { addr, .. } => check(ctx, addr, true),
+            | Action::Mincore { addr, .. }
+            | Action::Buffer { addr, .. }
+            | Action::WriteRet { addr }
+            | Action::Exec { addr } => check(ctx, addr, true),
             Action::Call(c) => c.addrs().into_iter().for_each(|a| check(ctx, a, true)),
             _ => {}
         }

@@ -284,6 +284,7 @@ impl<'a> Emitter<'a> {
     fn fd(&self, fd: &Fd) -> String {
         match fd {
             Fd::Object => "object_fd".into(),
+            Fd::Second => "second_fd".into(),
             Fd::Num(n) => format!("{n}"),
         }
     }
@@ -693,6 +694,66 @@ impl<'a> Emitter<'a> {
                 );
                 (code, text, "K_OTHER")
             }
+            Action::WriteRet { addr } => {
+                let _ = writeln!(
+                    code,
+                    "\t\tif (!step_write_ret(o, {})) {{\n\t\t\tfail_stage(STAGE_STEP, STEP_INDEX);\n\t\t\treturn;\n\t\t}}",
+                    self.addr_value(addr)
+                );
+                let text = format!(
+                    "write this architecture's return instruction at {} and clear the instruction cache",
+                    self.addr_value(addr)
+                );
+                (code, text, "K_OTHER")
+            }
+            Action::Exec { addr } => {
+                let _ = writeln!(code, "\t\tstep_exec(o, {});", self.addr_value(addr));
+                let text = format!("((void (*)(void))({}))()", self.addr_value(addr));
+                (code, text, "K_OTHER")
+            }
+            Action::Buffer {
+                op,
+                addr,
+                len,
+                fd,
+                offset,
+                count,
+                byte,
+            } => {
+                let c_op = match op {
+                    IoOp::Read => "IO_READ",
+                    IoOp::Write => "IO_WRITE",
+                    IoOp::Pread => "IO_PREAD",
+                    IoOp::Pwrite => "IO_PWRITE",
+                };
+                let (pipe, fd_text) = match fd {
+                    IoFd::Object => (0, "object_fd"),
+                    IoFd::Pipe => (1, "pipe_fd"),
+                    IoFd::Second => (2, "second_fd"),
+                };
+                let count = count.as_ref().unwrap_or(len);
+                let _ = writeln!(
+                    code,
+                    "\t\tif (!step_io(o, {c_op}, {}, {}, {pipe}, {}, {}, {byte:#04x})) {{\n\t\t\tfail_stage(STAGE_STEP, STEP_INDEX);\n\t\t\treturn;\n\t\t}}",
+                    self.addr_value(addr),
+                    cexpr(len, Ctx::Size),
+                    coff(offset),
+                    cexpr(count, Ctx::Size)
+                );
+                let off = if op.positioned() {
+                    format!(", {}", coff(offset))
+                } else {
+                    String::new()
+                };
+                let text = format!(
+                    "{}({fd_text}, (void *)({}), {}{off}), a success returning {}",
+                    op.func(),
+                    self.addr_value(addr),
+                    cexpr(len, Ctx::Size),
+                    cexpr(count, Ctx::Size)
+                );
+                (code, text, "K_BUFFER")
+            }
         }
     }
 
@@ -700,7 +761,7 @@ impl<'a> Emitter<'a> {
         let Some(o) = o else {
             return (
                 "prepare_object(OBJ_NONE, 0, 0, C_SEQ, 0)".into(),
-                "open_object(0, 0)".into(),
+                "open_object(0, 0, -1)".into(),
             );
         };
         let kind = match o.kind {
@@ -732,7 +793,11 @@ impl<'a> Emitter<'a> {
         let prepare = format!("prepare_object({kind}, {fs}, {size}, {content}, {byte:#04x})");
         let open = self.flags(&o.open, &names::OPEN);
         let seals = self.flags(&o.seals, &names::SEAL);
-        (prepare, format!("open_object({open}, {seals})"))
+        let second = match &o.second {
+            Some(s) => self.flags(s, &names::OPEN),
+            None => "-1".into(),
+        };
+        (prepare, format!("open_object({open}, {seals}, {second})"))
     }
 }
 

@@ -34,6 +34,8 @@ enum Kind {
     Mmap,
     Mremap,
     Readback,
+    /// A buffer step: its count.
+    Buffer,
 }
 
 fn call_kind(c: &CallPlan) -> Kind {
@@ -60,6 +62,7 @@ fn action_kind(a: &ActionPlan) -> Kind {
     match a {
         ActionPlan::Call(c) => call_kind(c),
         ActionPlan::Readback { .. } => Kind::Readback,
+        ActionPlan::Buffer { .. } => Kind::Buffer,
         ActionPlan::Read { .. }
         | ActionPlan::Write { .. }
         | ActionPlan::Fork
@@ -67,7 +70,9 @@ fn action_kind(a: &ActionPlan) -> Kind {
         | ActionPlan::Pwrite { .. }
         | ActionPlan::CloseObject
         | ActionPlan::Mincore { .. }
-        | ActionPlan::Locked { .. } => Kind::Other,
+        | ActionPlan::Locked { .. }
+        | ActionPlan::WriteRet { .. }
+        | ActionPlan::Exec { .. } => Kind::Other,
     }
 }
 
@@ -97,13 +102,16 @@ fn outcome(o: &RawOutcome, kind: Kind, page: u64) -> Value {
                 Kind::Mremap if o.ret == o.args[0] => Some("at old_address"),
                 Kind::Mremap if o.args[4] != 0 && o.ret == o.args[4] => Some("at new_address"),
                 Kind::Mremap => Some("moved"),
-                Kind::Other | Kind::Readback => None,
+                Kind::Other | Kind::Readback | Kind::Buffer => None,
             };
             if let Some(p) = placed {
                 m.insert("placed".into(), p.into());
             }
             if kind == Kind::Readback {
                 m.insert("size".into(), o.size.into());
+            }
+            if kind == Kind::Buffer {
+                m.insert("count".into(), o.ret.into());
             }
             Value::Object(m)
         }
@@ -120,6 +128,7 @@ fn outcome(o: &RawOutcome, kind: Kind, page: u64) -> Value {
             json!({"state": "bytes differ", "at": rel(o.at), "got": got.join(" ")})
         }
         RawOutcome::SIZE_DIFFERS => json!({"state": "size differs", "size": o.size}),
+        RawOutcome::COUNT_DIFFERS => json!({"state": "count differs", "count": o.ret}),
         _ => json!({"state": "not run"}),
     }
 }
