@@ -9,6 +9,8 @@
 # a trivial sandbox boots on it within 10 s (on a VM with nested KVM it can hang at boot).
 # Optional env: RUNSC=path (another runsc, e.g. unpacked from a newer .deb),
 # MMAPCONF_CASES=DIR (pass --cases DIR, for binaries without embedded cases).
+# Each run's C reproducers run in the same sandbox (lib.sh repro_on): repro.json and
+# repro-compare.txt beside its results.json (MMAPCONF_REPRO=0: not).
 # Exit status: the worst of the runs (1 when a case failed in any; 0 all passed); 2 when
 # mmapconf said a case file is broken; 125 when a run left no results; 77 (skip) when runsc
 # is missing or no platform boots.
@@ -88,6 +90,10 @@ for platform in "${platforms[@]}"; do
     (finish "$outdir/$name/results.json")
     frc=$?
     set -e
+    # The reproducers in the same sandbox (the host's / is its root, so they are built on
+    # the host and run in place): repro.json and repro-compare.txt beside results.json.
+    repro_on "$outdir/$name" "$(uname -m)" "" \
+      timeout -k 5 900 "$runsc" "${flags[@]}" do "${do_flags[@]}" -- "$bin"
     if [ "$frc" -gt "$worst" ] && [ "$worst" != 2 ]; then worst=$frc; fi
   done
 done

@@ -211,3 +211,71 @@ SH
   fi
   python3 "$here/mkinitramfs.py" "$scratch/initrd.gz" "$init" "$stage"
 }
+
+# repro_on RUNDIR ARCH VIA MMAPCONF...: runs the C reproducers on the runtime of the run in
+# RUNDIR and compares them with it. MMAPCONF... is mmapconf as the run ran it (`"$runsc"
+# FLAGS do -- "$bin"`, `"$qemu" "$bin"`): there it writes the reproducers (`repro --all`,
+# so the runtime's own planner picks the cases), which are compiled statically for ARCH
+# (musl-gcc -static for the host's arch, else cc -static; aarch64-linux-gnu-gcc -static
+# for aarch64 elsewhere; each object is cached by its source's SHA-256 under
+# OUTDIR/.repro-cache/ARCH, so the runs of one runtime compile once), then run there
+# (`repro --run-bins`, each as `VIA BIN` when VIA is not empty) into RUNDIR/repro.json,
+# and `repro --compare` writes RUNDIR/repro-compare.txt and prints its tally. Never fails
+# the runner (the kernel's verdicts are the runner's exit status): a missing compiler or
+# a failing step is one line saying so. MMAPCONF_REPRO=0 turns it off. A runner may set
+# repro_args (more words for --run-bins, e.g. -j 1).
+repro_args=()
+repro_on() {
+  local rundir=$1 arch=$2 via=$3 name cc scratch n rc
+  shift 3
+  name=$(basename "$rundir")
+  [ "${MMAPCONF_REPRO:-1}" != 0 ] || return 0
+  if [ "$arch" = "$(uname -m)" ]; then
+    for cc in musl-gcc cc ""; do command -v "$cc" >/dev/null 2>&1 && break; done
+  else
+    cc=$arch-linux-gnu-gcc
+    command -v "$cc" >/dev/null 2>&1 || cc=""
+  fi
+  if [ -z "$cc" ]; then
+    echo "$runner: $name: reproducers not run: no static C compiler for $arch here"
+    return 0
+  fi
+  scratch=$outdir/.repro/$name
+  rm -rf "$scratch"
+  mkdir -p "$scratch/src" "$scratch/bin" "$outdir/.repro-cache/$arch"
+  if ! "$@" "${cases_args[@]}" repro --all --out "$scratch/src" >"$scratch/gen.log" 2>&1; then
+    echo "$runner: $name: reproducers not run: repro --all failed: $(tail -1 "$scratch/gen.log")"
+    return 0
+  fi
+  # One compiler per CPU; a file that does not build is named in build.log, left out, and
+  # shows as "no reproducer ran here" in the comparison.
+  find "$scratch/src" -name '*.c' -print0 |
+    REPRO_CC=$cc REPRO_CACHE=$outdir/.repro-cache/$arch REPRO_BIN=$scratch/bin \
+      xargs -0 -r -P "$(nproc)" -n 8 bash -c '
+        for src; do
+          id=$(basename "$src" .c)
+          obj=$REPRO_CACHE/$({ echo "$REPRO_CC"; cat "$src"; } | sha256sum | cut -c1-64)
+          if ! [ -x "$obj" ]; then
+            "$REPRO_CC" -std=c11 -O1 -Wall -Wextra -Werror -static -o "$obj.$$" "$src" 2>&1 &&
+              mv "$obj.$$" "$obj" || { echo "cannot build $id"; rm -f "$obj.$$"; continue; }
+          fi
+          ln "$obj" "$REPRO_BIN/$id" 2>/dev/null || cp "$obj" "$REPRO_BIN/$id"
+        done' _ >"$scratch/build.log" 2>&1 || true
+  n=$(find "$scratch/bin" -type f | wc -l)
+  local via_args=()
+  [ -z "$via" ] || via_args=(--via "$via")
+  set +e
+  timeout -k 5 600 "$@" repro --run-bins "$scratch/bin" "${via_args[@]}" "${repro_args[@]}" \
+    --out "$rundir/repro.json" >"$scratch/run.log" 2>&1
+  rc=$?
+  set -e
+  if [ "$rc" != 0 ]; then
+    echo "$runner: $name: repro --run-bins exited $rc: $(tail -1 "$scratch/run.log")"
+    return 0
+  fi
+  set +e
+  "$@" repro --compare "$rundir" >"$rundir/repro-compare.txt" 2>&1
+  set -e
+  echo "$runner: $name: $n reproducers built with $cc: $(tail -1 "$rundir/repro-compare.txt")"
+  rm -rf "$scratch"
+}

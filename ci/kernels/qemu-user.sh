@@ -10,6 +10,8 @@
 # Needs: root for apt-get (qemu-user) when no emulator is installed.
 # Optional env: QEMU_USER=path (another qemu-<arch>, e.g. unpacked from a newer .deb),
 # MMAPCONF_CASES=DIR (pass --cases DIR, for binaries without embedded cases).
+# The C reproducers run under the same emulator (lib.sh repro_on): repro.json and
+# repro-compare.txt beside results.json (MMAPCONF_REPRO=0: not).
 # Exit status: mmapconf's (0 all pass, 1 some case failed, 2 broken case file), 125 when it
 # left no results, 77 (skip) when the emulator is missing.
 set -euo pipefail
@@ -46,4 +48,13 @@ rc=$?
 set -e
 echo "$runner: $name: mmapconf exited $rc after $(since "$start")s"
 if [ "$rc" = 2 ]; then tail -3 "$outdir/$name/stderr.txt"; exit 2; fi
-finish "$outdir/$name/results.json"
+set +e
+(finish "$outdir/$name/results.json")
+frc=$?
+set -e
+# The reproducers under the same emulator, statically built for its arch (lib.sh
+# repro_on): mmapconf under qemu writes them with the guest's planner and starts each as
+# `qemu BIN` (a host execve). One at a time, for the deadlock above.
+repro_args=(-j 1)
+repro_on "$outdir/$name" "$arch" "$(command -v "$qemu")" "$qemu" "$bin"
+exit "$frc"

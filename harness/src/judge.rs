@@ -93,6 +93,11 @@ pub struct CaseResult {
     pub elapsed_us: u64,
     /// The case definition's content hash ([`Case::hash`]).
     pub case_hash: String,
+    /// The observation in the reproducers' normal form (`repro::observation`), so that a
+    /// reproducer run on the same runtime can be compared with this run afterwards
+    /// (`mmapconf repro --compare`). Set by the runner for every case that ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub normal_observation: Option<serde_json::Value>,
 }
 
 impl CaseResult {
@@ -113,6 +118,7 @@ impl CaseResult {
             broken: None,
             elapsed_us: 0,
             case_hash: case.hash.clone(),
+            normal_observation: None,
         }
     }
 
@@ -286,6 +292,7 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
         broken: None,
         elapsed_us: obs.elapsed.as_micros() as u64,
         case_hash: case.hash.clone(),
+        normal_observation: None,
     };
     let rec = match (&obs.record, &obs.end) {
         (_, ChildEnd::Hung) => {

@@ -170,9 +170,26 @@ enum Command {
         /// Extra compiler flag for --check (repeatable), e.g. --cflag=-static.
         #[arg(long = "cflag", allow_hyphen_values = true)]
         cflags: Vec<String>,
-        /// Parallel cases for --check (default: the CPU count).
+        /// Parallel cases for --check and --run-bins (default: the CPU count).
         #[arg(short, long)]
         jobs: Option<usize>,
+        /// Run the reproducers built in DIR (executables named after their case, e.g. by
+        /// `musl-gcc -static`) on this runtime and write their exit statuses and
+        /// observation lines to --out FILE (repro.json, beside the results.json of a run
+        /// on the same runtime). Needs no cases and no harness.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["check", "all"])]
+        run_bins: Option<PathBuf>,
+        /// With --run-bins: run each reproducer as `VIA BIN` (an emulator: qemu-aarch64).
+        #[arg(long, value_name = "PROGRAM", requires = "run_bins")]
+        via: Option<PathBuf>,
+        /// With --run-bins: seconds after which a reproducer is killed.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+        /// Compare RUN_DIR/results.json with RUN_DIR/repro.json (repeatable): each case's
+        /// normal observation against its reproducer's. Exit 1 when any differs or a
+        /// reproducer is broken, 2 when a file cannot be read.
+        #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["check", "all", "run_bins"])]
+        compare: Vec<PathBuf>,
     },
     /// Time the suite per case against a bare fork + _exit + waitpid.
     Bench {
@@ -371,10 +388,11 @@ fn main() -> ExitCode {
             cc,
             cflags,
             jobs,
+            run_bins,
+            via,
+            timeout,
+            compare,
         } => {
-            let Some(executor) = executor() else {
-                return ExitCode::from(2);
-            };
             let req = mmapconf::repro::cli::Request {
                 case,
                 all,
@@ -383,6 +401,16 @@ fn main() -> ExitCode {
                 cc,
                 cflags,
                 jobs,
+                run_bins,
+                via,
+                timeout: std::time::Duration::from_secs(timeout),
+                compare,
+            };
+            if req.offline() {
+                return ExitCode::from(mmapconf::repro::cli::offline(&req));
+            }
+            let Some(executor) = executor() else {
+                return ExitCode::from(2);
             };
             ExitCode::from(mmapconf::repro::cli::main(&req, &suite, &|p| {
                 executor.run(p)

@@ -66,7 +66,9 @@ pub fn run_case_with(case: &Case, host: &Host, exec: &Executor, opts: &Options) 
             let obs = exec.run(&p);
             // plan() only returns Ready when the OS is known.
             let os = host.os.expect("a plan needs a known OS");
-            judge::judge(case, &p, os, &obs)
+            let mut r = judge::judge(case, &p, os, &obs);
+            r.normal_observation = Some(crate::repro::observation::normalise(case, &p, os, &obs));
+            r
         }
     }
 }

@@ -7,6 +7,7 @@ use mmapconf::exec::Executor;
 use mmapconf::host::Host;
 use mmapconf::load::{self, parse_file};
 use mmapconf::model::Case;
+use mmapconf::plan::{self, CallPlan, Planned};
 use mmapconf::registry::Registry;
 use mmapconf::repro::check::{self, Options, Verdict};
 use mmapconf::repro::{Generated, generate};
@@ -116,6 +117,58 @@ fn sizes_offsets_and_addresses_become_c_expressions_over_p() {
     assert!(src.contains("(void *)(map_old + 1*P)"), "{src}");
     assert!(src.contains("size_t len = 2*P+1;"), "{src}");
     assert!(src.contains("make_mapping(&map_old, NULL, 4*P,"), "{src}");
+}
+
+/// `max` in an off_t is INT64_MAX, a signed `long` in C: an offset written `max+…` that
+/// the planner resolves to a value that fits off_t (`max+1-2p` = 2^63-2p) came out as
+/// `INT64_MAX+1-2*P`, a signed overflow -Werror rejects (and undefined without it). Every
+/// such form must build and pass exactly the offset the planner resolves, as the harness
+/// does.
+#[test]
+fn an_offset_past_max_before_pages_come_off_is_the_planners_value() {
+    let host = Host::detect();
+    for offset in [
+        "max+1-2p",
+        "max+1p-1-2p",
+        "max-(-1)-2p",
+        "-(-max-1)-2p",
+        "max",
+    ] {
+        let (case, reg) = one_case(&format!(
+            "object = {{ kind = \"file\", size = \"1p\" }}\n\
+             call = {{ fn = \"mmap\", len = \"1p\", prot = \"PROT_READ\", flags = \"MAP_SHARED\", offset = \"{offset}\" }}\n\
+             expect = {{ observe = true }}"
+        ));
+        let Ok(Planned::Ready(plan)) = plan::plan(&case, &host) else {
+            panic!("{offset}: the case does not plan here");
+        };
+        let CallPlan::Mmap { offset: want, .. } = plan.call else {
+            panic!("{offset}: not an mmap plan");
+        };
+        let src = source(&case, &reg);
+        assert!(
+            !src.contains("(INT64_MAX"),
+            "{offset}: a signed INT64_MAX sum:\n{src}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let (c, bin) = (dir.path().join("r.c"), dir.path().join("r"));
+        std::fs::write(&c, &src).unwrap();
+        check::compile(&options(dir.path()), &c, &bin).unwrap_or_else(|e| panic!("{offset}: {e}"));
+        let ran = check::run_binary(&bin, std::time::Duration::from_secs(20)).unwrap();
+        // The call's `args` line: the six values mmap was given; the last is the offset.
+        let args = ran
+            .stdout
+            .lines()
+            .skip_while(|l| !l.starts_with("call:"))
+            .find_map(|l| l.trim().strip_prefix("args "))
+            .unwrap_or_else(|| panic!("{offset}: no args line:\n{}", ran.stdout));
+        let passed = args.split(", ").nth(5).unwrap();
+        assert_eq!(
+            passed,
+            format!("{:#x}", want as u64),
+            "{offset}: the C passed {passed}, the planner resolved {want:#x}"
+        );
+    }
 }
 
 #[test]

@@ -82,6 +82,8 @@ pub fn grouped<'r>(m: &Merged<'r>) -> Merged<'r> {
     let mut out = Merged::new(runs, m.registry, m.page_texts.clone());
     out.pages_read = m.pages_read.clone();
     out.reproducers = m.reproducers.clone();
+    // Each run's reproducers, also where runs share a column.
+    out.repro_runs = m.repro_runs.clone();
     out
 }
 

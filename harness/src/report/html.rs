@@ -226,6 +226,40 @@ pub fn render(m: &Merged) -> String {
 
                 (super::grid::html_runs(m))
 
+                @if !m.repro_runs.is_empty() {
+                    @let rows: Vec<_> = m.repro_runs.iter().flat_map(|r| r.disagreements.iter().map(move |c| (&r.run, c))).collect();
+                    h2 #repro { "C reproducers against the harness" }
+                    p.small { "Each run's reproducers, built statically and run on the same runtime (" code { "repro.json" } " beside its results), held against the run's own observations in the reproducers' normal form." }
+                    table {
+                        tr { th { "run" } th { "agree" } th { "differ" } th { "broken" } th { "not compared" } }
+                        @for r in &m.repro_runs {
+                            tr {
+                                td { code { (r.run) } }
+                                @if let Some(e) = &r.error {
+                                    td colspan="4" { "not compared: " (e) }
+                                } @else {
+                                    td { (r.agree) }
+                                    td class=[(r.differ > 0).then_some("bad")] { (r.differ) }
+                                    td class=[(r.broken > 0).then_some("bad")] { (r.broken) }
+                                    td { (r.not_compared) }
+                                }
+                            }
+                        }
+                    }
+                    @if !rows.is_empty() {
+                        table.small {
+                            tr { th { "run" } th { "case" } th { "harness" } th { "reproducer" } }
+                            @for (run, c) in rows.iter().take(super::markdown::REPRO_ROWS) {
+                                @let (h, r) = super::markdown::repro_sides(&c.verdict);
+                                tr { td { code { (run) } } td { code { (c.id) } } td { (h.trim_matches('`')) } td { (r.trim_matches('`')) } }
+                            }
+                        }
+                        @if rows.len() > super::markdown::REPRO_ROWS {
+                            p.small { (rows.len() - super::markdown::REPRO_ROWS) " more in merged.json (" code { "repro_runs" } ")." }
+                        }
+                    }
+                }
+
                 h2 #page { "(b) Kernel against man page" }
                 p.small { "Every clause a kernel's observed behaviour contradicts, with the clause as the page given says it (else the registry's summary, marked), the case, what was seen, and the recorded evidence." }
                 @if m.pages_read.is_empty() {

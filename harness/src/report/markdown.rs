@@ -117,6 +117,77 @@ fn folded_section(m: &Merged, section: &str, ids: &[String], s: &mut String) {
     s.push('\n');
 }
 
+/// The most disagreements between reproducers and harness the page lists (merged.json
+/// has them all).
+pub const REPRO_ROWS: usize = 25;
+
+/// Per run with a repro.json: how many of its C reproducers agree with the harness, and
+/// the disagreements, each with both observations.
+fn repro_section(m: &Merged, s: &mut String) {
+    if m.repro_runs.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "\n**C reproducers against the harness** (each run's reproducers, built statically and run on the same runtime: `repro.json` beside its results):\n"
+    );
+    let _ = writeln!(s, "| run | agree | differ | broken | not compared |");
+    let _ = writeln!(s, "|---|---|---|---|---|");
+    for r in &m.repro_runs {
+        match &r.error {
+            Some(e) => {
+                let _ = writeln!(s, "| `{}` | not compared: {} | | | |", r.run, esc(e));
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "| `{}` | {} | {} | {} | {} |",
+                    r.run, r.agree, r.differ, r.broken, r.not_compared
+                );
+            }
+        }
+    }
+    let rows: Vec<_> = m
+        .repro_runs
+        .iter()
+        .flat_map(|r| r.disagreements.iter().map(move |c| (&r.run, c)))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n| run | case | harness | reproducer |");
+    let _ = writeln!(s, "|---|---|---|---|");
+    for (run, c) in rows.iter().take(REPRO_ROWS) {
+        let (h, r) = repro_sides(&c.verdict);
+        let _ = writeln!(s, "| `{run}` | `{}` | {} | {} |", c.id, esc(&h), esc(&r));
+    }
+    if rows.len() > REPRO_ROWS {
+        let _ = writeln!(
+            s,
+            "\n{} more in merged.json (`repro_runs`).",
+            rows.len() - REPRO_ROWS
+        );
+    }
+}
+
+/// The two sides of a disagreement, as text: the observations (without the case id,
+/// which the row names), or why the reproducer gave none.
+pub fn repro_sides(v: &crate::repro::compare::Verdict) -> (String, String) {
+    use crate::repro::compare::Verdict;
+    let bare = |o: &serde_json::Value| {
+        let mut o = o.clone();
+        if let Some(m) = o.as_object_mut() {
+            m.remove("case");
+        }
+        format!("`{o}`")
+    };
+    match v {
+        Verdict::Differ { harness, repro } => (bare(harness), bare(repro)),
+        Verdict::Broken { why } => ("".into(), format!("BROKEN: {why}")),
+        Verdict::Agree | Verdict::NotApplicable { .. } => (String::new(), String::new()),
+    }
+}
+
 pub fn render(m: &Merged) -> String {
     let folds = compact::folds(m);
     let mut s = String::new();
@@ -155,6 +226,7 @@ pub fn render(m: &Merged) -> String {
             let _ = writeln!(s, "| `{}` | {} |", c.id, esc(&c.trouble()));
         }
     }
+    repro_section(m, &mut s);
     let _ = writeln!(
         s,
         "\n{} clause contradictions, {} cases differ between kernels, {} checks against historical pages.\n\nMarks: {LEGEND}\n",
@@ -460,7 +532,7 @@ pub fn render(m: &Merged) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::merge::tests::{registry, two_kernels};
+    use super::super::merge::tests::{registry, run, two_kernels};
     use super::*;
 
     #[test]
@@ -499,6 +571,53 @@ mod tests {
         assert!(text.contains("0 clause contradictions"), "{text}");
         let html = super::super::html::render(&m);
         assert!(html.contains("1 BROKEN (harness trouble"), "{html}");
+    }
+
+    #[test]
+    fn each_run_with_a_repro_file_gets_its_tally_and_its_disagreements() {
+        use crate::repro::compare::{ReproFile, ReproRun};
+        use serde_json::json;
+        let reg = registry();
+        let obs = |errno: &str, verdict: &str| {
+            json!({"case": "mmap.len0", "end": "exited 0", "setup": "ok",
+                   "call": {"state": "errno", "errno": errno}, "steps": [], "verdict": verdict})
+        };
+        let mut c = super::super::merge::tests::case("mmap.len0", &[], "pass", "EINVAL");
+        c.normal_observation = Some(obs("EINVAL", "pass"));
+        let mut a = run("gvisor-a", "linux", vec![c.clone()]);
+        let mut b = run("gvisor-b", "linux", vec![c]);
+        let file = |o| ReproFile {
+            tool: "mmapconf".into(),
+            version: "0".into(),
+            via: String::new(),
+            reproducers: vec![ReproRun {
+                case: "mmap.len0".into(),
+                exit: Some(if o == "EINVAL" { 0 } else { 1 }),
+                observation: Some(obs(o, if o == "EINVAL" { "pass" } else { "fail" })),
+                error: None,
+                elapsed_us: 0,
+            }],
+        };
+        a.repro = Some(Ok(file("EINVAL")));
+        b.repro = Some(Ok(file("ENOMEM")));
+        let plain = run("linux", "linux", Vec::new());
+        let m = Merged::new(vec![a, b, plain], &reg, Default::default());
+        // The two gVisor runs observe alike and share a column; each keeps its own row.
+        let g = super::super::group::grouped(&m);
+        let text = render(&g);
+        assert!(text.contains("| `gvisor-a` | 1 | 0 | 0 | 0 |"), "{text}");
+        assert!(text.contains("| `gvisor-b` | 0 | 1 | 0 | 0 |"), "{text}");
+        assert!(!text.contains("| `linux` | 0 | 0 | 0 | 0 |"), "{text}");
+        assert!(
+            text.contains(
+                r#"| `gvisor-b` | `mmap.len0` | `{"call":{"errno":"EINVAL","state":"errno"}"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains(r#""errno":"ENOMEM""#), "{text}");
+        let html = super::super::html::render(&g);
+        assert!(html.contains("C reproducers against the harness"), "{html}");
+        assert!(html.contains("ENOMEM"), "{html}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! case, and how kernels fare against historical pages. The renderers only format this.
 
 use crate::registry::{Clause, Page, Registry};
+use crate::repro::compare::{self, CaseCheck, HarnessCase, ReproFile};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,6 +35,10 @@ pub struct Run {
     /// `group`): each member's name and full label. Empty for a plain run.
     #[serde(skip)]
     pub members: Vec<(String, String)>,
+    /// The `repro.json` beside the results file, when there is one: the C reproducers
+    /// run on the same runtime (`mmapconf repro --run-bins`), or why it cannot be read.
+    #[serde(skip)]
+    pub repro: Option<Result<ReproFile, String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -86,6 +91,11 @@ pub struct CaseRow {
     /// Why the harness could not run the case (verdict `broken`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broken: Option<TroubleRow>,
+    /// The observation in the reproducers' normal form (cases/README.md, "Reproducers"),
+    /// compared with `repro.json` beside results.json (absent in runs made before it was
+    /// recorded, and for cases that did not run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normal_observation: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -139,6 +149,15 @@ impl Run {
             (Some(stem), _) => stem.to_string(),
             _ => path.display().to_string(),
         };
+        let beside = path.with_file_name(compare::REPRO_FILE);
+        if beside.exists() {
+            run.repro = Some(
+                std::fs::read_to_string(&beside)
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+                    .map_err(|e| format!("{}: {e}", beside.display())),
+            );
+        }
         Ok(run)
     }
 
@@ -454,6 +473,72 @@ pub struct Unobserved {
     pub why: String,
 }
 
+/// One run's C reproducers (its `repro.json`) held against the run's own observations.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReproColumn {
+    pub run: String,
+    pub agree: usize,
+    pub differ: usize,
+    pub broken: usize,
+    /// Cases the harness or the reproducers did not run there.
+    pub not_compared: usize,
+    /// Why the comparison could not be made (an unreadable repro.json, results without
+    /// normal observations).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The cases that differ or whose reproducer is broken, with both observations.
+    pub disagreements: Vec<CaseCheck>,
+}
+
+impl ReproColumn {
+    /// The comparison for `run`, if it has a repro.json.
+    pub fn of(run: &Run) -> Option<ReproColumn> {
+        let mut col = ReproColumn {
+            run: run.name.clone(),
+            agree: 0,
+            differ: 0,
+            broken: 0,
+            not_compared: 0,
+            error: None,
+            disagreements: Vec::new(),
+        };
+        let file = match run.repro.as_ref()? {
+            Ok(f) => f,
+            Err(e) => {
+                col.error = Some(e.clone());
+                return Some(col);
+            }
+        };
+        let cases: Vec<HarnessCase> = run
+            .cases
+            .iter()
+            .map(|c| HarnessCase {
+                id: &c.id,
+                verdict: &c.verdict,
+                normal: c.normal_observation.as_ref(),
+            })
+            .collect();
+        if !cases.is_empty() && cases.iter().all(|c| c.normal.is_none()) {
+            col.error = Some(
+                "its results.json has no normal observations (written by an older mmapconf)".into(),
+            );
+            return Some(col);
+        }
+        let checks = compare::against_results(&cases, file);
+        [col.agree, col.differ, col.broken, col.not_compared] = compare::tally(&checks);
+        col.disagreements = checks
+            .into_iter()
+            .filter(|c| {
+                matches!(
+                    c.verdict,
+                    compare::Verdict::Differ { .. } | compare::Verdict::Broken { .. }
+                )
+            })
+            .collect();
+        Some(col)
+    }
+}
+
 /// A page section's name and the IDs of its clauses that some case cites.
 pub type Section = (String, Vec<String>);
 
@@ -486,6 +571,9 @@ pub struct Merged<'r> {
     /// the red cells of the pages link. Filled by whoever writes the files.
     #[serde(skip)]
     pub reproducers: BTreeMap<String, String>,
+    /// Per run that has a repro.json beside its results (every run, not one per group of
+    /// identical runs): its reproducers against its own observations.
+    pub repro_runs: Vec<ReproColumn>,
 }
 
 /// Order of sections on a page, as man pages lay them out.
@@ -597,6 +685,7 @@ impl<'r> Merged<'r> {
             page_texts,
             pages_read: Vec::new(),
             reproducers: BTreeMap::new(),
+            repro_runs: runs.iter().filter_map(ReproColumn::of).collect(),
         };
         merged.contradictions = merged.find_contradictions(&runs);
         merged.differences = differences(&runs, &case_ids);
@@ -886,6 +975,7 @@ historical = true
             message: String::new(),
             case_hash: String::new(),
             broken: None,
+            normal_observation: None,
         }
     }
 
@@ -908,6 +998,7 @@ historical = true
             cases,
             finished_at: 7,
             members: Vec::new(),
+            repro: None,
         }
     }
 

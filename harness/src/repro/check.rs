@@ -10,7 +10,6 @@ use crate::names::Os;
 use crate::plan::{self, Plan, Planned};
 use crate::record::Observation;
 use crate::registry::Registry;
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
@@ -27,25 +26,7 @@ pub struct Options {
     pub dir: PathBuf,
 }
 
-/// How one case came out.
-#[derive(Debug, Clone)]
-pub enum Verdict {
-    Agree,
-    NotApplicable(String),
-    /// Both ran; the observations differ.
-    Differ {
-        harness: Value,
-        repro: Value,
-    },
-    /// The reproducer did not build or gave no observation; the message says why.
-    Broken(String),
-}
-
-#[derive(Debug, Clone)]
-pub struct CaseCheck {
-    pub id: String,
-    pub verdict: Verdict,
-}
+pub use super::compare::{CaseCheck, Verdict, observation_of};
 
 #[derive(Debug)]
 pub struct Summary {
@@ -59,31 +40,15 @@ impl Summary {
     }
 
     pub fn ok(&self) -> bool {
-        self.count(|v| matches!(v, Verdict::Differ { .. } | Verdict::Broken(_))) == 0
+        self.count(|v| matches!(v, Verdict::Differ { .. } | Verdict::Broken { .. })) == 0
     }
 
     /// A line per disagreement and a tally.
     pub fn text(&self) -> String {
-        let mut s = String::new();
-        for c in &self.cases {
-            match &c.verdict {
-                Verdict::Differ { harness, repro } => s.push_str(&format!(
-                    "DIFFER {}\n  harness:    {harness}\n  reproducer: {repro}\n",
-                    c.id
-                )),
-                Verdict::Broken(why) => s.push_str(&format!("BROKEN {}: {why}\n", c.id)),
-                Verdict::Agree | Verdict::NotApplicable(_) => {}
-            }
-        }
-        s.push_str(&format!(
-            "{} reproducers agree with the harness, {} differ, {} broken, {} cases not applicable here; {:.1} s\n",
-            self.count(|v| matches!(v, Verdict::Agree)),
-            self.count(|v| matches!(v, Verdict::Differ { .. })),
-            self.count(|v| matches!(v, Verdict::Broken(_))),
-            self.count(|v| matches!(v, Verdict::NotApplicable(_))),
-            self.elapsed.as_secs_f64()
-        ));
-        s
+        super::compare::text(
+            &self.cases,
+            &format!("; {:.1} s", self.elapsed.as_secs_f64()),
+        )
     }
 }
 
@@ -119,7 +84,21 @@ pub struct Ran {
 
 /// Runs a built reproducer, killing it if it outlives `limit`.
 pub fn run_binary(bin: &Path, limit: Duration) -> Result<Ran, String> {
-    let mut child = Command::new(bin)
+    run_binary_via(None, bin, limit)
+}
+
+/// [`run_binary`] under `via` when given (an emulator such as `qemu-aarch64`, run as
+/// `via BIN`).
+pub fn run_binary_via(via: Option<&Path>, bin: &Path, limit: Duration) -> Result<Ran, String> {
+    let mut cmd = match via {
+        Some(v) => {
+            let mut c = Command::new(v);
+            c.arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -153,14 +132,8 @@ pub fn run_binary(bin: &Path, limit: Duration) -> Result<Ran, String> {
     })
 }
 
-/// The observation line of a reproducer's output.
-pub fn observation_of(stdout: &str) -> Result<Value, String> {
-    let line = stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with("{\"case\""))
-        .ok_or("no observation line in its output")?;
-    serde_json::from_str(line).map_err(|e| format!("its observation is not JSON ({e}): {line}"))
+fn broken(why: impl Into<String>) -> Verdict {
+    Verdict::Broken { why: why.into() }
 }
 
 fn check_one(
@@ -173,48 +146,30 @@ fn check_one(
 ) -> Verdict {
     let plan = match plan::plan(case, host) {
         Ok(Planned::Ready(p)) => p,
-        Ok(Planned::NotApplicable(why)) => return Verdict::NotApplicable(why),
-        Err(e) => return Verdict::Broken(format!("the case cannot be planned: {e}")),
+        Ok(Planned::NotApplicable(why)) => return Verdict::NotApplicable { why },
+        Err(e) => return broken(format!("the case cannot be planned: {e}")),
     };
     let src = match generate(case, registry, host) {
         Ok(Generated::Ready(s)) => s,
         Ok(Generated::NotApplicable(why)) => {
-            return Verdict::Broken(format!("the harness plans it but repro says: {why}"));
+            return broken(format!("the harness plans it but repro says: {why}"));
         }
-        Err(e) => return Verdict::Broken(e),
+        Err(e) => return broken(e),
     };
     let path = opts.dir.join(super::file_name(&case.id));
     let bin = opts.dir.join(&case.id);
     if let Err(e) = std::fs::write(&path, src) {
-        return Verdict::Broken(format!("cannot write {}: {e}", path.display()));
+        return broken(format!("cannot write {}: {e}", path.display()));
     }
     if let Err(e) = compile(opts, &path, &bin) {
-        return Verdict::Broken(e);
+        return broken(e);
     }
     let ran = match run_binary(&bin, plan.timeout + Duration::from_secs(10)) {
         Ok(r) => r,
-        Err(e) => return Verdict::Broken(e),
+        Err(e) => return broken(e),
     };
-    let repro = match observation_of(&ran.stdout) {
-        Ok(v) => v,
-        Err(e) => return Verdict::Broken(format!("{e} (exit status {:?})", ran.status)),
-    };
-    let verdict = repro["verdict"].as_str().unwrap_or("").to_string();
-    if ran.status != Some(observation::exit_status(&verdict)) {
-        return Verdict::Broken(format!(
-            "it printed verdict `{verdict}` but exited {:?}",
-            ran.status
-        ));
-    }
     let ours = observation::normalise(case, &plan, os, &harness(&plan));
-    if ours == repro {
-        Verdict::Agree
-    } else {
-        Verdict::Differ {
-            harness: ours,
-            repro,
-        }
-    }
+    super::compare::compare(ours, observation_of(&ran.stdout), ran.status)
 }
 
 /// Checks every case on `jobs` threads; `done` sees each case as it finishes.
@@ -233,10 +188,9 @@ pub fn run(
                 .iter()
                 .map(|c| CaseCheck {
                     id: c.id.clone(),
-                    verdict: Verdict::NotApplicable(format!(
-                        "the suite has no expectations for {}",
-                        host.os_name
-                    )),
+                    verdict: Verdict::NotApplicable {
+                        why: format!("the suite has no expectations for {}", host.os_name),
+                    },
                 })
                 .collect(),
             elapsed: start.elapsed(),

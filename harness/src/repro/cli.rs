@@ -8,6 +8,7 @@ use crate::plan::Plan;
 use crate::record::Observation;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// What was asked for on the command line.
 pub struct Request {
@@ -18,6 +19,110 @@ pub struct Request {
     pub cc: String,
     pub cflags: Vec<String>,
     pub jobs: Option<usize>,
+    /// Run the built reproducers in this directory and write repro.json to `out`.
+    pub run_bins: Option<PathBuf>,
+    /// Run each one as `via BIN` (an emulator).
+    pub via: Option<PathBuf>,
+    /// Kill a reproducer that runs longer than this.
+    pub timeout: Duration,
+    /// Run directories whose results.json and repro.json are compared.
+    pub compare: Vec<PathBuf>,
+}
+
+impl Request {
+    /// Whether the request runs no case with the harness (so needs no executor).
+    pub fn offline(&self) -> bool {
+        self.run_bins.is_some() || !self.compare.is_empty()
+    }
+}
+
+/// `--run-bins` and `--compare`: the modes that need neither the harness nor the cases.
+pub fn offline(req: &Request) -> u8 {
+    if let Some(dir) = &req.run_bins {
+        return run_bins(req, dir);
+    }
+    compare_dirs(&req.compare)
+}
+
+fn run_bins(req: &Request, dir: &Path) -> u8 {
+    let Some(out) = &req.out else {
+        eprintln!("error: --run-bins needs --out FILE (repro.json beside the run's results.json)");
+        return 2;
+    };
+    let bins = match super::run_bins::binaries(dir) {
+        Ok(b) if b.is_empty() => {
+            eprintln!("error: {} holds no executable reproducer", dir.display());
+            return 2;
+        }
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let jobs = req
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let start = std::time::Instant::now();
+    let progress = |r: &super::compare::ReproRun| {
+        let line = format!(
+            "exit {:<5} {}\n",
+            r.exit.map_or("-".into(), |e| e.to_string()),
+            r.case
+        );
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    };
+    let file = super::run_bins::run(&bins, req.via.as_deref(), req.timeout, jobs, &progress);
+    let text = match serde_json::to_string_pretty(&file) {
+        Ok(t) => t + "\n",
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    // Whole or not at all: a temporary beside it, renamed into place.
+    let tmp = out.with_extension("json.part");
+    if let Err(e) = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, out)) {
+        eprintln!("error: cannot write {}: {e}", out.display());
+        return 2;
+    }
+    let observed = file
+        .reproducers
+        .iter()
+        .filter(|r| r.observation.is_some())
+        .count();
+    println!(
+        "ran {} reproducers in {:.1} s ({observed} printed an observation); wrote {}",
+        file.reproducers.len(),
+        start.elapsed().as_secs_f64(),
+        out.display()
+    );
+    0
+}
+
+fn compare_dirs(dirs: &[PathBuf]) -> u8 {
+    let mut worst = 0;
+    for d in dirs {
+        let name = d.file_name().map_or_else(
+            || d.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        match super::compare::files(&d.join("results.json"), &d.join(super::compare::REPRO_FILE)) {
+            Ok(checks) => {
+                let text = super::compare::text(&checks, &format!(" ({name})"));
+                print!("{text}");
+                let [_, differ, broken, _] = super::compare::tally(&checks);
+                if differ + broken > 0 {
+                    worst = worst.max(1);
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                worst = 2;
+            }
+        }
+    }
+    worst
 }
 
 /// Runs the request; the exit status (0 done/agree, 1 disagreement, 2 bad request or
@@ -136,9 +241,9 @@ fn run_check(
     let progress = |c: &check::CaseCheck| {
         let tag = match &c.verdict {
             check::Verdict::Agree => "agree",
-            check::Verdict::NotApplicable(_) => "not applicable",
+            check::Verdict::NotApplicable { .. } => "not applicable",
             check::Verdict::Differ { .. } => "DIFFER",
-            check::Verdict::Broken(_) => "BROKEN",
+            check::Verdict::Broken { .. } => "BROKEN",
         };
         let line = format!("{tag:<15} {}\n", c.id);
         let _ = std::io::stderr().lock().write_all(line.as_bytes());

@@ -26,10 +26,14 @@ enum Ctx {
 }
 
 impl Ctx {
+    /// An unsigned 64-bit C expression: `INT64_MAX` alone is a signed `long`, so
+    /// `INT64_MAX+1-2*P` (the planner's `max+1-2p`, which fits off_t) would overflow a
+    /// signed constant expression (undefined, and a -Werror=overflow error) before `P`
+    /// made it unsigned. The cast keeps every operation of the sum in uint64_t.
     fn max(self) -> &'static str {
         match self {
             Ctx::Size => "SIZE_MAX",
-            Ctx::Off => "INT64_MAX",
+            Ctx::Off => "(uint64_t)INT64_MAX",
             Ctx::Rlim => "UINT64_MAX",
         }
     }

@@ -5,14 +5,18 @@
 //! here, so a reproducer exists exactly where the harness would run the case); [`emit`]
 //! owns the C; [`observation`] is the one normalised form of an observation that both the
 //! C program prints and the harness's record is reduced to; [`check`] compiles and runs
-//! the programs and compares. Reads the loaded [`crate::model::Case`]s and the registry;
-//! never imports the executor or the reporter (the caller hands [`check`] a way to run a
-//! plan).
+//! the programs and compares; [`compare`] is that comparison alone (pure, for the
+//! reporter too) and the `repro.json` record; [`run_bins`] runs programs built elsewhere
+//! on this runtime (or under an emulator) into a `repro.json`. Reads the loaded
+//! [`crate::model::Case`]s and the registry; never imports the executor or the reporter
+//! (the caller hands [`check`] a way to run a plan).
 
 pub mod check;
 pub mod cli;
+pub mod compare;
 pub mod emit;
 pub mod observation;
+pub mod run_bins;
 
 use crate::host::Host;
 use crate::model::Case;
