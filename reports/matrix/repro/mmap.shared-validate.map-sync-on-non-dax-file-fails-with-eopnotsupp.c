@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -248,6 +249,27 @@ struct repro_name ERRNO_NAMES[] = {
 #ifdef EWOULDBLOCK
 	{ "EWOULDBLOCK", EWOULDBLOCK },
 #endif
+#ifdef EDESTADDRREQ
+	{ "EDESTADDRREQ", EDESTADDRREQ },
+#endif
+#ifdef EDQUOT
+	{ "EDQUOT", EDQUOT },
+#endif
+#ifdef EFBIG
+	{ "EFBIG", EFBIG },
+#endif
+#ifdef EISDIR
+	{ "EISDIR", EISDIR },
+#endif
+#ifdef ENOSPC
+	{ "ENOSPC", ENOSPC },
+#endif
+#ifdef EPIPE
+	{ "EPIPE", EPIPE },
+#endif
+#ifdef ESPIPE
+	{ "ESPIPE", ESPIPE },
+#endif
 #ifdef EHWPOISON
 	{ "EHWPOISON", EHWPOISON },
 #endif
@@ -293,7 +315,7 @@ struct repro_name SIGNAL_NAMES[] = {
  * faults caught with their si_code and address) and prints the observation in the
  * suite's normalised schema (cases/README.md, "Reproducers"). */
 
-enum { ST_NOT_RUN, ST_OK, ST_ERRNO, ST_FAULT, ST_BYTES_DIFFER, ST_SIZE_DIFFERS };
+enum { ST_NOT_RUN, ST_OK, ST_ERRNO, ST_FAULT, ST_BYTES_DIFFER, ST_SIZE_DIFFERS, ST_COUNT_DIFFERS };
 enum { STAGE_DONE, STAGE_OBJECT, STAGE_MAPPING, STAGE_HOLE, STAGE_PRIVILEGE, STAGE_LIMITS,
        STAGE_SIGNALS, STAGE_FORK, STAGE_STEP, STAGE_SETUP };
 static const char *const STAGE_NAME[] = { "done", "object", "mapping", "hole", "privilege",
@@ -302,7 +324,7 @@ static const char *const STAGE_NAME[] = { "done", "object", "mapping", "hole", "
 enum { OBJ_NONE, OBJ_FILE, OBJ_DIR, OBJ_PIPE_READ, OBJ_PIPE_WRITE, OBJ_SOCKET, OBJ_DEV_ZERO,
        OBJ_DEV_NULL, OBJ_MEMFD, OBJ_SHM, OBJ_CLOSED_FD };
 /* What a step's or the call's outcome reports beyond its state. */
-enum { K_OTHER, K_MMAP, K_MREMAP, K_READBACK, K_FORK };
+enum { K_OTHER, K_MMAP, K_MREMAP, K_READBACK, K_FORK, K_BUFFER };
 /* An expected outcome. */
 enum { E_OK, E_ERRNO, E_FAULT, E_BYTES, E_OBSERVE };
 /* Expected bytes: none, zeros, one byte value, the object's content at a file offset. */
@@ -350,7 +372,7 @@ REPRO_UNUSED static uint64_t P;   /* the page size of the running system */
 REPRO_UNUSED static uint64_t TOP; /* the end of the user address space of the running system */
 REPRO_UNUSED static struct record *rec;
 REPRO_UNUSED static uintptr_t result, hole;
-REPRO_UNUSED static int object_fd = -1, aux_fd = -1;
+REPRO_UNUSED static int object_fd = -1, aux_fd = -1, second_fd = -1;
 REPRO_UNUSED static char object_path[640], work_dir[512];
 REPRO_UNUSED static int object_kind = OBJ_NONE, object_content = C_SEQ, object_byte;
 REPRO_UNUSED static uint64_t object_size;
@@ -691,7 +713,7 @@ REPRO_UNUSED static inline int fill_object(int fd)
 }
 
 /* Opens the object in the child, as the suite's child does. */
-REPRO_UNUSED static inline int open_object(int open_flags, int seals)
+REPRO_UNUSED static inline int open_object(int open_flags, int seals, int second_flags)
 {
 	int fds[2] = { -1, -1 };
 	switch (object_kind) {
@@ -705,7 +727,7 @@ REPRO_UNUSED static inline int open_object(int open_flags, int seals)
 		break;
 	case OBJ_DEV_ZERO:
 	case OBJ_DEV_NULL:
-		object_fd = open(object_path, O_RDWR);
+		object_fd = open(object_path, open_flags);
 		break;
 	case OBJ_PIPE_READ:
 	case OBJ_PIPE_WRITE:
@@ -745,6 +767,12 @@ REPRO_UNUSED static inline int open_object(int open_flags, int seals)
 		break;
 	}
 	(void)seals;
+	/* A second descriptor of the same file, with other flags (object.second). */
+	if (second_flags != -1 && object_fd >= 0) {
+		second_fd = open(object_path, second_flags);
+		if (second_fd < 0)
+			return 0;
+	}
 	if (object_kind == OBJ_MEMFD || object_kind == OBJ_SHM)
 		aux_fd = dup(object_fd);
 	return object_fd >= 0;
@@ -987,6 +1015,123 @@ REPRO_UNUSED static inline void step_close(struct outcome *o)
 	object_fd = -1;
 }
 
+/* ---- Format v2: the mapping as a system call's buffer ---- */
+
+enum { IO_READ, IO_WRITE, IO_PREAD, IO_PWRITE };
+
+/* read/write/pread/pwrite with [buf, buf+len) as the buffer, on the object's descriptor
+ * or on a fresh pipe (never blocking on its write end; for reads it first holds len bytes
+ * of `byte`, as many as fit). A success must return `count`. 0 when the pipe could not be
+ * had (errno says why). */
+REPRO_UNUSED static inline int step_io(struct outcome *o, int op, uintptr_t buf, size_t len, int which,
+                                       off_t offset, uint64_t count, uint8_t byte)
+{
+	int p[2] = { -1, -1 };
+	int use_pipe = which == 1; /* 0: the object's descriptor, 1: a pipe, 2: the second one */
+	int fd = which == 2 ? second_fd : object_fd, reads = op == IO_READ || op == IO_PREAD;
+	ssize_t r = -1;
+	o->args[0] = buf;
+	o->args[1] = len;
+	o->args[2] = (uint64_t)offset;
+	o->args[3] = count;
+	if (use_pipe) {
+		uint8_t chunk[256];
+		int fl;
+		if (pipe(p) != 0)
+			return 0;
+		fl = fcntl(p[1], F_GETFL);
+		if (fl < 0 || fcntl(p[1], F_SETFL, fl | O_NONBLOCK) != 0)
+			goto trouble;
+		memset(chunk, byte, sizeof chunk);
+		for (size_t done = 0; reads && done < len;) {
+			size_t n = len - done < sizeof chunk ? len - done : sizeof chunk;
+			ssize_t w = write(p[1], chunk, n);
+			if (w < 0 && errno == EAGAIN)
+				break; /* full: the read returns what it holds */
+			if (w <= 0)
+				goto trouble;
+			done += (size_t)w;
+		}
+		fd = reads ? p[0] : p[1];
+	}
+	switch (op) {
+	case IO_READ: r = read(fd, (void *)buf, len); break;
+	case IO_WRITE: r = write(fd, (const void *)buf, len); break;
+	case IO_PREAD: r = pread(fd, (void *)buf, len, offset); break;
+	default: r = pwrite(fd, (const void *)buf, len, offset); break;
+	}
+	set_ret(o, (int64_t)r);
+	if (o->state == ST_OK && o->ret != count)
+		o->state = ST_COUNT_DIFFERS;
+	if (use_pipe) {
+		close(p[0]);
+		close(p[1]);
+	}
+	return 1;
+trouble: {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		errno = e;
+		return 0;
+	}
+}
+
+/* ---- Format v2: code placed in a mapping and called ---- */
+
+/* This architecture's return instruction, as bytes in memory. */
+#if defined(__x86_64__)
+REPRO_UNUSED static const unsigned char RET_INSN[] = { 0xc3 };
+#define REPRO_HAS_RET 1
+#elif defined(__aarch64__) && defined(__AARCH64EL__)
+REPRO_UNUSED static const unsigned char RET_INSN[] = { 0xc0, 0x03, 0x5f, 0xd6 };
+#define REPRO_HAS_RET 1
+#elif defined(__riscv) && __riscv_xlen == 64
+REPRO_UNUSED static const unsigned char RET_INSN[] = { 0x67, 0x80, 0x00, 0x00 };
+#define REPRO_HAS_RET 1
+#else
+REPRO_UNUSED static const unsigned char RET_INSN[] = { 0 };
+#define REPRO_HAS_RET 0
+#endif
+
+/* Writes the return instruction at base (a probe per byte), then makes it visible to
+ * instruction fetch (__builtin___clear_cache: dc cvau/ic ivau on aarch64, the kernel's
+ * icache flush and fence.i on riscv64, nothing on x86_64). 0 where this architecture's
+ * return instruction is unknown (errno ENOSYS). */
+REPRO_UNUSED static inline int step_write_ret(struct outcome *o, uintptr_t base)
+{
+	o->args[0] = base;
+	o->args[1] = sizeof RET_INSN;
+	if (!REPRO_HAS_RET) {
+		errno = ENOSYS;
+		return 0;
+	}
+	o->state = ST_OK;
+	for (size_t i = 0; i < sizeof RET_INSN; i++) {
+		if (!probe_write(base + i, RET_INSN[i])) {
+			record_fault(o, base);
+			return 1;
+		}
+	}
+	__builtin___clear_cache((char *)base, (char *)base + sizeof RET_INSN);
+	return 1;
+}
+
+/* Calls base as a function: ok when it returns, or the fault fetching it raised. */
+REPRO_UNUSED static inline void step_exec(struct outcome *o, uintptr_t base)
+{
+	void (*volatile fn)(void) = (void (*)(void))base;
+	o->args[0] = base;
+	if (sigsetjmp(probe_env, 1)) {
+		record_fault(o, base);
+		return;
+	}
+	in_probe = 1;
+	fn();
+	in_probe = 0;
+	o->state = ST_OK;
+}
+
 /* ---- Steps after a fork step alternate by a baton passed through two pipes ---- */
 
 REPRO_UNUSED static int forked, has_baton = 1, me_child;
@@ -1216,6 +1361,10 @@ REPRO_UNUSED static inline void outcome_text(char *buf, size_t n, const struct o
 		snprintf(buf, n, "bytes differ at +0x%llx (%u shown in the JSON)", (unsigned long long)o->at, o->got_len);
 		break;
 	case ST_SIZE_DIFFERS: snprintf(buf, n, "file size %lld", (long long)o->size); break;
+	case ST_COUNT_DIFFERS:
+		snprintf(buf, n, "returned %llu (expected %llu)", (unsigned long long)o->ret,
+		         (unsigned long long)o->args[3]);
+		break;
 	default: snprintf(buf, n, "not run"); break;
 	}
 }
@@ -1230,7 +1379,12 @@ REPRO_UNUSED static inline void json_outcome(const struct outcome *o, int kind)
 			printf(",\"placed\":\"%s\"", placement(o, kind));
 		if (kind == K_READBACK)
 			printf(",\"size\":%lld", (long long)o->size);
+		if (kind == K_BUFFER)
+			printf(",\"count\":%llu", (unsigned long long)o->ret);
 		printf("}");
+		break;
+	case ST_COUNT_DIFFERS:
+		printf("{\"state\":\"count differs\",\"count\":%llu}", (unsigned long long)o->ret);
 		break;
 	case ST_ERRNO:
 		errno_name(a, sizeof a, o->err);
@@ -1287,6 +1441,67 @@ REPRO_UNUSED static inline int matches(const struct outcome *o, const struct exp
 enum { V_PASS, V_KNOWN_DEVIATION, V_FAIL, V_SETUP_FAILED, V_OBSERVED };
 static const char *const VERDICT_NAME[] = { "pass", "known deviation", "fail", "setup failed",
                                             "observed" };
+
+/* The numbers of a kernel release ("6.1.0-13-amd64": 6, 1, 0, 13), as the suite reads
+ * them: each part between '.', '-' and '+' gives its leading digits, up to the first part
+ * without any. */
+static int release_parts(const char *s, unsigned long long *part, int max)
+{
+	int n = 0;
+	while (n < max && *s >= '0' && *s <= '9') {
+		unsigned long long v = 0;
+		while (*s >= '0' && *s <= '9')
+			v = v * 10 + (unsigned long long)(*s++ - '0');
+		part[n++] = v;
+		while (*s && *s != '.' && *s != '-' && *s != '+')
+			s++;
+		if (!*s)
+			break;
+		s++;
+	}
+	return n;
+}
+
+/* -1, 0 or 1 as release A sorts before, with or after B (part by part, then length). */
+static int release_cmp(const unsigned long long *a, int na, const unsigned long long *b, int nb)
+{
+	for (int i = 0; i < na && i < nb; i++)
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	return na < nb ? -1 : na > nb;
+}
+
+/* Whether the running kernel's release lies in RANGE ("<6.17", ">=6.1,<6.12"): the
+ * releases a recorded deviation holds for. */
+REPRO_UNUSED static int release_in(const char *range)
+{
+	struct utsname u;
+	unsigned long long have[16], want[16];
+	if (uname(&u) != 0)
+		return 0;
+	int nh = release_parts(u.release, have, 16);
+	while (*range) {
+		const char *op = range;
+		int len = (range[1] == '=') ? 2 : 1;
+		const char *v = range + len;
+		while (*v == ' ')
+			v++;
+		int nw = release_parts(v, want, 16);
+		int c = release_cmp(have, nh, want, nw);
+		int holds = op[0] == '<' ? (len == 2 ? c <= 0 : c < 0)
+			  : op[0] == '>' ? (len == 2 ? c >= 0 : c > 0)
+			  : c == 0;
+		if (!holds)
+			return 0;
+		range = strchr(range, ',');
+		if (!range)
+			break;
+		range++;
+		while (*range == ' ')
+			range++;
+	}
+	return 1;
+}
 
 /* The judge's rule: the clause's outcome passes; a recorded deviation's is known. */
 REPRO_UNUSED static inline int judge_one(const struct outcome *o, const struct expect *want, const struct expect *dev)
@@ -1374,7 +1589,7 @@ static void run_case(void)
 		fail_stage(STAGE_SIGNALS, 0);
 		return;
 	}
-	if (!open_object(O_RDWR, 0)) {
+	if (!open_object(O_RDWR, 0, -1)) {
 		fail_stage(STAGE_OBJECT, 0);
 		return;
 	}
@@ -1416,8 +1631,9 @@ static int judge(void)
 		printf("setup failed at %s #%u: %s\n", STAGE_NAME[rec->failed_stage < STAGE_COUNT ? rec->failed_stage : 0], rec->failed_index, e);
 		return V_SETUP_FAILED;
 	}
-	v = judge_one(&rec->call, &want_call, NULL);
-	print_line("call", "mmap(NULL, 1*P, PROT_READ|PROT_WRITE, MAP_SHARED_VALIDATE|MAP_SYNC, object_fd, 0)", &rec->call, &want_call, NULL, v);
+	const struct expect *dev_call = (NULL);
+	v = judge_one(&rec->call, &want_call, dev_call);
+	print_line("call", "mmap(NULL, 1*P, PROT_READ|PROT_WRITE, MAP_SHARED_VALIDATE|MAP_SYNC, object_fd, 0)", &rec->call, &want_call, dev_call, v);
 	if (rec->call.state == ST_OK && rec->call.ret % P != rec->call.args[5] % P) {
 		printf("    mmap returned %#llx, which is not page aligned\n", (unsigned long long)rec->call.ret);
 		v = V_FAIL;
