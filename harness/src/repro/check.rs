@@ -172,6 +172,37 @@ fn check_one(
     super::compare::compare(ours, observation_of(&ran.stdout), ran.status)
 }
 
+/// `f` of each item on `jobs` threads (at least one), results in the items' order: the
+/// work pool of `repro --check` and `repro --run-bins`.
+pub fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let slots: Mutex<Vec<Option<R>>> = Mutex::new(items.iter().map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..jobs.clamp(1, items.len().max(1)) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let r = f(item);
+                    if let Ok(mut slots) = slots.lock() {
+                        slots[i] = Some(r);
+                    }
+                }
+            });
+        }
+    });
+    slots
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 /// Checks every case on `jobs` threads; `done` sees each case as it finishes.
 pub fn run(
     cases: &[Case],
@@ -196,33 +227,16 @@ pub fn run(
             elapsed: start.elapsed(),
         };
     };
-    let next = AtomicUsize::new(0);
-    let slots: Mutex<Vec<Option<CaseCheck>>> = Mutex::new(vec![None; cases.len()]);
-    std::thread::scope(|s| {
-        for _ in 0..opts.jobs.max(1) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(case) = cases.get(i) else { break };
-                    let c = CaseCheck {
-                        id: case.id.clone(),
-                        verdict: check_one(case, registry, host, os, opts, harness),
-                    };
-                    done(&c);
-                    if let Ok(mut slots) = slots.lock() {
-                        slots[i] = Some(c);
-                    }
-                }
-            });
-        }
+    let cases = in_parallel(cases, opts.jobs, |case| {
+        let c = CaseCheck {
+            id: case.id.clone(),
+            verdict: check_one(case, registry, host, os, opts, harness),
+        };
+        done(&c);
+        c
     });
     Summary {
-        cases: slots
-            .into_inner()
-            .unwrap_or_default()
-            .into_iter()
-            .flatten()
-            .collect(),
+        cases,
         elapsed: start.elapsed(),
     }
 }

@@ -5,12 +5,10 @@
 //! of a harness run on the same runtime; `repro --compare` and the matrix report hold the
 //! two against each other. Runs no case itself and judges nothing.
 
-use super::check::run_binary_via;
+use super::check::{in_parallel, run_binary_via};
 use super::compare::{ReproFile, ReproRun, observation_of};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// The reproducers in `dir`: its regular, executable files (named after their case; a
@@ -41,33 +39,16 @@ pub fn run(
     jobs: usize,
     done: &(dyn Fn(&ReproRun) + Sync),
 ) -> ReproFile {
-    let next = AtomicUsize::new(0);
-    let slots: Mutex<Vec<Option<ReproRun>>> = Mutex::new(vec![None; bins.len()]);
-    std::thread::scope(|s| {
-        for _ in 0..jobs.clamp(1, bins.len().max(1)) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(bin) = bins.get(i) else { break };
-                    let r = run_one(bin, via, limit);
-                    done(&r);
-                    if let Ok(mut slots) = slots.lock() {
-                        slots[i] = Some(r);
-                    }
-                }
-            });
-        }
+    let reproducers = in_parallel(bins, jobs, |bin| {
+        let r = run_one(bin, via, limit);
+        done(&r);
+        r
     });
     ReproFile {
         tool: "mmapconf".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         via: via.map(|v| v.display().to_string()).unwrap_or_default(),
-        reproducers: slots
-            .into_inner()
-            .unwrap_or_default()
-            .into_iter()
-            .flatten()
-            .collect(),
+        reproducers,
     }
 }
 
