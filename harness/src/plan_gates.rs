@@ -1,9 +1,10 @@
 //! Whether a case applies on this host beyond its `os`: its architecture gate, the kernel
-//! release it needs, and the facilities its steps read (the lock count in /proc). Each
-//! "no" is a reason the report shows as not applicable.
+//! release it needs, and the facilities its steps read (the lock count in /proc) or its setup
+//! calls need (prctl's MDWE options). Each "no" is a reason the report shows as not
+//! applicable.
 
 use crate::host::Host;
-use crate::model::{Action, Case};
+use crate::model::{Action, Call, Case};
 use crate::names::Os;
 
 /// Where Linux reports a process's locked memory (VmLck).
@@ -31,6 +32,9 @@ pub fn not_here(case: &Case, os: Os, host: &Host) -> Option<String> {
                 host.release
             ));
         }
+    }
+    if let Some(why) = mdwe_missing(case, os, knows_mdwe) {
+        return Some(why);
     }
     if case
         .steps
@@ -60,9 +64,87 @@ pub fn not_here(case: &Case, os: Os, host: &Host) -> Option<String> {
     None
 }
 
+/// Why a case that sets MDWE (as its call or in setup) cannot run here, if it cannot:
+/// `knows` asks the running kernel, only for such a case on Linux.
+fn mdwe_missing(case: &Case, os: Os, knows: impl FnOnce() -> Result<(), String>) -> Option<String> {
+    let sets_mdwe = matches!(case.call, Call::Mdwe { .. })
+        || case.setup.iter().any(|c| matches!(c, Call::Mdwe { .. }));
+    if !sets_mdwe || os != Os::Linux {
+        return None;
+    }
+    knows().err()
+}
+
+/// Whether prctl knows the MDWE options here. A kernel from 6.3 does, but a runtime that
+/// re-implements prctl may not (qemu-user 7.2 answers EINVAL), and the case's setup call
+/// would then fail as harness trouble. PR_GET_MDWE only reads the process's state.
+#[cfg(target_os = "linux")]
+fn knows_mdwe() -> Result<(), String> {
+    static ANSWER: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    ANSWER
+        .get_or_init(|| {
+            // SAFETY: PR_GET_MDWE takes no pointer and changes nothing.
+            let r = unsafe { libc::prctl(libc::PR_GET_MDWE, 0, 0, 0, 0) };
+            if r >= 0 {
+                return Ok(());
+            }
+            let e = std::io::Error::last_os_error();
+            Err(format!(
+                "prctl(PR_GET_MDWE) fails here ({e}): this kernel or runtime has no memory-deny-write-execute control to set up"
+            ))
+        })
+        .clone()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn knows_mdwe() -> Result<(), String> {
+    Err("prctl(PR_SET_MDWE) is Linux's".into())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::reports_locked;
+    use super::{mdwe_missing, reports_locked};
+    use crate::load::parse_file;
+    use crate::names::Os;
+    use crate::registry::Registry;
+    use std::path::Path;
+
+    fn case(body: &str) -> crate::model::Case {
+        let text = format!(
+            "[[case]]\nid = \"gates.test.case\"\ntitle = \"t\"\nclauses = [\"posix.mmap.1\"]\n{body}"
+        );
+        parse_file(
+            Path::new("t.toml"),
+            &text,
+            &Registry::of_ids(&["posix.mmap.1"]),
+        )
+        .unwrap()
+        .remove(0)
+    }
+
+    const MAP: &str = "call = { fn = \"mmap\", len = \"1p\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANONYMOUS\", fd = -1 }\nexpect = { result = \"ok\" }\n";
+
+    #[test]
+    fn a_case_that_sets_mdwe_is_not_applicable_where_prctl_does_not_know_it() {
+        let c = case(&format!(
+            "setup = [{{ fn = \"mdwe\", flags = \"PR_MDWE_REFUSE_EXEC_GAIN\" }}]\n{MAP}"
+        ));
+        let why = mdwe_missing(&c, Os::Linux, || Err("prctl says EINVAL".into()));
+        assert_eq!(why.as_deref(), Some("prctl says EINVAL"));
+        assert_eq!(mdwe_missing(&c, Os::Linux, || Ok(())), None);
+    }
+
+    #[test]
+    fn a_case_that_does_not_set_mdwe_never_asks_the_kernel() {
+        let c = case(MAP);
+        let asked = std::cell::Cell::new(false);
+        let why = mdwe_missing(&c, Os::Linux, || {
+            asked.set(true);
+            Err("no".into())
+        });
+        assert_eq!(why, None);
+        assert!(!asked.get());
+    }
 
     #[test]
     fn a_status_text_without_a_vmlck_line_does_not_report_the_locked_count() {
