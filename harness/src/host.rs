@@ -71,6 +71,15 @@ impl Host {
         self
     }
 
+    /// Native or compat: a 32-bit build on a 64-bit kernel is compat. The kernel's machine
+    /// is read when asked (it is not a host fact of the schema).
+    pub fn abi(&self) -> crate::model::Abi {
+        let machine = nix::sys::utsname::uname()
+            .map(|u| u.machine().to_string_lossy().into_owned())
+            .unwrap_or_default();
+        crate::model::Abi::of(self.word_bits, &machine)
+    }
+
     pub fn is_root(&self) -> bool {
         self.euid == 0
     }

@@ -222,7 +222,11 @@ pub fn seq_byte(offset: u64) -> u8 {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fs {
+    /// The work directory, whatever file system holds it.
     Disk,
+    /// The work directory, required to write pages back to storage (a case about
+    /// writeback): not applicable where the work directory is on tmpfs.
+    Storage,
     Tmpfs,
 }
 
@@ -552,6 +556,53 @@ pub struct Deviation {
     pub contradicts: Vec<String>,
     /// The releases of `os`'s kernel it holds for ("<6.17": fixed in 6.17); `None`: all.
     pub release: Option<String>,
+    /// The architectures (Rust's `target_arch` names) it holds on; empty: all.
+    pub arch: Vec<String>,
+    /// The ABI it holds for; `None`: every ABI.
+    pub abi: Option<Abi>,
+}
+
+/// How a process talks to its kernel, as far as word size goes: a 32-bit process on a
+/// 64-bit kernel (compat) has its arguments zero-extended and a 4 GiB address space, which
+/// neither a 64-bit process nor one on a 32-bit kernel has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Abi {
+    Native64,
+    Native32,
+    Compat32,
+}
+
+impl Abi {
+    pub const KEYS: [&'static str; 3] = ["native64", "native32", "compat32"];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Abi::Native64 => "native64",
+            Abi::Native32 => "native32",
+            Abi::Compat32 => "compat32",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Abi> {
+        Abi::KEYS
+            .iter()
+            .zip([Abi::Native64, Abi::Native32, Abi::Compat32])
+            .find_map(|(k, a)| (*k == key).then_some(a))
+    }
+
+    /// The ABI of a build whose words have `word_bits` bits, on a kernel whose `uname -m`
+    /// is `machine`: a 32-bit build is compat where the kernel's machine is a 64-bit one
+    /// (x86_64, aarch64, ppc64le, s390x, riscv64; armv8l is arm64's answer under the
+    /// 32-bit personality).
+    pub fn of(word_bits: u32, machine: &str) -> Abi {
+        if word_bits == 64 {
+            Abi::Native64
+        } else if machine.contains("64") || machine == "armv8l" || machine == "s390x" {
+            Abi::Compat32
+        } else {
+            Abi::Native32
+        }
+    }
 }
 
 impl Deviation {
@@ -563,11 +614,17 @@ impl Deviation {
                 .as_ref()
                 .is_none_or(|r| crate::expectations::release_in(r, release) == Ok(true))
     }
+
+    /// Whether the deviation is recorded for a build of `arch` running with `abi`.
+    pub fn holds_for(&self, arch: &str, abi: Abi) -> bool {
+        (self.arch.is_empty() || self.arch.iter().any(|a| a == arch))
+            && self.abi.is_none_or(|a| a == abi)
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Deviation, Outcome, Placement};
+    use super::{Abi, Deviation, Outcome, Placement};
     use crate::names::Os;
 
     #[test]
@@ -580,6 +637,8 @@ mod tests {
             evidence: "e".into(),
             contradicts: Vec::new(),
             release: Some("<6.17".into()),
+            arch: Vec::new(),
+            abi: None,
         };
         assert!(d.holds_on(Os::Linux, "6.1.0-13-amd64"));
         assert!(d.holds_on(Os::Linux, "6.12.48+deb13-arm64"));
@@ -588,6 +647,45 @@ mod tests {
         assert!(!d.holds_on(Os::Freebsd, "6.1"));
         let always = Deviation { release: None, ..d };
         assert!(always.holds_on(Os::Linux, "7.3.0-rc1"));
+    }
+
+    #[test]
+    fn a_deviation_scoped_by_arch_and_abi_holds_only_there() {
+        let d = Deviation {
+            os: Os::Linux,
+            step: None,
+            observed: Outcome::Ok,
+            why: "w".into(),
+            evidence: "e".into(),
+            contradicts: Vec::new(),
+            release: None,
+            arch: vec!["x86".into(), "arm".into()],
+            abi: Some(Abi::Compat32),
+        };
+        assert!(d.holds_for("x86", Abi::Compat32));
+        assert!(!d.holds_for("x86", Abi::Native32));
+        assert!(!d.holds_for("x86_64", Abi::Compat32));
+        let any_abi = Deviation { abi: None, ..d };
+        assert!(any_abi.holds_for("arm", Abi::Native32));
+        let anywhere = Deviation {
+            arch: Vec::new(),
+            ..any_abi
+        };
+        assert!(anywhere.holds_for("s390x", Abi::Native64));
+    }
+
+    #[test]
+    fn a_32_bit_build_is_compat_only_on_a_64_bit_kernel() {
+        assert_eq!(Abi::of(64, "x86_64"), Abi::Native64);
+        assert_eq!(Abi::of(32, "x86_64"), Abi::Compat32);
+        assert_eq!(Abi::of(32, "aarch64"), Abi::Compat32);
+        assert_eq!(Abi::of(32, "armv8l"), Abi::Compat32);
+        assert_eq!(Abi::of(32, "armv7l"), Abi::Native32);
+        assert_eq!(Abi::of(32, "i686"), Abi::Native32);
+        for k in Abi::KEYS {
+            assert_eq!(Abi::from_key(k).map(Abi::key), Some(k));
+        }
+        assert_eq!(Abi::from_key("ilp32"), None);
     }
 
     #[test]

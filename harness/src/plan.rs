@@ -613,7 +613,10 @@ impl Planner<'_> {
                 && matches!(case.expect.for_os(self.os), Outcome::Errno(_)),
             steps,
             deviations: (0..case.deviations.len())
-                .filter(|&i| case.deviations[i].holds_on(self.os, &host.release))
+                .filter(|&i| {
+                    let d = &case.deviations[i];
+                    d.holds_on(self.os, &host.release) && d.holds_for(&host.arch, host.abi())
+                })
                 .collect(),
             setup: case
                 .setup
@@ -650,6 +653,15 @@ impl Planner<'_> {
             return Err(Why::NotApplicable(
                 "no tmpfs directory found, and none could be mounted (only a root run mounts one; or set MMAPCONF_TMPFS)".into(),
             ));
+        }
+        if o.kind == ObjectKind::File && o.fs == Fs::Storage {
+            let dir = std::env::temp_dir();
+            if is_tmpfs(&dir) {
+                return Err(Why::NotApplicable(format!(
+                    "the work directory's file system ({}) is tmpfs, which writes nothing back to storage; this case is about writeback (set TMPDIR to a disk file system)",
+                    dir.display()
+                )));
+            }
         }
         Ok(ObjectPlan {
             kind: o.kind,

@@ -253,7 +253,7 @@ impl Executor {
             match o.kind {
                 ObjectKind::File => {
                     let dir = match o.fs {
-                        Fs::Disk => &*self.disk,
+                        Fs::Disk | Fs::Storage => &*self.disk,
                         Fs::Tmpfs => self.tmpfs_dir()?,
                     };
                     prep.name =

@@ -42,6 +42,8 @@ pub(super) struct RawDeviation {
     #[serde(default)]
     contradicts: Vec<Spanned<String>>,
     release: Option<Spanned<String>>,
+    arch: Option<Spanned<Vec<Spanned<String>>>>,
+    abi: Option<Spanned<String>>,
 }
 
 /// `placed = { below = "null+0x80000000" }`: exactly one key.
@@ -235,8 +237,25 @@ pub(super) fn convert_deviations(
         {
             ctx.err(range.span(), format!("release: {e}"));
         }
+        let abi = r.abi.as_ref().and_then(|a| {
+            let abi = crate::model::Abi::from_key(a.get_ref());
+            if abi.is_none() {
+                ctx.err(
+                    a.span(),
+                    format!(
+                        "unknown abi `{}`; valid: {}",
+                        a.get_ref(),
+                        crate::model::Abi::KEYS.join(", ")
+                    ),
+                );
+            }
+            abi
+        });
+        let arch = super::gates::convert_arches(ctx, r.arch.as_ref());
         let observed = ctx.single_outcome(&r.observed, false, true);
         deviations.push(Deviation {
+            arch,
+            abi,
             release: r.release.as_ref().map(|s| s.get_ref().clone()),
             contradicts: r.contradicts.iter().map(|s| s.get_ref().clone()).collect(),
             os,

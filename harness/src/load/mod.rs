@@ -789,6 +789,35 @@ read_from = "test"
         assert!(load_paged(&text).is_ok(), "{:?}", load_paged(&text));
     }
 
+    #[rstest]
+    #[case::unknown_abi(
+        "abi = \"ilp32\"",
+        "unknown abi `ilp32`; valid: native64, native32, compat32"
+    )]
+    #[case::unknown_arch("arch = [\"sparc64\"]", "unknown architecture `sparc64`")]
+    #[case::empty_arch("arch = []", "arch lists at least one architecture")]
+    fn a_deviation_scope_names_only_known_abis_and_architectures(
+        #[case] scope: &str,
+        #[case] msg: &str,
+    ) {
+        let text = GOOD.to_string()
+            + "[[case.deviation]]\nos = \"linux\"\nobserved = { errno = \"EINVAL\" }\nwhy = \"w\"\nevidence = \"e\"\n"
+            + scope
+            + "\n";
+        let errs = load_paged(&text).unwrap_err();
+        assert!(errs.iter().any(|e| e.msg.contains(msg)), "{errs:?}");
+    }
+
+    #[test]
+    fn a_deviation_scoped_to_an_arch_and_abi_loads_with_its_scope() {
+        let text = GOOD.to_string()
+            + "[[case.deviation]]\nos = \"linux\"\nobserved = { errno = \"EINVAL\" }\nwhy = \"w\"\nevidence = \"e\"\narch = [\"x86\", \"arm\"]\nabi = \"compat32\"\n";
+        let cases = load_paged(&text).unwrap();
+        let d = &cases[0].deviations[0];
+        assert_eq!(d.arch, vec!["x86".to_string(), "arm".to_string()]);
+        assert_eq!(d.abi, Some(crate::model::Abi::Compat32));
+    }
+
     #[test]
     fn a_step_expecting_the_promised_errno_satisfies_the_clause() {
         let text = GOOD

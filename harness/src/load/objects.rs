@@ -114,11 +114,12 @@ pub(super) fn convert_object(ctx: &mut Ctx, so: &Spanned<RawObject>) -> Object {
     let second = o.second.as_ref().map(|s| mode(ctx, s, "second"));
     let fs = match o.fs.as_ref().map(|f| (f, f.get_ref().as_str())) {
         None | Some((_, "disk")) => Fs::Disk,
+        Some((_, "storage")) => Fs::Storage,
         Some((_, "tmpfs")) => Fs::Tmpfs,
         Some((f, other)) => {
             ctx.err(
                 f.span(),
-                format!("bad fs `{other}`: expected disk or tmpfs"),
+                format!("bad fs `{other}`: expected disk, storage or tmpfs"),
             );
             Fs::Disk
         }

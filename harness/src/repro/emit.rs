@@ -524,15 +524,23 @@ impl<'a> Emitter<'a> {
                 "static const struct expect {name}_{k} = {};",
                 self.expect(&d.observed)
             );
-            match &d.release {
-                Some(r) => {
-                    let _ = write!(pick, "release_in({}) ? &{name}_{k} : ", cstr(r));
-                }
-                None => {
-                    let _ = write!(pick, "&{name}_{k}");
-                    return format!("({pick})");
-                }
+            // The deviation's scope, tested when the reproducer runs: the kernel release
+            // (uname -r), the architecture it was built for, and native or compat.
+            let mut conds = Vec::new();
+            if let Some(r) = &d.release {
+                conds.push(format!("release_in({})", cstr(r)));
             }
+            if !d.arch.is_empty() {
+                conds.push(format!("arch_in({})", cstr(&d.arch.join(","))));
+            }
+            if let Some(abi) = d.abi {
+                conds.push(format!("abi_is({})", cstr(abi.key())));
+            }
+            if conds.is_empty() {
+                let _ = write!(pick, "&{name}_{k}");
+                return format!("({pick})");
+            }
+            let _ = write!(pick, "{} ? &{name}_{k} : ", conds.join(" && "));
         }
         format!("({pick}NULL)")
     }
@@ -786,7 +794,7 @@ impl<'a> Emitter<'a> {
             Content::Byte(b) => ("C_BYTE", b),
         };
         let fs = match o.fs {
-            Fs::Disk => 0,
+            Fs::Disk | Fs::Storage => 0,
             Fs::Tmpfs => 1,
         };
         let size = if o.kind.has_content() {
