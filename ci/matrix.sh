@@ -148,7 +148,7 @@ for axis in ${MATRIX_AXES-i686 ppc64el s390x}; do
     s390x) arch=s390x ;;
     riscv64 | riscv64-sv48 | riscv64-sv39) arch=riscv64 ;;
     armhf) arch=armv7 ;;
-    amd64-la57 | amd64-4lvl) arch=x86_64 ;;
+    amd64-la57 | amd64-4lvl | amd64-unstable | amd64-experimental) arch=x86_64 ;;
     amd64-ia32) arch=i686 ;;
     *) echo "matrix: unknown axis $axis" >&2; exit 1 ;;
   esac

@@ -14,6 +14,9 @@
 #                with -cpu max (la57)
 #   amd64-4lvl   the 4-level control: the same, -cpu max,-la57
 #   amd64-ia32   32-bit compat: Debian's amd64 kernel with an i686 binary as init
+#   amd64-unstable, amd64-experimental
+#                the newest kernels: Debian unstable's amd64 kernel (7.2) and
+#                experimental's (7.3 rc), 4-level paging
 # Usage: ci/kernels/qemu-system-axis.sh AXIS BINARY OUTDIR
 #   BINARY: a static mmapconf for the axis's arch (build-static.sh ARCH).
 # Needs: root for apt-get (qemu-system-*, e2fsprogs, python3, opensbi for riscv64);
@@ -58,7 +61,7 @@ case $axis in
   riscv64 | riscv64-sv48 | riscv64-sv39)
     elf='RISC-V' qemu=qemu-system-riscv64 qpkg=qemu-system-misc
     kpkg=linux-image-riscv64:riscv64 ksuite=trixie-main bbarch=riscv64
-    console=ttyS0 results=/dev/hvc0
+    console=ttyS0 results=/dev/hvc0 kimage=vmlinux
     machine=(-M virt -cpu rv64 -smp 2 -bios default)
     case $axis in riscv64-sv48) kopts=no5lvl ;; riscv64-sv39) kopts=no4lvl ;; esac
     ;;
@@ -68,7 +71,7 @@ case $axis in
     console=ttyAMA0 results=/dev/hvc0
     machine=(-M virt,highmem=off -cpu cortex-a15 -smp 2)
     ;;
-  amd64-la57 | amd64-4lvl | amd64-ia32)
+  amd64-la57 | amd64-4lvl | amd64-ia32 | amd64-unstable | amd64-experimental)
     elf='x86-64' qemu=qemu-system-x86_64 qpkg=qemu-system-x86
     kpkg=linux-image-amd64 ksuite=bookworm bbarch=amd64
     console=ttyS0 results=/dev/ttyS1 timeout=180
@@ -76,6 +79,10 @@ case $axis in
     case $axis in
       amd64-4lvl) machine=(-cpu max,-la57 -smp 2) ;;
       amd64-ia32) elf='32-bit LSB.*Intel 80386' ;;
+      # The newest kernels Debian ships, 4-level as this machine: unstable's release and
+      # experimental's release candidate (the metapackage there names linux-image-7.x).
+      amd64-unstable) ksuite=unstable machine=(-cpu max,-la57 -smp 2) ;;
+      amd64-experimental) ksuite=experimental machine=(-cpu max,-la57 -smp 2) ;;
     esac
     ;;
   *) echo "$0: unknown axis $axis" >&2; exit 64 ;;
