@@ -118,6 +118,27 @@ pub fn first_sentence(text: &str, most: usize) -> String {
     }
 }
 
+/// The (clause, reason) pairs every column lists as never observed: a folded page names
+/// them once, not once per column.
+pub fn never_observed_everywhere<'a>(
+    m: &'a Merged,
+) -> std::collections::BTreeSet<(&'a str, &'a str)> {
+    let mut common: Option<std::collections::BTreeSet<(&str, &str)>> = None;
+    for r in &m.runs {
+        let here: std::collections::BTreeSet<(&str, &str)> = m
+            .unobserved
+            .iter()
+            .filter(|u| u.run == r.name)
+            .map(|u| (u.clause.as_str(), u.why.as_str()))
+            .collect();
+        common = Some(match common {
+            None => here,
+            Some(c) => c.intersection(&here).copied().collect(),
+        });
+    }
+    common.unwrap_or_default()
+}
+
 /// The file name of a column's detail page, relative to the report: `columns/<name>.md`,
 /// after its first member (a group's own name has spaces and `×`).
 pub fn detail_file(run: &Run) -> String {
@@ -202,5 +223,17 @@ mod tests {
         assert_eq!(detail_file(&r), "columns/gvisor-a-..-x.md");
         let r = run("uml-6.1", "linux", vec![]);
         assert_eq!(detail_file(&r), "columns/uml-6.1.md");
+    }
+
+    #[test]
+    fn a_clause_every_column_never_shows_for_the_same_reason_is_named_once() {
+        let reg = registry();
+        let m = super::super::merge::tests::two_kernels(&reg);
+        let common = never_observed_everywhere(&m);
+        // mmap.tenth fails alike on both kernels; the len0 clauses fail on one only.
+        assert_eq!(
+            common.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+            ["linux.mmap.errors.EINVAL.10"]
+        );
     }
 }

@@ -20,7 +20,7 @@ td.fail{background:#c62828;color:#fff;font-weight:600}
 td.fail a{color:#fff}
 td.broken{background:#ffe0b2;color:#5d4037}
 td.known{background:#ffcdd2;color:#5d0000}
-td.differs{box-shadow:inset 5px 0 #f9a825}
+td.d{box-shadow:inset 5px 0 #f9a825}
 td.na,td.other{color:#8a8a8a;background:#fafafa}
 td.unshown{color:#5f4b00;background:#fff8e1}
 td.partly{background:#ffe0b2;color:#4a2800}
@@ -51,7 +51,7 @@ fn mark_base(mark: Mark) -> &'static str {
 fn mark_class(c: &Cell) -> String {
     let base = mark_base(c.mark);
     if c.differs {
-        format!("{base} differs")
+        format!("{base} d")
     } else {
         base.into()
     }
@@ -78,6 +78,15 @@ fn kernel_th(r: &Run) -> Markup {
 /// Anchor of a matrix cell (a case appears under each clause it cites).
 fn anchor(run: usize, clause: &str, case: &str) -> String {
     format!("k{run}-{clause}-{case}")
+}
+
+/// Anchor of a case's cell in (c) on a folded page: short (the page has thousands), and
+/// stable from run to run (FNV-1a of the id, not a per-process hash).
+fn case_anchor(run: usize, case: &str) -> String {
+    let h = case.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    format!("c{run}-{h:08x}")
 }
 
 fn cols(runs: usize, first: u32) -> Markup {
@@ -141,6 +150,8 @@ fn folded_blocks<'a>(
 pub fn render(m: &Merged) -> String {
     let n = m.runs.len();
     let folds = compact::folds(m);
+    let differing: std::collections::BTreeSet<&str> =
+        m.differences.iter().map(|d| d.case.as_str()).collect();
     let first_col = if n <= 2 { 34 } else { 24 };
     let page = html! {
         (DOCTYPE)
@@ -202,22 +213,33 @@ pub fn render(m: &Merged) -> String {
                             @if red.is_empty() {
                                 div.small { "No clause contradicted." }
                             } @else {
+                                @let listed = by_case(&red);
+                                @let most = if folds { super::markdown::MATRIX_B_ROWS } else { usize::MAX };
                                 ul.small {
-                                    @for (case, mark, clauses) in by_case(&red) {
+                                    @for (case, mark, clauses) in listed.iter().take(most).cloned() {
                                         li {
                                             span class=(if mark == Mark::Fail { "bad" } else { "" }) {
                                                 (if mark == Mark::Fail { "✗ FAIL " } else { "≠ " })
                                             }
                                             code { (case) } (repro_link(m, case)) ": "
                                             @if folds {
-                                                a href=(format!("#{}", anchor(i, clauses[0], case))) { (clauses.len()) " clause(s)" }
+                                                // Its cell in (c) when kernels differ on it; one failing alike
+                                                // everywhere is in (b)'s "every column" table.
+                                                @if differing.contains(case) {
+                                                    a href=(format!("#{}", case_anchor(i, case))) { (clauses.len()) " clause(s)" }
+                                                } @else {
+                                                    (clauses.len()) " clause(s), alike in every column"
+                                                }
                                             } @else {
-                                                @for cl in clauses {
+                                                @for cl in &clauses {
                                                     a href=(format!("#{}", anchor(i, cl, case))) { code { (cl) } } " "
                                                 }
                                             }
                                         }
                                     }
+                                }
+                                @if listed.len() > most {
+                                    div.small { "… and " (listed.len() - most) " more, on " a href=(compact::detail_file(r)) { "this column's own page" } "." }
                                 }
                             }
                         }
@@ -268,8 +290,11 @@ pub fn render(m: &Merged) -> String {
                     p.small { "Clause texts quoted from: " @for (i, p) in m.pages_read.iter().enumerate() { @if i > 0 { "; " } (p) } "." }
                 }
                 @for (name, label, all_rows, again) in folded_blocks(m, folds) {
-                    @let rows = all_rows;
-                    h3 { code { (name) } ": " (rows.len() + again) " contradictions" }
+                    @let total = all_rows.len();
+                    // A folded page shows a column's first rows; all are on its own page.
+                    @let rows: Vec<_> = all_rows.into_iter().take(if folds { super::markdown::MATRIX_B_ROWS } else { usize::MAX }).collect();
+                    @let hidden = total - rows.len();
+                    h3 { code { (name) } ": " (total + again) " contradictions" }
                     p.small { (label) }
                     @if again > 0 {
                         p.small { (again) " contradicted exactly as an earlier column shows (listed on this column's own page)." }
@@ -291,9 +316,19 @@ pub fn render(m: &Merged) -> String {
                                         }
                                         td { code { (c.case) } div.small { code { (c.call) } } }
                                         td class=(if c.mark == Mark::Fail { "fail" } else { "known" }) { (c.expected) " → " (c.observed) @if c.mark == Mark::Fail { (repro_link(m, &c.case)) } }
-                                        td.small { @if !first_evidence { em { "(as above)" } } @else if folds { (compact::first_sentence(&c.evidence, 120)) } @else { (c.evidence) } }
+                                        td.small { @if !first_evidence && !folds { em { "(as above)" } } @else if !first_evidence { (compact::first_sentence(&c.evidence, 60)) } @else if folds { (compact::first_sentence(&c.evidence, 120)) } @else { (c.evidence) } }
                                     }
                                 }
+                            }
+                        }
+                        @if hidden > 0 {
+                            p.small {
+                                "… and " (hidden) " more, on "
+                                @match m.runs.iter().find(|r| r.name == name) {
+                                    Some(r) => a href=(compact::detail_file(r)) { "this column's own page" },
+                                    None => "each member column's own page",
+                                }
+                                "."
                             }
                         }
                     }
@@ -327,9 +362,9 @@ pub fn render(m: &Merged) -> String {
                             @for d in &m.differences {
                                 tr {
                                     td { code { (d.case) } div.small { (d.title) } }
-                                    @for o in &d.outcomes {
+                                    @for (i, o) in d.outcomes.iter().enumerate() {
                                         @match o {
-                                            Some((v, out)) => td class=(match v.as_str() { "pass" => "ok differs", "known-deviation" => "known differs", _ => "fail differs" }) title=(out) { (short(out)) @if v == "fail" { (repro_link(m, &d.case)) } },
+                                            Some((v, out)) => td id=[(folds && v != "pass").then(|| case_anchor(i, &d.case))] class=(match v.as_str() { "pass" => "ok d", "known-deviation" => "known d", _ => "fail d" }) title=[(short(out) != *out).then_some(out)] { (short(out)) @if v == "fail" { (repro_link(m, &d.case)) } },
                                             None => td.na { "n/a" },
                                         }
                                     }
@@ -344,8 +379,8 @@ pub fn render(m: &Merged) -> String {
                 h2 #matrix { "(a) Clause by clause" }
                 @if folds {
                     p.small {
-                        "A clause's row counts each column's marks over the cases citing it (✓3 ○1: three cases showed the clause, one passed without showing it). Under it are the cases that are not alike in every column; the others are on each column's own page: "
-                        @for (i, r) in m.runs.iter().enumerate() { @if i > 0 { ", " } a href=(compact::detail_file(r)) { code { (r.name) } } }
+                        "A clause's row counts each column's marks over the cases citing it (✓3 ○1: three cases showed the clause, one passed without showing it). The cases behind the counts are in (c), where kernels differ on them, and (b), where a clause is contradicted; every case of a column is on its own page. The tables number the columns: "
+                        @for (i, r) in m.runs.iter().enumerate() { @if i > 0 { ", " } (i + 1) " " a href=(compact::detail_file(r)) { code { (r.name) } } }
                         "."
                     }
                 }
@@ -357,7 +392,7 @@ pub fn render(m: &Merged) -> String {
                         h4 { (section) }
                         table {
                             (cols(n, first_col))
-                            thead { tr { th { "clause / case" } @for r in &m.runs { @if folds { th { code { (r.name) } } } @else { (kernel_th(r)) } } } }
+                            thead { tr { th { "clause / case" } @for (i, r) in m.runs.iter().enumerate() { @if folds { th title=(r.name) { (i + 1) } } @else { (kernel_th(r)) } } } }
                             tbody {
                                 @for id in ids.iter().filter(|id| !folds || !compact::clause_alike(m, id)) {
                                     @let (text, _) = m.clause_text(id);
@@ -371,7 +406,7 @@ pub fn render(m: &Merged) -> String {
                                     } @else {
                                         tr.clause { td colspan=(n + 1) { code { (id) } " " span { (text) } } }
                                     }
-                                    @for case in m.cases_of[id].iter().filter(|case| !folds || !compact::alike_everywhere(m, case, id)) {
+                                    @for case in m.cases_of[id].iter().filter(|_| !folds) {
                                         tr {
                                             td { code { (case) } }
                                             @for i in 0..n {
@@ -410,18 +445,33 @@ pub fn render(m: &Merged) -> String {
                         }
                     }
                 }
+                // On a folded page a clause no column exhibits, for the same reason, is listed
+                // once, and each column's list shows its first rows (all on its own page).
+                @let common = if folds { compact::never_observed_everywhere(m) } else { Default::default() };
+                @if !common.is_empty() {
+                    h3 { "Never observed on any column: " (common.len()) " cited clauses no case showed holding anywhere" }
+                    table {
+                        colgroup { col style="width:34%"; col style="width:66%"; }
+                        thead { tr { th { "clause" } th { "what its cases did" } } }
+                        tbody { @for (clause, why) in &common { tr { td { code { (clause) } } td.small { (why) } } } }
+                    }
+                }
                 @for r in &m.runs {
-                    @let never: Vec<_> = m.unobserved.iter().filter(|u| u.run == r.name).collect();
-                    h3 { "Never observed on " code { (r.name) } ": " (never.len()) " cited clauses no case showed holding here" }
+                    @let never: Vec<_> = m.unobserved.iter().filter(|u| u.run == r.name).filter(|u| !common.contains(&(u.clause.as_str(), u.why.as_str()))).collect();
+                    @let most = if folds { super::markdown::MATRIX_D_ROWS } else { usize::MAX };
+                    h3 { "Never observed on " code { (r.name) } ": " (never.len()) " cited clauses no case showed holding here" @if !common.is_empty() { " (besides the " (common.len()) " of every column)" } }
                     @if !never.is_empty() {
                         table {
                             colgroup { col style="width:34%"; col style="width:66%"; }
                             thead { tr { th { "clause" } th { "what its cases did here" } } }
                             tbody {
-                                @for u in never {
+                                @for u in never.iter().take(most) {
                                     tr { td { code { (u.clause) } } td.small { (u.why) } }
                                 }
                             }
+                        }
+                        @if never.len() > most {
+                            p.small { "… and " (never.len() - most) " more, on " a href=(compact::detail_file(r)) { "this column's own page" } "." }
                         }
                     }
                 }
@@ -444,23 +494,26 @@ mod tests {
         assert!(
             !page.contains("<script") && !page.contains("http://") && !page.contains("https://")
         );
-        // Every red cell has an anchor; "at a glance" links each red case of a column.
+        // Every red cell of (c) has an anchor; "at a glance" links each red case of a column
+        // there, or says it is alike in every column (then it is in (b)'s first table).
+        assert!(compact::folds(&m));
         for c in &m.contradictions {
             let i = m.runs.iter().position(|r| r.name == c.run).unwrap();
-            let a = anchor(i, &c.clause, &c.case);
-            assert!(page.contains(&format!("id=\"{a}\"")), "no cell {a}");
-            let prefix = format!("href=\"#k{i}-");
-            assert!(
-                page.match_indices(&prefix).any(|(at, _)| page[at..]
-                    .split('"')
-                    .nth(1)
-                    .unwrap()
-                    .ends_with(&c.case)),
-                "no link to a cell of {} in column {i}",
-                c.case
-            );
+            if m.differences.iter().any(|d| d.case == c.case) {
+                let a = case_anchor(i, &c.case);
+                assert!(page.contains(&format!("id=\"{a}\"")), "no cell {a}");
+                assert!(page.contains(&format!("href=\"#{a}\"")), "no link to {a}");
+            } else {
+                assert!(page.contains("alike in every column"), "{}", c.case);
+            }
         }
-        assert!(page.contains("class=\"fail differs\""), "{page}");
+        assert!(
+            m.differences
+                .iter()
+                .any(|d| d.outcomes.iter().flatten().any(|(v, _)| v == "fail")),
+            "the fixture has a failing cell in (c)"
+        );
+        assert!(page.contains("class=\"fail d\""), "{page}");
     }
 
     #[test]

@@ -60,17 +60,18 @@ fn esc(s: &str) -> String {
 }
 
 /// One page section of (a) on a folded (matrix) page: a table of the clauses some column
-/// reads differently, each with its marks counted per column and its cases that are not
-/// alike everywhere (marks only: outcomes are in (c)); then one line naming the clauses
+/// reads differently, each with its marks counted per column (the cases behind the counts
+/// are in (b) and (c), and on each column's own page); then one line naming the clauses
 /// alike in every column.
 fn folded_section(m: &Merged, section: &str, ids: &[String], s: &mut String) {
     let _ = writeln!(s, "#### {section}\n");
     let (alike, differ): (Vec<&String>, Vec<&String>) =
         ids.iter().partition(|id| compact::clause_alike(m, id));
     if !differ.is_empty() {
-        let _ = write!(s, "| clause, case |");
-        for r in &m.runs {
-            let _ = write!(s, " `{}` |", r.name);
+        // Columns by number (named once, above): a matrix has dozens of these tables.
+        let _ = write!(s, "| clause |");
+        for i in 1..=m.runs.len() {
+            let _ = write!(s, " {i} |");
         }
         let _ = writeln!(s, "\n|---|{}", "---|".repeat(m.runs.len()));
     }
@@ -85,27 +86,6 @@ fn folded_section(m: &Merged, section: &str, ids: &[String], s: &mut String) {
             let _ = write!(s, " {} |", compact::clause_counts(m, i, id));
         }
         s.push('\n');
-        for case in &m.cases_of[id] {
-            if compact::alike_everywhere(m, case, id) {
-                continue;
-            }
-            let _ = write!(s, "| ↳ `{case}` |");
-            for i in 0..m.runs.len() {
-                match m.cell(i, case, id) {
-                    // A red cell's mark links its reproducer: `[✗][N]`.
-                    Some(c) => match repro_ref(m, case) {
-                        Some(r) if c.mark == Mark::Fail => {
-                            let _ = write!(s, " [{}]{r} |", c.symbol());
-                        }
-                        _ => {
-                            let _ = write!(s, " {} |", c.symbol());
-                        }
-                    },
-                    None => s.push_str(" absent |"),
-                }
-            }
-            s.push('\n');
-        }
     }
     if !alike.is_empty() {
         let names: Vec<String> = alike
@@ -116,6 +96,12 @@ fn folded_section(m: &Merged, section: &str, ids: &[String], s: &mut String) {
     }
     s.push('\n');
 }
+
+/// The most rows a column's block of (b) shows on a folded (matrix) page.
+pub const MATRIX_B_ROWS: usize = 30;
+
+/// The most never-observed clauses a column's list in (d) shows on a folded page.
+pub const MATRIX_D_ROWS: usize = 12;
 
 /// The most disagreements between reproducers and harness the page lists (merged.json
 /// has them all).
@@ -304,6 +290,13 @@ pub fn render(m: &Merged) -> String {
         if rows.is_empty() {
             continue;
         }
+        // A folded page lists a column's first rows; all of them are on its own page.
+        let hidden = if folds {
+            rows.len().saturating_sub(MATRIX_B_ROWS)
+        } else {
+            0
+        };
+        rows.truncate(rows.len() - hidden);
         if folds {
             // The clause's words head its row in (a) and its column's own page.
             let _ = writeln!(s, "| clause | case | expected | observed | evidence |");
@@ -330,8 +323,11 @@ pub fn render(m: &Merged) -> String {
             } else {
                 format!("*(registry summary)* {}", esc(&c.clause_text))
             };
-            let evidence = if !first_evidence {
+            let evidence = if !first_evidence && !folds {
                 "*(as above)*".to_string()
+            } else if !first_evidence {
+                // Its first mention may be past an earlier column's first rows.
+                esc(&compact::first_sentence(&c.evidence, 60))
             } else if folds {
                 // In full on the column's detail page.
                 esc(&compact::first_sentence(&c.evidence, 120))
@@ -356,6 +352,21 @@ pub fn render(m: &Merged) -> String {
                 esc(&expected),
                 esc(&observed),
                 evidence
+            );
+        }
+        if hidden > 0 {
+            let detail = m
+                .runs
+                .iter()
+                .find(|r| r.name == name)
+                .map(compact::detail_file);
+            let _ = writeln!(
+                s,
+                "\n… and {hidden} more, on {}.",
+                match detail {
+                    Some(f) => format!("[this column's own page]({f})"),
+                    None => "each member column's own page".into(),
+                }
             );
         }
         s.push('\n');
@@ -405,7 +416,22 @@ pub fn render(m: &Merged) -> String {
                         } else {
                             String::new()
                         };
-                        let _ = write!(s, " {v}: {}{link} |", esc(out));
+                        if folds {
+                            // Marks, not words, and long observations cut: dozens of columns.
+                            let mark = match v.as_str() {
+                                "pass" => "✓",
+                                "fail" => "✗",
+                                "known-deviation" => "≠",
+                                other => other,
+                            };
+                            let _ = write!(
+                                s,
+                                " {mark} {}{link} |",
+                                esc(&compact::first_sentence(out, 60))
+                            );
+                        } else {
+                            let _ = write!(s, " {v}: {}{link} |", esc(out));
+                        }
                     }
                     None => s.push_str(" n/a |"),
                 }
@@ -422,11 +448,14 @@ pub fn render(m: &Merged) -> String {
         let _ = writeln!(
             s,
             "A clause's row counts each column's marks over the cases citing it (`✓3 ○1`: three \
-             cases showed the clause, one passed without showing it). Under it are the cases \
-             that are not alike in every column; the others are on each column's own page: {}.\n",
+             cases showed the clause, one passed without showing it). The cases behind the counts \
+             are in (c), where kernels differ on them, and (b), where a clause is \
+             contradicted; every case of a column is on its own page. The tables number the \
+             columns: {}.\n",
             m.runs
                 .iter()
-                .map(|r| format!("[`{}`]({})", r.name, compact::detail_file(r)))
+                .enumerate()
+                .map(|(i, r)| format!("{} [`{}`]({})", i + 1, r.name, compact::detail_file(r)))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -514,16 +543,54 @@ pub fn render(m: &Merged) -> String {
             }
         );
     }
-    for r in &m.runs {
-        let never: Vec<_> = m.unobserved.iter().filter(|u| u.run == r.name).collect();
+    // On a folded page a clause no column exhibits, for the same reason, is listed once.
+    let common = if folds {
+        compact::never_observed_everywhere(m)
+    } else {
+        Default::default()
+    };
+    if !common.is_empty() {
         let _ = writeln!(
             s,
-            "\n### Never observed on `{}`: {} cited clauses no case showed holding here\n",
-            r.name,
-            never.len()
+            "\n### Never observed on any column: {} cited clauses no case showed holding anywhere\n",
+            common.len()
         );
-        for u in never {
+        for (clause, why) in &common {
+            let _ = writeln!(s, "- `{clause}`: {}", esc(why));
+        }
+    }
+    for r in &m.runs {
+        let never: Vec<_> = m
+            .unobserved
+            .iter()
+            .filter(|u| u.run == r.name)
+            .filter(|u| !common.contains(&(u.clause.as_str(), u.why.as_str())))
+            .collect();
+        let _ = writeln!(
+            s,
+            "\n### Never observed on `{}`: {} cited clauses no case showed holding here{}\n",
+            r.name,
+            never.len(),
+            if common.is_empty() {
+                String::new()
+            } else {
+                format!(" (besides the {} of every column)", common.len())
+            }
+        );
+        let hidden = if folds {
+            never.len().saturating_sub(MATRIX_D_ROWS)
+        } else {
+            0
+        };
+        for u in &never[..never.len() - hidden] {
             let _ = writeln!(s, "- `{}`: {}", u.clause, esc(&u.why));
+        }
+        if hidden > 0 {
+            let _ = writeln!(
+                s,
+                "- … and {hidden} more, on [this column's own page]({}).",
+                compact::detail_file(r)
+            );
         }
     }
     repro_definitions(m, &mut s);
@@ -635,18 +702,19 @@ mod tests {
         ] {
             assert!(text.contains(heading), "{heading} missing:\n{text}");
         }
-        assert!(text.contains("| ↳ `mmap.len0` | ✓◆ | ✗◆ |"), "{text}");
-        assert!(
-            text.contains("| `mmap.len0` | pass: EINVAL | fail: ok |"),
-            "{text}"
-        );
+        // (a) counts per clause; the case's cells are in (c).
+        assert!(!text.contains("| ↳ `mmap.len0`"), "{text}");
+        assert!(text.contains("| `mmap.len0` | ✓ EINVAL | ✗ ok |"), "{text}");
         assert!(
             text.contains("none for `linux.mmap.errors.ENOMEM.1`, `linux.mmap.notes.1`"),
             "{text}"
         );
         assert!(
-            text.contains("### Never observed on `linux-a`: 1 cited clauses")
-                && text.contains("- `linux.mmap.errors.EINVAL.10`: 1 deviates (FAIL)"),
+            // Failed alike in both columns: listed once, for every column.
+            text.contains("### Never observed on any column: 1 cited clauses")
+                && text.contains("- `linux.mmap.errors.EINVAL.10`: 1 deviates (FAIL)")
+                && text.contains("### Never observed on `linux-a`: 0 cited clauses")
+                && text.contains("### Never observed on `linux-b`: 2 cited clauses"),
             "{text}"
         );
     }
