@@ -23,6 +23,7 @@ scratch=${1:-$root/target/matrix}
 rm -rf "$scratch"
 mkdir -p "$scratch/runs" "$scratch/logs"
 scratch=$(readlink -f "$scratch")
+matrix_start=$(date +%s.%N)
 k=$root/ci/kernels
 
 # The static binaries: x86_64 for the host and every x86_64 runner, aarch64 for the
@@ -44,14 +45,48 @@ bin_a64=${MMAPCONF_BIN_AARCH64:+$(readlink -f "$MMAPCONF_BIN_AARCH64")}
 cases_args=()
 if [ -n "${MMAPCONF_CASES:-}" ]; then cases_args=(--cases "$(readlink -f "$MMAPCONF_CASES")"); fi
 
-rows=()   # "label<TAB>seconds<TAB>what", printed at the end
-skipped=()
+# The axes beyond 64-bit little-endian 4 and 16 KiB (ci/kernels/qemu-system-axis.sh):
+# 32-bit compat on this kernel and in the amd64 VM, 64 KiB pages (ppc64el), big-endian
+# (s390x), riscv64 at sv57/sv48/sv39, 32-bit arm (armhf), 5-level paging and its 4-level
+# control, and the newest amd64 kernels (unstable, experimental), each with a static binary
+# of its arch. MATRIX_AXES lists them (default: all). The binaries are built here, one
+# after the other, before any runner starts (cargo builds in parallel itself).
+axes=${MATRIX_AXES-ppc64el s390x riscv64 riscv64-sv48 riscv64-sv39 armhf amd64-la57 amd64-4lvl amd64-ia32 amd64-unstable amd64-experimental i686}
+declare -A axis_binary=() axis_failed=() built=()
 broken=0
+for axis in $axes; do
+  case $axis in
+    i686 | amd64-ia32) arch=i686 ;;
+    ppc64el) arch=powerpc64le ;;
+    s390x) arch=s390x ;;
+    riscv64 | riscv64-sv48 | riscv64-sv39) arch=riscv64 ;;
+    armhf) arch=armv7 ;;
+    amd64-la57 | amd64-4lvl | amd64-unstable | amd64-experimental) arch=x86_64 ;;
+    *) echo "matrix: unknown axis $axis" >&2; exit 1 ;;
+  esac
+  if [ "$arch" = x86_64 ]; then axis_binary[$axis]=$bin; continue; fi
+  if [ -z "${built[$arch]:-}" ] && [ -z "${axis_failed[$arch]:-}" ]; then
+    echo "matrix: building the static $arch binary"
+    if b=$("$k/build-static.sh" "$arch" 2>"$scratch/logs/build-$arch.log" | tail -1) && [ -n "$b" ]; then
+      built[$arch]=$(readlink -f "$b")
+    else
+      axis_failed[$arch]=1
+    fi
+  fi
+  axis_binary[$axis]=${built[$arch]:-}
+done
 
-# one LABEL COMMAND...: runs one runner (its output to logs/LABEL.log) and records a row.
+# The runners run MATRIX_JOBS at a time (default 2: one per core here; a TCG VM is mostly
+# one busy thread), the longest first, each into logs/LABEL.log and rows/NN-LABEL (its
+# table row: label, seconds, what it ran or why it was skipped, and its kind).
+jobs_max=${MATRIX_JOBS:-2}
+mkdir -p "$scratch/rows"
+seq_no=0
+
+# one SEQ LABEL COMMAND...: runs one runner and writes its row.
 one() {
-  local label=$1 start rc secs what
-  shift
+  local seq=$1 label=$2 start rc secs what kind=ran
+  shift 2
   echo "matrix: $label ..."
   start=$(date +%s.%N)
   set +e
@@ -66,12 +101,25 @@ one() {
                     sed 's/^[a-z0-9-]*: //' | paste -sd ';' | sed 's/;/; /g') ;;
     77) what=$(grep -m1 ': skipped: ' "$scratch/logs/$label.log" | sed 's/^.*: skipped: /skipped: /')
         what=${what:-skipped}
-        skipped+=("$label") ;;
+        kind=skipped ;;
     *) what="exit $rc: $(grep -v '^\[' "$scratch/logs/$label.log" | tail -1)"
-       broken=1 ;;
+       kind=broken ;;
   esac
-  rows+=("$label	$secs	$what")
+  printf '%s\t%s\t%s\t%s\n' "$label" "$secs" "$what" "$kind" >"$scratch/rows/$seq-$label"
   echo "matrix: $label: $secs s: $what"
+}
+
+# queue LABEL COMMAND...: starts one runner in the background once a slot is free.
+queue() {
+  seq_no=$((seq_no + 1))
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n || true; done
+  one "$(printf '%02d' "$seq_no")" "$@" &
+}
+
+# not_run LABEL WHY: a row for a runner that could not start.
+not_run() {
+  seq_no=$((seq_no + 1))
+  printf '%s\t0\tskipped: %s\tskipped\n' "$1" "$2" >"$scratch/rows/$(printf '%02d' "$seq_no")-$1"
 }
 
 # The host: mmapconf's own report name is linux-<release>-<arch>. A subshell, since
@@ -94,76 +142,76 @@ host_run() (
   finish "$scratch/runs/$name/results.json"
 )
 
-one host host_run
-one gvisor "$k/gvisor.sh" "$bin" "$scratch/runs"
-one uml "$k/uml.sh" "$bin" "$scratch/runs"
-one qemu-user "$k/qemu-user.sh" "$bin" "$scratch/runs"
-if [ -n "$bin_a64" ]; then
-  one qemu-user-aarch64 "$k/qemu-user.sh" "$bin_a64" "$scratch/runs"
-else
-  rows+=("qemu-user-aarch64	0	skipped: the aarch64 build failed (logs/build-aarch64.log)")
-  skipped+=(qemu-user-aarch64)
-fi
-one qemu-system "$k/qemu-system.sh" "$bin" "$scratch/runs"
+# axis AXIS: queues the runner of one axis (or its row saying why it cannot run).
+axis() {
+  local b=${axis_binary[$1]:-}
+  case " $axes " in *" $1 "*) ;; *) return 0 ;; esac
+  if [ -z "$b" ]; then
+    not_run "qemu-system-$1" "the static binary for $1 did not build (logs/build-*.log)"
+  elif [ "$1" = i686 ]; then
+    queue host-i686 host_run "$b" -i686-compat
+  else
+    queue "qemu-system-$1" "$k/qemu-system-axis.sh" "$1" "$b" "$scratch/runs"
+  fi
+}
 
-# Newer versions from Debian trixie, unpacked under target/apt-newer/ (never installed).
+# The host alone first: nothing else competes with its timing-sensitive cases.
+one 00 host host_run
+
+# Newer versions from Debian trixie, unpacked under target/apt-newer/ (never installed);
+# fetched here, one at a time, before the runners that use them start.
 newer() { "$k/fetch-newer.sh" "$@" 2>>"$scratch/logs/fetch-newer.log" | tail -1; }
+runsc_new='' uml_new='' uml_libc='' qemu_user_new='' kernel_new=''
 if [ -z "${MATRIX_NO_NEWER:-}" ]; then
-  if d=$(newer runsc); then
-    one gvisor-trixie env RUNSC="$d/usr/bin/runsc" "$k/gvisor.sh" "$bin" "$scratch/runs"
-  fi
+  runsc_new=$(newer runsc) || runsc_new=''
   # trixie's linux.uml needs glibc 2.38+: it runs with trixie's libc6, unpacked.
-  if d=$(newer user-mode-linux) && libc=$(newer libc6); then
-    one uml-trixie env UML="$d/usr/bin/linux.uml" UML_LIBC="$libc" "$k/uml.sh" "$bin" "$scratch/runs"
-  fi
+  { uml_new=$(newer user-mode-linux) && uml_libc=$(newer libc6); } || uml_new=''
   # trixie's qemu-user binaries are static: they run unpacked.
-  if d=$(newer qemu-user); then
-    one qemu-user-trixie env QEMU_USER="$d/usr/bin/qemu-x86_64" \
-      "$k/qemu-user.sh" "$bin" "$scratch/runs"
-    if [ -n "$bin_a64" ]; then
-      one qemu-user-trixie-aarch64 env QEMU_USER="$d/usr/bin/qemu-aarch64" \
-        "$k/qemu-user.sh" "$bin_a64" "$scratch/runs"
-    fi
-  fi
-  if deb=$(newer --deb linux-image-amd64); then
-    one qemu-system-trixie env KERNEL_DEB="$deb" "$k/qemu-system.sh" "$bin" "$scratch/runs"
-  fi
+  qemu_user_new=$(newer qemu-user) || qemu_user_new=''
+  kernel_new=$(newer --deb linux-image-amd64) || kernel_new=''
 fi
+
+# Longest first (seconds measured on this machine, two at a time), so that the short ones
+# fill the gaps at the end.
+axis ppc64el
+queue gvisor "$k/gvisor.sh" "$bin" "$scratch/runs"
+[ -z "$runsc_new" ] ||
+  queue gvisor-trixie env RUNSC="$runsc_new/usr/bin/runsc" "$k/gvisor.sh" "$bin" "$scratch/runs"
+axis s390x
 # Debian trixie's 16 KiB-page arm64 kernel (fetched by the runner itself).
 if [ -n "$bin_a64" ] && [ -z "${MATRIX_NO_NEWER:-}" ]; then
-  one qemu-system-aarch64 "$k/qemu-system-aarch64.sh" "$bin_a64" "$scratch/runs"
+  queue qemu-system-aarch64 "$k/qemu-system-aarch64.sh" "$bin_a64" "$scratch/runs"
 fi
-
-# The axes beyond 64-bit little-endian 4 and 16 KiB (ci/kernels/qemu-system-axis.sh):
-# 32-bit compat on this kernel, 64 KiB pages (ppc64el) and big-endian (s390x), each with a
-# static binary of its arch. MATRIX_AXES lists them (default below); riscv64 (sv57, sv48,
-# sv39), armhf and the amd64 la57/4-level pair have runners but have not been run here yet.
-axis_bin() {
-  "$k/build-static.sh" "$1" 2>"$scratch/logs/build-$1.log" | tail -1
-}
-for axis in ${MATRIX_AXES-i686 ppc64el s390x}; do
-  case $axis in
-    i686) arch=i686 ;;
-    ppc64el) arch=powerpc64le ;;
-    s390x) arch=s390x ;;
-    riscv64 | riscv64-sv48 | riscv64-sv39) arch=riscv64 ;;
-    armhf) arch=armv7 ;;
-    amd64-la57 | amd64-4lvl | amd64-unstable | amd64-experimental) arch=x86_64 ;;
-    amd64-ia32) arch=i686 ;;
-    *) echo "matrix: unknown axis $axis" >&2; exit 1 ;;
-  esac
-  if ! axis_binary=$(axis_bin "$arch") || [ -z "$axis_binary" ]; then
-    rows+=("$axis	0	skipped: the $arch build failed (logs/build-$arch.log)")
-    skipped+=("$axis")
-    continue
-  fi
-  if [ "$axis" = i686 ]; then
-    one host-i686 host_run "$(readlink -f "$axis_binary")" -i686-compat
-  else
-    one "qemu-system-$axis" "$k/qemu-system-axis.sh" "$axis" "$(readlink -f "$axis_binary")" \
-      "$scratch/runs"
-  fi
-done
+axis riscv64
+axis riscv64-sv48
+axis riscv64-sv39
+axis armhf
+axis amd64-la57
+axis amd64-unstable
+axis amd64-experimental
+queue qemu-system "$k/qemu-system.sh" "$bin" "$scratch/runs"
+[ -z "$kernel_new" ] ||
+  queue qemu-system-trixie env KERNEL_DEB="$kernel_new" "$k/qemu-system.sh" "$bin" "$scratch/runs"
+axis amd64-4lvl
+axis amd64-ia32
+queue uml "$k/uml.sh" "$bin" "$scratch/runs"
+[ -z "$uml_new" ] ||
+  queue uml-trixie env UML="$uml_new/usr/bin/linux.uml" UML_LIBC="$uml_libc" "$k/uml.sh" "$bin" "$scratch/runs"
+queue qemu-user "$k/qemu-user.sh" "$bin" "$scratch/runs"
+if [ -n "$bin_a64" ]; then
+  queue qemu-user-aarch64 "$k/qemu-user.sh" "$bin_a64" "$scratch/runs"
+else
+  not_run qemu-user-aarch64 "the aarch64 build failed (logs/build-aarch64.log)"
+fi
+if [ -n "$qemu_user_new" ]; then
+  queue qemu-user-trixie env QEMU_USER="$qemu_user_new/usr/bin/qemu-x86_64" \
+    "$k/qemu-user.sh" "$bin" "$scratch/runs"
+  [ -z "$bin_a64" ] ||
+    queue qemu-user-trixie-aarch64 env QEMU_USER="$qemu_user_new/usr/bin/qemu-aarch64" \
+      "$k/qemu-user.sh" "$bin_a64" "$scratch/runs"
+fi
+axis i686
+wait
 
 # Collect: reports/matrix/runs/ is replaced by this run's results, so that the merged
 # report is one matrix run, never a mix with stale runs.
@@ -196,8 +244,13 @@ sed 's/^/matrix: gate: /' "$scratch/logs/gate.log" | grep -v '^matrix: gate:   n
 
 echo
 printf '%-26s %8s  %s\n' runner seconds result
-for row in "${rows[@]}"; do
-  IFS=$'\t' read -r label secs what <<<"$row"
+skipped=()
+for f in "$scratch"/rows/*; do
+  IFS=$'\t' read -r label secs what kind <"$f"
+  case $kind in
+    skipped) skipped+=("$label") ;;
+    broken) broken=1 ;;
+  esac
   # One line per run of the runner (gVisor makes one per platform and mode).
   while IFS= read -r part; do
     printf '%-26s %8s  %s\n' "$label" "$secs" "$part"
@@ -205,5 +258,6 @@ for row in "${rows[@]}"; do
   done < <(printf '%s\n' "$what" | sed 's/; /\n/g')
 done
 [ ${#skipped[@]} -eq 0 ] || echo "skipped: ${skipped[*]}"
+echo "wall time: $(awk -v a="$matrix_start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.0f", b - a}') s with $jobs_max runners at a time"
 echo "logs: $scratch/logs/"
 exit "$broken"

@@ -28,6 +28,8 @@ suite=${FETCH_SUITE:-trixie}
 base=$(readlink -f target)/apt-newer
 [ "$suite" = trixie ] || base=$base-$suite
 seed_downloads "$(basename "$base")"
+# One fetch of a suite at a time (the matrix runs runners side by side).
+lock_target "$(basename "$base")"
 mkdir -p "$base/etc/parts" "$base/etc/sources.list.d" "$base/etc/preferences.d" \
   "$base/state/lists/partial" "$base/cache/archives/partial" "$base/debs" "$base/unpacked"
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg

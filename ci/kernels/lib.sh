@@ -14,10 +14,30 @@ runner_args() {
   outdir=$(readlink -f "$2")
 }
 
+# lock_target NAME: takes an exclusive lock on target/.NAME.lock in this checkout (made
+# here, never a shared /tmp name), held until unlock_target or the process's exit: the
+# matrix runs two runners at a time, and two apt-gets, downloads or unpacks of one thing
+# must not overlap. A holder only runs the one locked step, so no two locks wait on each
+# other.
+lock_target() {
+  local dir
+  dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/target
+  mkdir -p "$dir"
+  exec {lock_fd}>>"$dir/.$1.lock"
+  flock "$lock_fd"
+}
+unlock_target() { exec {lock_fd}>&-; }
+
 # need_pkgs CMD:PKG...: apt-get installs the packages whose command is missing; skips when
 # that fails.
 need_pkgs() {
   local want=() pair
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null || want+=("${pair#*:}")
+  done
+  [ ${#want[@]} -eq 0 ] && return 0
+  lock_target apt
+  want=()
   for pair in "$@"; do
     command -v "${pair%%:*}" >/dev/null || want+=("${pair#*:}")
   done
@@ -27,6 +47,7 @@ need_pkgs() {
   apt-get install -y -q "${want[@]}" >/dev/null 2>&1 ||
     { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q "${want[@]}" >/dev/null 2>&1; } ||
     skip "cannot apt-get install ${want[*]}"
+  unlock_target
 }
 
 # need_init BINARY: skips unless BINARY is static and has mmapconf's PID-1 mode (it reads
@@ -114,6 +135,8 @@ if [ -n "${MMAPCONF_CASES:-}" ]; then cases_args=(--cases "$(readlink -f "$MMAPC
 kernel_unpack() {
   local deb=$1 d
   kdir=$2/$(basename "$deb" .deb)
+  local locked=
+  if ! [ -d "$kdir/pkg" ]; then lock_target kernel-unpack; locked=1; fi
   if ! [ -d "$kdir/pkg" ]; then
     rm -rf "$kdir"
     mkdir -p "$kdir"
@@ -124,6 +147,7 @@ kernel_unpack() {
     done
     mv "$kdir/pkg.part" "$kdir/pkg"
   fi
+  [ -z "$locked" ] || unlock_target
   # Debian 14 keeps config and image in /usr/lib/modules/<release>/.
   kconfig=$(ls "$kdir"/pkg/boot/config-* "$kdir"/pkg/usr/lib/modules/*/config 2>/dev/null | head -1 || true)
   krel=${kconfig##*/config-}
@@ -218,7 +242,8 @@ SH
 # so the runtime's own planner picks the cases), which are compiled statically for ARCH
 # (musl-gcc -static for the host's arch, else cc -static; aarch64-linux-gnu-gcc -static
 # for aarch64 elsewhere; each object is cached by its source's SHA-256 under
-# OUTDIR/.repro-cache/ARCH, so the runs of one runtime compile once), then run there
+# target/repro-cache/ARCH, or $MMAPCONF_REPRO_CACHE/ARCH, so a runtime's runs and later
+# matrix runs compile once), then run there
 # (`repro --run-bins`, each as `VIA BIN` when VIA is not empty) into RUNDIR/repro.json,
 # and `repro --compare` writes RUNDIR/repro-compare.txt and prints its tally. Never fails
 # the runner (the kernel's verdicts are the runner's exit status): a missing compiler or
@@ -226,7 +251,7 @@ SH
 # repro_args (more words for --run-bins, e.g. -j 1).
 repro_args=()
 repro_on() {
-  local rundir=$1 arch=$2 via=$3 name cc scratch n rc
+  local rundir=$1 arch=$2 via=$3 name cc scratch n rc cache
   shift 3
   name=$(basename "$rundir")
   [ "${MMAPCONF_REPRO:-1}" != 0 ] || return 0
@@ -242,7 +267,9 @@ repro_on() {
   fi
   scratch=$outdir/.repro/$name
   rm -rf "$scratch"
-  mkdir -p "$scratch/src" "$scratch/bin" "$outdir/.repro-cache/$arch"
+  # The compiled reproducers are kept across matrix runs, by compiler and source hash.
+  cache=${MMAPCONF_REPRO_CACHE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/target/repro-cache}/$arch
+  mkdir -p "$scratch/src" "$scratch/bin" "$cache"
   if ! "$@" "${cases_args[@]}" repro --all --out "$scratch/src" >"$scratch/gen.log" 2>&1; then
     echo "$runner: $name: reproducers not run: repro --all failed: $(tail -1 "$scratch/gen.log")"
     return 0
@@ -250,7 +277,7 @@ repro_on() {
   # One compiler per CPU; a file that does not build is named in build.log, left out, and
   # shows as "no reproducer ran here" in the comparison.
   find "$scratch/src" -name '*.c' -print0 |
-    REPRO_CC=$cc REPRO_CACHE=$outdir/.repro-cache/$arch REPRO_BIN=$scratch/bin \
+    REPRO_CC=$cc REPRO_CACHE=$cache REPRO_BIN=$scratch/bin \
       xargs -0 -r -P "$(nproc)" -n 8 bash -c '
         for src; do
           id=$(basename "$src" .c)
