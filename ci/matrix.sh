@@ -158,8 +158,14 @@ axis() {
 # The host alone first: nothing else competes with its timing-sensitive cases.
 one 00 host host_run
 
+# Longest first (seconds measured on this machine, two at a time), so that the short ones
+# fill the gaps at the end.
+axis ppc64el
+axis s390x
+
 # Newer versions from Debian trixie, unpacked under target/apt-newer/ (never installed);
-# fetched here, one at a time, before the runners that use them start.
+# fetched here, one at a time, while the first two runners (which fetch their own
+# kernels) run, and before the runners that use them start.
 newer() { "$k/fetch-newer.sh" "$@" 2>>"$scratch/logs/fetch-newer.log" | tail -1; }
 runsc_new='' uml_new='' uml_libc='' qemu_user_new='' kernel_new=''
 if [ -z "${MATRIX_NO_NEWER:-}" ]; then
@@ -171,13 +177,9 @@ if [ -z "${MATRIX_NO_NEWER:-}" ]; then
   kernel_new=$(newer --deb linux-image-amd64) || kernel_new=''
 fi
 
-# Longest first (seconds measured on this machine, two at a time), so that the short ones
-# fill the gaps at the end.
-axis ppc64el
 queue gvisor "$k/gvisor.sh" "$bin" "$scratch/runs"
 [ -z "$runsc_new" ] ||
   queue gvisor-trixie env RUNSC="$runsc_new/usr/bin/runsc" "$k/gvisor.sh" "$bin" "$scratch/runs"
-axis s390x
 # Debian trixie's 16 KiB-page arm64 kernel (fetched by the runner itself).
 if [ -n "$bin_a64" ] && [ -z "${MATRIX_NO_NEWER:-}" ]; then
   queue qemu-system-aarch64 "$k/qemu-system-aarch64.sh" "$bin_a64" "$scratch/runs"

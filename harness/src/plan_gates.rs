@@ -1,6 +1,6 @@
 //! Whether a case applies on this host beyond its `os`: its architecture gate, the kernel
 //! release it needs, and the facilities its steps read (the lock count in /proc) or its setup
-//! calls need (prctl's MDWE options). Each "no" is a reason the report shows as not
+//! calls need (prctl's MDWE options, mseal). Each "no" is a reason the report shows as not
 //! applicable.
 
 use crate::host::Host;
@@ -34,6 +34,9 @@ pub fn not_here(case: &Case, os: Os, host: &Host) -> Option<String> {
         }
     }
     if let Some(why) = mdwe_missing(case, os, knows_mdwe) {
+        return Some(why);
+    }
+    if let Some(why) = setup_mseal_missing(case, os, knows_mseal) {
         return Some(why);
     }
     if case
@@ -73,6 +76,49 @@ fn mdwe_missing(case: &Case, os: Os, knows: impl FnOnce() -> Result<(), String>)
         return None;
     }
     knows().err()
+}
+
+/// Why a case that seals memory in its setup cannot run here, if it cannot: `knows` asks
+/// the running kernel, only for such a case on Linux. A case whose call is mseal runs
+/// anyway: ENOSYS there is the runtime's answer to the call under test.
+fn setup_mseal_missing(
+    case: &Case,
+    os: Os,
+    knows: impl FnOnce() -> Result<(), String>,
+) -> Option<String> {
+    let seals = case.setup.iter().any(|c| matches!(c, Call::Mseal { .. }));
+    if !seals || os != Os::Linux {
+        return None;
+    }
+    knows().err()
+}
+
+/// Whether mseal exists here. Linux has it from 6.10 (the case's kernel gate says so), but a
+/// runtime that re-implements the syscalls may not (qemu-user 7.2 and 10.0 answer ENOSYS),
+/// and the setup call would then fail as harness trouble. mseal of length 0 at a page-aligned
+/// address seals nothing and returns 0 where the call exists.
+#[cfg(target_os = "linux")]
+fn knows_mseal() -> Result<(), String> {
+    static ANSWER: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    ANSWER
+        .get_or_init(|| {
+            // 462 in the generic table and every table that has mseal.
+            // SAFETY: a zero-length mseal touches no mapping.
+            let r = unsafe { libc::syscall(462, 0usize, 0usize, 0usize) };
+            if r == 0 {
+                return Ok(());
+            }
+            let e = std::io::Error::last_os_error();
+            Err(format!(
+                "mseal(NULL, 0, 0) fails here ({e}): this kernel or runtime has no mseal to seal the case's mapping with in setup"
+            ))
+        })
+        .clone()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn knows_mseal() -> Result<(), String> {
+    Err("mseal is Linux's".into())
 }
 
 /// Whether prctl knows the MDWE options here. A kernel from 6.3 does, but a runtime that
@@ -132,6 +178,23 @@ mod tests {
         let why = mdwe_missing(&c, Os::Linux, || Err("prctl says EINVAL".into()));
         assert_eq!(why.as_deref(), Some("prctl says EINVAL"));
         assert_eq!(mdwe_missing(&c, Os::Linux, || Ok(())), None);
+    }
+
+    #[test]
+    fn a_case_that_seals_in_setup_is_not_applicable_where_mseal_is_missing_but_one_that_calls_it_runs()
+     {
+        let sets = case(&format!(
+            "mapping = [{{ name = \"m\", len = \"1p\" }}]\nsetup = [{{ fn = \"mseal\", addr = \"mapping.m\", len = \"1p\", flags = \"0\" }}]\n{MAP}"
+        ));
+        let why = super::setup_mseal_missing(&sets, Os::Linux, || Err("ENOSYS".into()));
+        assert_eq!(why.as_deref(), Some("ENOSYS"));
+        let calls = case(
+            "mapping = [{ name = \"m\", len = \"1p\" }]\n\n[case.call]\nfn = \"mseal\"\naddr = \"mapping.m\"\nlen = \"1p\"\nflags = \"0\"\n\n[case.expect]\nresult = \"ok\"\n",
+        );
+        assert_eq!(
+            super::setup_mseal_missing(&calls, Os::Linux, || Err("ENOSYS".into())),
+            None
+        );
     }
 
     #[test]
