@@ -116,6 +116,22 @@ pub fn run_all_with(
     )
 }
 
+/// Each worker thread's stack (std's default, stated so the limit check in run_pool is exact).
+const WORKER_STACK: usize = 2 << 20;
+
+/// The soft RLIMIT_AS in bytes, when one is set.
+fn address_space_limit() -> Option<u64> {
+    // FreeBSD's RLIMIT_AS is its RLIMIT_VMEM.
+    #[cfg(target_os = "freebsd")]
+    let which = nix::sys::resource::Resource::RLIMIT_VMEM;
+    #[cfg(not(target_os = "freebsd"))]
+    let which = nix::sys::resource::Resource::RLIMIT_AS;
+    let (soft, _) = nix::sys::resource::getrlimit(which).ok()?;
+    // rlim_t is unsigned on Linux and signed on FreeBSD.
+    #[allow(clippy::unnecessary_cast)]
+    (soft != nix::sys::resource::RLIM_INFINITY).then_some(soft as u64)
+}
+
 /// The worker pool under [`run_all_with`], over any way of running one case.
 pub fn run_pool(
     cases: &[Case],
@@ -126,6 +142,19 @@ pub fn run_pool(
     slow: &(dyn Fn(&str, Duration) + Sync),
 ) -> Result<Vec<CaseResult>, String> {
     let jobs = jobs.clamp(1, cases.len().max(1));
+    // Stacks that cannot fit in the address-space limit are refused before any starts: at
+    // the edge of RLIMIT_AS a thread's start may fail inside an allocation, which aborts
+    // the process instead of returning an error.
+    if let Some(limit) = address_space_limit() {
+        let need = (jobs as u64).saturating_mul(WORKER_STACK as u64 + 64 * 1024);
+        if need > limit / 2 {
+            return Err(format!(
+                "cannot start worker thread stacks for {jobs} jobs ({} MiB) within half the address-space limit (RLIMIT_AS {} MiB); run with a smaller -j",
+                need >> 20,
+                limit >> 20
+            ));
+        }
+    }
     let next = AtomicUsize::new(0);
     let finished = AtomicUsize::new(0);
     let mut slots: Vec<Option<CaseResult>> = vec![None; cases.len()];
@@ -163,7 +192,10 @@ pub fn run_pool(
                 finished.fetch_add(1, Ordering::Relaxed);
                 all_done.notify_all();
             };
-            if let Err(e) = std::thread::Builder::new().spawn_scoped(s, worker) {
+            if let Err(e) = std::thread::Builder::new()
+                .stack_size(WORKER_STACK)
+                .spawn_scoped(s, worker)
+            {
                 return Some(format!(
                     "cannot start worker thread {} of {jobs}: {e}; run with a smaller -j",
                     w + 1
