@@ -1503,6 +1503,57 @@ REPRO_UNUSED static int release_in(const char *range)
 	return 1;
 }
 
+/* The architecture this file was compiled for, in Rust's target_arch spelling (the
+ * names a case file uses). */
+REPRO_UNUSED static const char *build_arch(void)
+{
+#if defined(__x86_64__)
+	return "x86_64";
+#elif defined(__i386__)
+	return "x86";
+#elif defined(__aarch64__)
+	return "aarch64";
+#elif defined(__arm__)
+	return "arm";
+#elif defined(__powerpc64__)
+	return "powerpc64";
+#elif defined(__s390x__)
+	return "s390x";
+#elif defined(__riscv) && __riscv_xlen == 64
+	return "riscv64";
+#elif defined(__loongarch64)
+	return "loongarch64";
+#else
+	return "unknown";
+#endif
+}
+
+/* Whether this build's architecture is one of LIST ("x86,arm"). */
+REPRO_UNUSED static int arch_in(const char *list)
+{
+	const char *me = build_arch();
+	size_t n = strlen(me);
+	for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, me, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* Whether the process runs with ABI ("native64", "native32", "compat32"): a 32-bit build
+ * is compat where the kernel's machine (uname -m) is a 64-bit one. */
+REPRO_UNUSED static int abi_is(const char *abi)
+{
+	struct utsname u;
+	const char *now = "native64";
+	if (sizeof(void *) == 4) {
+		now = "native32";
+		if (uname(&u) == 0 && (strstr(u.machine, "64") || strcmp(u.machine, "armv8l") == 0 ||
+					 strcmp(u.machine, "s390x") == 0))
+			now = "compat32";
+	}
+	return strcmp(now, abi) == 0;
+}
+
 /* The judge's rule: the clause's outcome passes; a recorded deviation's is known. */
 REPRO_UNUSED static inline int judge_one(const struct outcome *o, const struct expect *want, const struct expect *dev)
 {
