@@ -98,11 +98,11 @@ one() {
     # The runners' lines "RUNNER: RUN: N cases: TALLY" (one per run) and any platform
     # they skipped.
     0 | 1) what=$(grep -E '^[a-z0-9-]+: ([^ ]+: [0-9]+ cases: |.* skipped$)' "$scratch/logs/$label.log" |
-                    sed 's/^[a-z0-9-]*: //' | paste -sd ';' | sed 's/;/; /g') ;;
-    77) what=$(grep -m1 ': skipped: ' "$scratch/logs/$label.log" | sed 's/^.*: skipped: /skipped: /')
+                    sed 's/^[a-z0-9-]*: //' | paste -sd ';' | sed 's/;/; /g' || true) ;;
+    77) what=$(grep -m1 ': skipped: ' "$scratch/logs/$label.log" | sed 's/^.*: skipped: /skipped: /' || true)
         what=${what:-skipped}
         kind=skipped ;;
-    *) what="exit $rc: $(grep -v '^\[' "$scratch/logs/$label.log" | tail -1)"
+    *) what="exit $rc: $(grep -v '^\[' "$scratch/logs/$label.log" | tail -1 || true)"
        kind=broken ;;
   esac
   printf '%s\t%s\t%s\t%s\n' "$label" "$secs" "$what" "$kind" >"$scratch/rows/$seq-$label"
