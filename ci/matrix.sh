@@ -214,6 +214,11 @@ if [ -n "$qemu_user_new" ]; then
 fi
 axis i686
 wait
+# Every runner (the host's and the queued ones) leaves a row; one that did not died early.
+if [ "$(find "$scratch/rows" -type f | wc -l)" -lt $((seq_no + 1)) ]; then
+  echo "matrix: $((seq_no + 1 - $(find "$scratch/rows" -type f | wc -l))) runner(s) left no row: see $scratch/logs/"
+  broken=1
+fi
 
 # Collect: reports/matrix/runs/ is replaced by this run's results, so that the merged
 # report is one matrix run, never a mix with stale runs.
