@@ -18,6 +18,8 @@ set -euo pipefail
 runner=gvisor
 . "$(dirname "$0")/lib.sh"
 runner_args "$@"
+run_tmp=''
+trap '[ -z "$run_tmp" ] || rm -rf "$run_tmp"' EXIT
 
 [ "$(id -u)" = 0 ] || skip "runsc needs root here (this is uid $(id -u))"
 runsc=${RUNSC:-runsc}
@@ -69,12 +71,16 @@ for platform in "${platforms[@]}"; do
     under="gVisor runsc $ver, $platform platform"
     [ "$mode" = rootless ] && under+=", --rootless"
     under+=", on $(uname -sr)"
+    # A TMPDIR of the run's own: flock and pids inside a sandbox are the sandbox's, so a
+    # second sandbox (the matrix runs two runners at a time) saw this run's work
+    # directories as stale and removed them (cases BROKEN with ENOENT, seen here).
+    run_tmp=$(mktemp -d -p "$outdir" ".tmp-$name.XXXXXX")
     start=$(now)
     set +e
     # mmapconf is the sandbox's PID 1; given a subcommand it does not take itself for a
     # VM's init. Output goes to files in the run's directory; the tally comes from the
     # results below.
-    timeout -k 5 120 "$runsc" "${flags[@]}" do "${do_flags[@]}" -- \
+    TMPDIR=$run_tmp timeout -k 5 120 "$runsc" "${flags[@]}" do "${do_flags[@]}" -- \
       "$bin" "${cases_args[@]}" run --out "$outdir/$name" --under "$under" \
       >"$outdir/$name/stdout.txt" 2>"$outdir/$name/stderr.txt"
     rc=$?
@@ -83,6 +89,7 @@ for platform in "${platforms[@]}"; do
     ran=$((ran + 1))
     if [ "$rc" = 2 ]; then
       tail -3 "$outdir/$name/stderr.txt"
+      rm -rf "$run_tmp"
       worst=2
       continue
     fi
@@ -92,8 +99,9 @@ for platform in "${platforms[@]}"; do
     set -e
     # The reproducers in the same sandbox (the host's / is its root, so they are built on
     # the host and run in place): repro.json and repro-compare.txt beside results.json.
-    repro_on "$outdir/$name" "$(uname -m)" "" \
+    TMPDIR=$run_tmp repro_on "$outdir/$name" "$(uname -m)" "" \
       timeout -k 5 900 "$runsc" "${flags[@]}" do "${do_flags[@]}" -- "$bin"
+    rm -rf "$run_tmp"
     if [ "$frc" -gt "$worst" ] && [ "$worst" != 2 ]; then worst=$frc; fi
   done
 done
