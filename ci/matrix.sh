@@ -7,8 +7,8 @@
 # Usage: ci/matrix.sh [SCRATCH]   (default SCRATCH: target/matrix, emptied first)
 # Needs: Debian 12 x86_64 as root (the runners apt-get what they need; the newer ones
 # download .debs from Debian trixie into target/ with a private apt configuration), a Rust
-# toolchain. About 17 minutes on 2 cores without KVM (26 runs, two at a time), most of it
-# in qemu-system under TCG and gVisor's ptrace platform.
+# toolchain. On 2 cores without KVM (26 runs, two at a time): about 9 minutes of runners
+# with downloads cached, 17 the first time; most of it qemu-system under TCG and gVisor.
 # Optional env: MMAPCONF_BIN / MMAPCONF_BIN_AARCH64 (use these static binaries instead of
 # building them), MMAPCONF_CASES=DIR (for binaries without embedded cases; the PID-1
 # runners cannot use it), MATRIX_NO_NEWER=1 (skip the trixie downloads).
