@@ -80,8 +80,10 @@ for platform in "${platforms[@]}"; do
     # mmapconf is the sandbox's PID 1; given a subcommand it does not take itself for a
     # VM's init. Output goes to files in the run's directory; the tally comes from the
     # results below.
-    TMPDIR=$run_tmp timeout -k 5 120 "$runsc" "${flags[@]}" do "${do_flags[@]}" -- \
-      "$bin" "${cases_args[@]}" run --out "$outdir/$name" --under "$under" \
+    # (Given to mmapconf inside the sandbox, not to runsc: runsc do keeps its own bundle in
+    # TMPDIR, which its sandbox process must reach.)
+    timeout -k 5 120 "$runsc" "${flags[@]}" do "${do_flags[@]}" -- \
+      env TMPDIR="$run_tmp" "$bin" "${cases_args[@]}" run --out "$outdir/$name" --under "$under" \
       >"$outdir/$name/stdout.txt" 2>"$outdir/$name/stderr.txt"
     rc=$?
     set -e
@@ -99,8 +101,8 @@ for platform in "${platforms[@]}"; do
     set -e
     # The reproducers in the same sandbox (the host's / is its root, so they are built on
     # the host and run in place): repro.json and repro-compare.txt beside results.json.
-    TMPDIR=$run_tmp repro_on "$outdir/$name" "$(uname -m)" "" \
-      timeout -k 5 900 "$runsc" "${flags[@]}" do "${do_flags[@]}" -- "$bin"
+    repro_on "$outdir/$name" "$(uname -m)" "" \
+      timeout -k 5 900 "$runsc" "${flags[@]}" do "${do_flags[@]}" -- env TMPDIR="$run_tmp" "$bin"
     rm -rf "$run_tmp"
     if [ "$frc" -gt "$worst" ] && [ "$worst" != 2 ]; then worst=$frc; fi
   done
