@@ -215,8 +215,9 @@ fi
 axis i686
 wait
 # Every runner (the host's and the queued ones) leaves a row; one that did not died early.
-if [ "$(find "$scratch/rows" -type f | wc -l)" -lt $((seq_no + 1)) ]; then
-  echo "matrix: $((seq_no + 1 - $(find "$scratch/rows" -type f | wc -l))) runner(s) left no row: see $scratch/logs/"
+n_rows=$(find "$scratch/rows" -type f | wc -l)
+if [ "$n_rows" -lt $((seq_no + 1)) ]; then
+  echo "matrix: $((seq_no + 1 - n_rows)) runner(s) left no row: see $scratch/logs/"
   broken=1
 fi
 

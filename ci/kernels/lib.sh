@@ -28,25 +28,31 @@ lock_target() {
 }
 unlock_target() { exec {lock_fd}>&-; }
 
-# need_pkgs CMD:PKG...: apt-get installs the packages whose command is missing; skips when
-# that fails.
-need_pkgs() {
-  local want=() pair
-  for pair in "$@"; do
-    command -v "${pair%%:*}" >/dev/null || want+=("${pair#*:}")
-  done
-  [ ${#want[@]} -eq 0 ] && return 0
-  lock_target apt
+# missing_pkgs CMD:PKG...: sets want to the packages whose command is missing.
+missing_pkgs() {
+  local pair
   want=()
   for pair in "$@"; do
     command -v "${pair%%:*}" >/dev/null || want+=("${pair#*:}")
   done
+}
+
+# need_pkgs CMD:PKG...: apt-get installs the packages whose command is missing; skips when
+# that fails.
+need_pkgs() {
+  local want
+  missing_pkgs "$@"
   [ ${#want[@]} -eq 0 ] && return 0
-  echo "$runner: apt-get install ${want[*]}" >&2
-  # A fresh machine may have no package lists yet: update once, then try again.
-  apt-get install -y -q "${want[@]}" >/dev/null 2>&1 ||
-    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q "${want[@]}" >/dev/null 2>&1; } ||
-    skip "cannot apt-get install ${want[*]}"
+  lock_target apt
+  # Another runner may have installed them while this one waited for the lock.
+  missing_pkgs "$@"
+  if [ ${#want[@]} -gt 0 ]; then
+    echo "$runner: apt-get install ${want[*]}" >&2
+    # A fresh machine may have no package lists yet: update once, then try again.
+    apt-get install -y -q "${want[@]}" >/dev/null 2>&1 ||
+      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q "${want[@]}" >/dev/null 2>&1; } ||
+      skip "cannot apt-get install ${want[*]}"
+  fi
   unlock_target
 }
 

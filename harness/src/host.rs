@@ -72,12 +72,15 @@ impl Host {
     }
 
     /// Native or compat: a 32-bit build on a 64-bit kernel is compat. The kernel's machine
-    /// is read when asked (it is not a host fact of the schema).
+    /// is not a host fact of the schema: it is read once per process, when first asked.
     pub fn abi(&self) -> crate::model::Abi {
-        let machine = nix::sys::utsname::uname()
-            .map(|u| u.machine().to_string_lossy().into_owned())
-            .unwrap_or_default();
-        crate::model::Abi::of(self.word_bits, &machine)
+        static MACHINE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let machine = MACHINE.get_or_init(|| {
+            nix::sys::utsname::uname()
+                .map(|u| u.machine().to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        crate::model::Abi::of(self.word_bits, machine)
     }
 
     pub fn is_root(&self) -> bool {

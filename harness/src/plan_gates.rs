@@ -33,10 +33,7 @@ pub fn not_here(case: &Case, os: Os, host: &Host) -> Option<String> {
             ));
         }
     }
-    if let Some(why) = mdwe_missing(case, os, knows_mdwe) {
-        return Some(why);
-    }
-    if let Some(why) = setup_mseal_missing(case, os, knows_mseal) {
+    if let Some(why) = setup_missing(case, os, has_here) {
         return Some(why);
     }
     if case
@@ -67,89 +64,80 @@ pub fn not_here(case: &Case, os: Os, host: &Host) -> Option<String> {
     None
 }
 
-/// Why a case that sets MDWE (as its call or in setup) cannot run here, if it cannot:
-/// `knows` asks the running kernel, only for such a case on Linux.
-fn mdwe_missing(case: &Case, os: Os, knows: impl FnOnce() -> Result<(), String>) -> Option<String> {
-    let sets_mdwe = matches!(case.call, Call::Mdwe { .. })
-        || case.setup.iter().any(|c| matches!(c, Call::Mdwe { .. }));
-    if !sets_mdwe || os != Os::Linux {
-        return None;
-    }
-    knows().err()
+/// A facility a setup call needs from the running kernel or runtime, beyond the release a
+/// case's kernel gate asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SetupNeed {
+    /// prctl's memory-deny-write-execute options (Linux 6.3).
+    Mdwe,
+    /// The mseal call (Linux 6.10).
+    Mseal,
 }
 
-/// Why a case that seals memory in its setup cannot run here, if it cannot: `knows` asks
-/// the running kernel, only for such a case on Linux. A case whose call is mseal runs
-/// anyway: ENOSYS there is the runtime's answer to the call under test.
-fn setup_mseal_missing(
+/// Why a case's setup cannot be made here, if it cannot: the first of its setup calls whose
+/// facility `has` says is missing (asked only for such calls, on Linux). A setup call that
+/// failed would be harness trouble (BROKEN) for a runtime that re-implements the syscalls
+/// and lacks the call (qemu-user: PR_GET_MDWE gives EINVAL, mseal ENOSYS). The call under
+/// test is never gated: what it returns is the runtime's answer.
+fn setup_missing(
     case: &Case,
     os: Os,
-    knows: impl FnOnce() -> Result<(), String>,
+    has: impl Fn(SetupNeed) -> Result<(), String>,
 ) -> Option<String> {
-    let seals = case.setup.iter().any(|c| matches!(c, Call::Mseal { .. }));
-    if !seals || os != Os::Linux {
+    if os != Os::Linux {
         return None;
     }
-    knows().err()
+    case.setup.iter().find_map(|c| {
+        let need = match c {
+            Call::Mdwe { .. } => SetupNeed::Mdwe,
+            Call::Mseal { .. } => SetupNeed::Mseal,
+            _ => return None,
+        };
+        has(need).err()
+    })
 }
 
-/// Whether mseal exists here. Linux has it from 6.10 (the case's kernel gate says so), but a
-/// runtime that re-implements the syscalls may not (qemu-user 7.2 and 10.0 answer ENOSYS),
-/// and the setup call would then fail as harness trouble. mseal of length 0 at a page-aligned
-/// address seals nothing and returns 0 where the call exists.
+/// Whether this kernel or runtime has `need`, asked once per process by a call that
+/// changes nothing.
 #[cfg(target_os = "linux")]
-fn knows_mseal() -> Result<(), String> {
-    static ANSWER: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-    ANSWER
-        .get_or_init(|| {
-            // 462 in the generic table and every table that has mseal.
-            // SAFETY: a zero-length mseal touches no mapping.
-            let r = unsafe { libc::syscall(462, 0usize, 0usize, 0usize) };
-            if r == 0 {
-                return Ok(());
-            }
-            let e = std::io::Error::last_os_error();
-            Err(format!(
-                "mseal(NULL, 0, 0) fails here ({e}): this kernel or runtime has no mseal to seal the case's mapping with in setup"
-            ))
-        })
-        .clone()
+fn has_here(need: SetupNeed) -> Result<(), String> {
+    use std::sync::OnceLock;
+    static MDWE: OnceLock<Result<(), String>> = OnceLock::new();
+    static MSEAL: OnceLock<Result<(), String>> = OnceLock::new();
+    let (cell, what): (_, &str) = match need {
+        SetupNeed::Mdwe => (
+            &MDWE,
+            "prctl(PR_GET_MDWE) fails here ({e}): this kernel or runtime has no memory-deny-write-execute control to set up",
+        ),
+        SetupNeed::Mseal => (
+            &MSEAL,
+            "mseal(NULL, 0, 0) fails here ({e}): this kernel or runtime has no mseal to seal the case's mapping with in setup",
+        ),
+    };
+    cell.get_or_init(|| {
+        let r = match need {
+            // SAFETY: PR_GET_MDWE takes no pointer and only reads the process's state.
+            SetupNeed::Mdwe => i64::from(unsafe { libc::prctl(libc::PR_GET_MDWE, 0, 0, 0, 0) }),
+            // A zero-length mseal at a page-aligned address seals nothing.
+            SetupNeed::Mseal => crate::exec::locks::mseal(0, 0, 0),
+        };
+        if r >= 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        Err(what.replace("{e}", &e.to_string()))
+    })
+    .clone()
 }
 
 #[cfg(not(target_os = "linux"))]
-fn knows_mseal() -> Result<(), String> {
-    Err("mseal is Linux's".into())
-}
-
-/// Whether prctl knows the MDWE options here. A kernel from 6.3 does, but a runtime that
-/// re-implements prctl may not (qemu-user 7.2 answers EINVAL), and the case's setup call
-/// would then fail as harness trouble. PR_GET_MDWE only reads the process's state.
-#[cfg(target_os = "linux")]
-fn knows_mdwe() -> Result<(), String> {
-    static ANSWER: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-    ANSWER
-        .get_or_init(|| {
-            // SAFETY: PR_GET_MDWE takes no pointer and changes nothing.
-            let r = unsafe { libc::prctl(libc::PR_GET_MDWE, 0, 0, 0, 0) };
-            if r >= 0 {
-                return Ok(());
-            }
-            let e = std::io::Error::last_os_error();
-            Err(format!(
-                "prctl(PR_GET_MDWE) fails here ({e}): this kernel or runtime has no memory-deny-write-execute control to set up"
-            ))
-        })
-        .clone()
-}
-
-#[cfg(not(target_os = "linux"))]
-fn knows_mdwe() -> Result<(), String> {
-    Err("prctl(PR_SET_MDWE) is Linux's".into())
+fn has_here(need: SetupNeed) -> Result<(), String> {
+    Err(format!("{need:?} is Linux's"))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{mdwe_missing, reports_locked};
+    use super::{SetupNeed, reports_locked, setup_missing};
     use crate::load::parse_file;
     use crate::names::Os;
     use crate::registry::Registry;
@@ -175,9 +163,12 @@ mod tests {
         let c = case(&format!(
             "setup = [{{ fn = \"mdwe\", flags = \"PR_MDWE_REFUSE_EXEC_GAIN\" }}]\n{MAP}"
         ));
-        let why = mdwe_missing(&c, Os::Linux, || Err("prctl says EINVAL".into()));
+        let why = setup_missing(&c, Os::Linux, |n| {
+            assert_eq!(n, SetupNeed::Mdwe);
+            Err("prctl says EINVAL".into())
+        });
         assert_eq!(why.as_deref(), Some("prctl says EINVAL"));
-        assert_eq!(mdwe_missing(&c, Os::Linux, || Ok(())), None);
+        assert_eq!(setup_missing(&c, Os::Linux, |_| Ok(())), None);
     }
 
     #[test]
@@ -186,27 +177,25 @@ mod tests {
         let sets = case(&format!(
             "mapping = [{{ name = \"m\", len = \"1p\" }}]\nsetup = [{{ fn = \"mseal\", addr = \"mapping.m\", len = \"1p\", flags = \"0\" }}]\n{MAP}"
         ));
-        let why = super::setup_mseal_missing(&sets, Os::Linux, || Err("ENOSYS".into()));
+        let why = setup_missing(&sets, Os::Linux, |n| {
+            assert_eq!(n, SetupNeed::Mseal);
+            Err("ENOSYS".into())
+        });
         assert_eq!(why.as_deref(), Some("ENOSYS"));
         let calls = case(
             "mapping = [{ name = \"m\", len = \"1p\" }]\n\n[case.call]\nfn = \"mseal\"\naddr = \"mapping.m\"\nlen = \"1p\"\nflags = \"0\"\n\n[case.expect]\nresult = \"ok\"\n",
         );
         assert_eq!(
-            super::setup_mseal_missing(&calls, Os::Linux, || Err("ENOSYS".into())),
+            setup_missing(&calls, Os::Linux, |_| Err("ENOSYS".into())),
             None
         );
     }
 
     #[test]
-    fn a_case_that_does_not_set_mdwe_never_asks_the_kernel() {
+    fn a_case_with_no_such_setup_call_never_asks_the_kernel() {
         let c = case(MAP);
-        let asked = std::cell::Cell::new(false);
-        let why = mdwe_missing(&c, Os::Linux, || {
-            asked.set(true);
-            Err("no".into())
-        });
+        let why = setup_missing(&c, Os::Linux, |_| panic!("asked"));
         assert_eq!(why, None);
-        assert!(!asked.get());
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! leaves no case running; the next run removes the directories it left.
 
 mod child;
-mod locks;
+pub(crate) mod locks;
 pub mod signals;
 pub mod tmpfs;
 pub mod workdir;
