@@ -271,8 +271,9 @@ fn main() -> ExitCode {
             // Loading evaluated every expression; planning on every OS and page size finds
             // what only a whole case shows (an object too large, bytes that cannot apply).
             let mut defects = 0;
-            for c in &suite.cases {
-                for e in mmapconf::plan::check_everywhere(c) {
+            for (i, errors) in mmapconf::plan::check_all(&suite.cases) {
+                let c = &suite.cases[i];
+                for e in errors {
                     eprintln!("error: {}:{}:1: {e}", c.file.display(), c.line);
                     defects += 1;
                 }
