@@ -170,6 +170,8 @@ pub enum ObjectKind {
     PipeRead,
     PipeWrite,
     Socket,
+    /// An unconnected AF_INET stream socket: Linux maps it (TCP zero-copy receive).
+    TcpSocket,
     DevZero,
     DevNull,
     Memfd,
@@ -178,12 +180,13 @@ pub enum ObjectKind {
 }
 
 impl ObjectKind {
-    pub const ALL: [(&'static str, ObjectKind); 10] = [
+    pub const ALL: [(&'static str, ObjectKind); 11] = [
         ("file", ObjectKind::File),
         ("dir", ObjectKind::Dir),
         ("pipe-read", ObjectKind::PipeRead),
         ("pipe-write", ObjectKind::PipeWrite),
         ("socket", ObjectKind::Socket),
+        ("tcp-socket", ObjectKind::TcpSocket),
         ("dev-zero", ObjectKind::DevZero),
         ("dev-null", ObjectKind::DevNull),
         ("memfd", ObjectKind::Memfd),

@@ -227,7 +227,7 @@ table!(pub INHERIT, "minherit value",
 );
 
 table!(pub OPEN, "open flag",
-    common: [O_RDONLY, O_WRONLY, O_RDWR, O_APPEND],
+    common: [O_RDONLY, O_WRONLY, O_RDWR, O_APPEND, O_PATH],
     linux: [],
     freebsd: [],
 );

@@ -128,10 +128,11 @@ pub enum SetupCall {
     FamilyCall = 18,
     /// Filling a buffer step's pipe.
     Write = 19,
+    Socket = 20,
 }
 
 impl SetupCall {
-    const ALL: [SetupCall; 20] = [
+    const ALL: [SetupCall; 21] = [
         SetupCall::Unknown,
         SetupCall::Open,
         SetupCall::Pipe,
@@ -152,6 +153,7 @@ impl SetupCall {
         SetupCall::Read,
         SetupCall::FamilyCall,
         SetupCall::Write,
+        SetupCall::Socket,
     ];
 
     pub fn from_raw(v: u32) -> SetupCall {
@@ -168,6 +170,7 @@ impl SetupCall {
             SetupCall::Open => "open",
             SetupCall::Pipe => "pipe",
             SetupCall::Socketpair => "socketpair",
+            SetupCall::Socket => "socket",
             SetupCall::MemfdCreate => "memfd_create",
             SetupCall::ShmOpen => "shm_open",
             SetupCall::Ftruncate => "ftruncate",

@@ -273,6 +273,13 @@ impl Child<'_> {
                     }
                     fds[0]
                 }
+                ObjectKind::TcpSocket => {
+                    let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+                    if fd < 0 {
+                        return Err(SetupCall::Socket);
+                    }
+                    fd
+                }
                 ObjectKind::Memfd => {
                     let fd = memfd();
                     if fd < 0 {

@@ -295,6 +295,7 @@ impl Executor {
                 ObjectKind::PipeRead
                 | ObjectKind::PipeWrite
                 | ObjectKind::Socket
+                | ObjectKind::TcpSocket
                 | ObjectKind::ClosedFd => {}
             }
         }

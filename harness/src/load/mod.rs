@@ -898,6 +898,35 @@ read_from = "test"
         assert!(errs[0].msg.contains(msg), "{errs:?}");
     }
 
+    /// O_PATH joins a mode as O_APPEND does; alone it leaves the mode unsaid.
+    #[test]
+    fn o_path_is_an_open_flag_beside_exactly_one_mode() {
+        let file = |open: &str| {
+            GOOD.replace(
+                "{ kind = \"closed-fd\" }",
+                &format!("{{ kind = \"file\", size = \"1p\", open = \"{open}\" }}"),
+            )
+        };
+        let cases = load(&file("O_RDONLY|O_PATH")).unwrap();
+        let open = &cases[0].object.as_ref().unwrap().open.0;
+        assert_eq!(open, &["O_RDONLY".to_string(), "O_PATH".to_string()]);
+        let errs = load(&file("O_PATH")).unwrap_err();
+        assert!(errs[0].msg.contains("exactly one of O_RDONLY"), "{errs:?}");
+    }
+
+    #[test]
+    fn a_tcp_socket_object_loads_and_takes_no_open_mode() {
+        let tcp = GOOD.replace("closed-fd\" }", "tcp-socket\" }");
+        let cases = load(&tcp).unwrap();
+        assert_eq!(
+            cases[0].object.as_ref().unwrap().kind,
+            ObjectKind::TcpSocket
+        );
+        let moded = GOOD.replace("closed-fd\" }", "tcp-socket\", open = \"O_RDWR\" }");
+        let errs = load(&moded).unwrap_err();
+        assert!(errs[0].msg.contains("`open` applies only to"), "{errs:?}");
+    }
+
     #[test]
     fn steps_check_their_keys_and_addresses() {
         let text = format!(

@@ -98,7 +98,11 @@ pub(super) fn convert_object(ctx: &mut Ctx, so: &Spanned<RawObject>) -> Object {
     };
     let mode = |ctx: &mut Ctx, s: &Spanned<String>, key: &str| {
         let set = ctx.names(s, &names::OPEN);
-        let modes = set.0.iter().filter(|n| n.as_str() != "O_APPEND").count();
+        let modes = set
+            .0
+            .iter()
+            .filter(|n| !matches!(n.as_str(), "O_APPEND" | "O_PATH"))
+            .count();
         if modes != 1 {
             ctx.err(
                 s.span(),

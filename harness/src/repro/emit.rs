@@ -782,6 +782,7 @@ impl<'a> Emitter<'a> {
             ObjectKind::PipeRead => "OBJ_PIPE_READ",
             ObjectKind::PipeWrite => "OBJ_PIPE_WRITE",
             ObjectKind::Socket => "OBJ_SOCKET",
+            ObjectKind::TcpSocket => "OBJ_TCP_SOCKET",
             ObjectKind::DevZero => "OBJ_DEV_ZERO",
             ObjectKind::DevNull => "OBJ_DEV_NULL",
             ObjectKind::Memfd => "OBJ_MEMFD",

@@ -9,8 +9,8 @@ enum { STAGE_DONE, STAGE_OBJECT, STAGE_MAPPING, STAGE_HOLE, STAGE_PRIVILEGE, STA
 static const char *const STAGE_NAME[] = { "done", "object", "mapping", "hole", "privilege",
                                           "limits", "signals", "fork", "step", "setup" };
 #define STAGE_COUNT 10
-enum { OBJ_NONE, OBJ_FILE, OBJ_DIR, OBJ_PIPE_READ, OBJ_PIPE_WRITE, OBJ_SOCKET, OBJ_DEV_ZERO,
-       OBJ_DEV_NULL, OBJ_MEMFD, OBJ_SHM, OBJ_CLOSED_FD };
+enum { OBJ_NONE, OBJ_FILE, OBJ_DIR, OBJ_PIPE_READ, OBJ_PIPE_WRITE, OBJ_SOCKET, OBJ_TCP_SOCKET,
+       OBJ_DEV_ZERO, OBJ_DEV_NULL, OBJ_MEMFD, OBJ_SHM, OBJ_CLOSED_FD };
 /* What a step's or the call's outcome reports beyond its state. */
 enum { K_OTHER, K_MMAP, K_MREMAP, K_READBACK, K_FORK, K_BUFFER };
 /* An expected outcome. */
@@ -434,6 +434,9 @@ REPRO_UNUSED static inline int open_object(int open_flags, int seals, int second
 		if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0)
 			return 0;
 		object_fd = fds[0];
+		break;
+	case OBJ_TCP_SOCKET:
+		object_fd = socket(AF_INET, SOCK_STREAM, 0);
 		break;
 	case OBJ_MEMFD:
 		object_fd = memfd_create("mmapconf", MFD_ALLOW_SEALING);
