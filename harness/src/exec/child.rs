@@ -1144,7 +1144,8 @@ fn mremap(addr: u64, len: usize, new_len: usize, flags: i32, new_addr: u64) -> i
             new_addr as usize,
         )
     };
-    r as i64
+    // An address above 2 GiB is a negative c_long on a 32-bit ABI: widened unsigned.
+    if r == -1 { -1 } else { r as usize as i64 }
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -282,7 +282,7 @@ impl<'a> Emitter<'a> {
         if a.base == AddrBase::Null && a.offset.is_none() {
             return "NULL".into();
         }
-        format!("(void *)({})", self.addr_value(a))
+        format!("(void *)(uintptr_t)({})", self.addr_value(a))
     }
 
     fn fd(&self, fd: &Fd) -> String {
@@ -1138,7 +1138,24 @@ const PRELUDE: &str = r#"
 #if defined(__linux__)
 __attribute__((unused)) static void *kernel_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 {
+#if UINTPTR_MAX == 0xffffffffu
+	/* 32-bit, as the suite's child: x86's old_mmap (six 32-bit words, the byte offset
+	 * unsigned, so the kernel judges its alignment) when the offset fits it, else mmap2
+	 * with the offset in 4096-byte units. SYS_mmap there takes the words' address. */
+	long r;
+#if defined(__i386__)
+	if (offset >= 0 && (uint64_t)offset <= UINT32_MAX) {
+		uint32_t words[6] = { (uint32_t)(uintptr_t)addr, (uint32_t)len, (uint32_t)prot,
+		                      (uint32_t)flags, (uint32_t)fd, (uint32_t)offset };
+		r = syscall(SYS_mmap, words);
+		return r == -1 ? MAP_FAILED : (void *)r;
+	}
+#endif
+	r = syscall(SYS_mmap2, addr, len, (long)prot, (long)flags, (long)fd,
+	            (unsigned long)((uint64_t)offset >> 12));
+#else
 	long r = syscall(SYS_mmap, addr, len, (long)prot, (long)flags, (long)fd, (long)offset);
+#endif
 	return r == -1 ? MAP_FAILED : (void *)r;
 }
 __attribute__((unused)) static int kernel_mprotect(void *addr, size_t len, int prot)
@@ -1194,6 +1211,8 @@ fn os_arch_macro(os: Os, arch: &str) -> String {
         "riscv64" => "(defined(__riscv) && __riscv_xlen == 64)",
         "powerpc64" => "defined(__powerpc64__)",
         "s390x" => "defined(__s390x__)",
+        "x86" => "defined(__i386__)",
+        "arm" => "defined(__arm__)",
         _ => "0",
     };
     format!("{o} && {a}")

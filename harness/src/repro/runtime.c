@@ -95,6 +95,9 @@ REPRO_UNUSED static inline uint8_t expected_byte(const struct check *c, uint64_t
 
 REPRO_UNUSED static inline int placed_at(uint64_t addr)
 {
+	/* Never where the page does not fit a pointer (at or past 2^32 on a 32-bit ABI). */
+	if (addr > UINTPTR_MAX || addr + P < addr || addr + P > (uint64_t)UINTPTR_MAX)
+		return 0;
 	void *p = mmap((void *)(uintptr_t)addr, (size_t)P, PROT_NONE, MAP_PRIVATE | MAP_ANON, -1, 0);
 	if (p == MAP_FAILED)
 		return 0;
@@ -104,13 +107,24 @@ REPRO_UNUSED static inline int placed_at(uint64_t addr)
 
 REPRO_UNUSED static inline uint64_t user_top(void)
 {
-	static const unsigned bits[] = { 39, 42, 47, 48, 52, 56, 57 };
+	static const unsigned bits[] = { 38, 39, 42, 47, 48, 52, 56, 57 };
 	/* x86_64 Linux keeps the last page below 2^47 unmappable (TASK_SIZE_MAX). */
 #if defined(__linux__) && defined(__x86_64__)
 	uint64_t below = P;
 #else
 	uint64_t below = 0;
 #endif
+	/* 32-bit: 3 GiB less 16 MiB (arm), 3 GiB (i386), 4 GiB less 8 KiB (ia32 on x86_64),
+	 * 4 GiB less one page, 4 GiB. */
+	static const uint64_t ends32[] = { 0xbf000000u, 0xc0000000u, 0xffffe000u, 0xfffff000u,
+	                                   (uint64_t)1 << 32 };
+	if (sizeof(void *) == 4) {
+		for (size_t i = 0; i < sizeof ends32 / sizeof ends32[0]; i++) {
+			uint64_t top = ends32[i];
+			if (placed_at(top - P) && !placed_at(top) && !placed_at(top + P))
+				return top;
+		}
+	}
 	if (sizeof(void *) == 8) {
 		for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++) {
 			uint64_t top = ((uint64_t)1 << bits[i]) - below;
