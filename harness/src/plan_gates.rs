@@ -90,10 +90,10 @@ fn setup_missing(
     if os != Os::Linux {
         return None;
     }
-    if matches!(case.call, Call::ProcessMadvise { .. }) {
-        if let Err(why) = has(SetupNeed::ProcessMadvise) {
-            return Some(why);
-        }
+    if matches!(case.call, Call::ProcessMadvise { .. })
+        && let Err(why) = has(SetupNeed::ProcessMadvise)
+    {
+        return Some(why);
     }
     case.setup.iter().find_map(|c| {
         let need = match c {
