@@ -307,9 +307,11 @@ pub enum Call {
         len: Expr,
         advice: NameSet,
     },
+    /// `vec`: where the result vector goes; absent, a writable vector of the child's own.
     Mincore {
         addr: AddrExpr,
         len: Expr,
+        vec: Option<AddrExpr>,
     },
     Mlock {
         addr: AddrExpr,
@@ -350,6 +352,28 @@ pub enum Call {
     Mdwe {
         flags: NameSet,
     },
+    /// Linux 5.10+: madvise advice over a list of ranges of the process `pidfd` names
+    /// (the case's call only: its pidfd is made in the child's setup).
+    ProcessMadvise {
+        pidfd: Pidfd,
+        iov: Vec<(AddrExpr, Expr)>,
+        /// vlen as passed; `None` is the number of `iov` entries.
+        vlen: Option<u64>,
+        advice: NameSet,
+        flags: u32,
+    },
+}
+
+/// The descriptor process_madvise is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pidfd {
+    /// pidfd_open(getpid(), 0), made in the child.
+    Own,
+    /// The pidfd of a process that exited and was waited for, made in the child.
+    Exited,
+    /// The case's object: a descriptor that is not a pidfd.
+    Object,
+    Num(i32),
 }
 
 impl Call {
@@ -361,13 +385,14 @@ impl Call {
             | Call::Mprotect { addr, .. }
             | Call::Msync { addr, .. }
             | Call::Madvise { addr, .. }
-            | Call::Mincore { addr, .. }
             | Call::Mlock { addr, .. }
             | Call::Munlock { addr, .. }
             | Call::Minherit { addr, .. } => vec![addr],
+            Call::Mincore { addr, vec, .. } => std::iter::once(addr).chain(vec).collect(),
             Call::Mremap { addr, new_addr, .. } => vec![addr, new_addr],
             Call::Mlock2 { addr, .. } | Call::Mseal { addr, .. } => vec![addr],
             Call::Mlockall { .. } | Call::Munlockall | Call::Mdwe { .. } => vec![],
+            Call::ProcessMadvise { iov, .. } => iov.iter().map(|(a, _)| a).collect(),
         }
     }
 
@@ -388,6 +413,7 @@ impl Call {
             Call::Mlock2 { .. } => "mlock2",
             Call::Mseal { .. } => "mseal",
             Call::Mdwe { .. } => "prctl",
+            Call::ProcessMadvise { .. } => "process_madvise",
         }
     }
 }

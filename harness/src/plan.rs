@@ -116,6 +116,9 @@ pub struct MappingPlan {
     pub fill: Option<u8>,
 }
 
+// process_madvise's iovec array lives in the plan, so the child reads it without
+// allocating; a plan is built once per case, so the variant's size costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy)]
 pub enum CallPlan {
     Mmap {
@@ -145,9 +148,11 @@ pub enum CallPlan {
         len: usize,
         advice: i32,
     },
+    /// `vec`: the case's vector address; `None`, the child's own writable vector.
     Mincore {
         addr: RAddr,
         len: usize,
+        vec: Option<RAddr>,
     },
     Mlock {
         addr: RAddr,
@@ -185,6 +190,16 @@ pub enum CallPlan {
     },
     Mdwe {
         flags: i32,
+    },
+    /// `iov[..n]` are the ranges; `vlen` is passed as given (at most `n`, or above
+    /// UIO_MAXIOV). The child makes `pidfd` in its setup.
+    ProcessMadvise {
+        pidfd: Pidfd,
+        iov: [(RAddr, usize); crate::load::MAX_IOV],
+        n: usize,
+        vlen: usize,
+        advice: i32,
+        flags: u32,
     },
 }
 
@@ -257,6 +272,8 @@ impl Check {
     }
 }
 
+// Holds a CallPlan (see there).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy)]
 pub enum ActionPlan {
     Read {
@@ -728,7 +745,13 @@ impl Planner<'_> {
             (Call::Minherit { .. }, Os::Linux) => {
                 return Err(Why::NotApplicable("Linux has no minherit".into()));
             }
-            (Call::Mlock2 { .. } | Call::Mseal { .. } | Call::Mdwe { .. }, Os::Freebsd) => {
+            (
+                Call::Mlock2 { .. }
+                | Call::Mseal { .. }
+                | Call::Mdwe { .. }
+                | Call::ProcessMadvise { .. },
+                Os::Freebsd,
+            ) => {
                 return Err(Why::NotApplicable(format!(
                     "FreeBSD has no {}",
                     match c {
@@ -785,12 +808,17 @@ impl Planner<'_> {
                 },
                 text(vec![None, None]),
             ),
-            Call::Mincore { addr, len } => (
+            Call::Mincore { addr, len, vec } => (
                 CallPlan::Mincore {
                     addr: self.addr(addr)?,
                     len: self.size(len, "len")?,
+                    vec: vec.as_ref().map(|v| self.addr(v)).transpose()?,
                 },
-                text(vec![None, None, Some("vec".into())]),
+                text(vec![
+                    None,
+                    None,
+                    Some(vec.as_ref().map_or("vec".into(), |v| v.to_string())),
+                ]),
             ),
             Call::Mlock { addr, len } => (
                 CallPlan::Mlock {
@@ -883,6 +911,50 @@ impl Planner<'_> {
                 },
                 text(vec![Some("PR_SET_MDWE".into()), Some(flags.text())]),
             ),
+            Call::ProcessMadvise {
+                pidfd,
+                iov,
+                vlen,
+                advice,
+                flags,
+            } => {
+                let null = RAddr {
+                    base: RBase::Null,
+                    off: 0,
+                };
+                let mut list = [(null, 0usize); crate::load::MAX_IOV];
+                for (slot, (a, l)) in list.iter_mut().zip(iov) {
+                    *slot = (self.addr(a)?, self.size(l, "iov len")?);
+                }
+                let vlen = match vlen {
+                    Some(v) => usize::try_from(*v)
+                        .map_err(|_| Why::Invalid(format!("vlen {v} does not fit size_t")))?,
+                    None => iov.len(),
+                };
+                let who = match pidfd {
+                    Pidfd::Own => "pidfd_open(getpid())".to_string(),
+                    Pidfd::Exited => "pidfd of an exited, waited-for process".to_string(),
+                    Pidfd::Object => "object_fd".to_string(),
+                    Pidfd::Num(n) => n.to_string(),
+                };
+                (
+                    CallPlan::ProcessMadvise {
+                        pidfd: *pidfd,
+                        iov: list,
+                        n: iov.len(),
+                        vlen,
+                        advice: self.names(advice, &names::MADV)?,
+                        flags: *flags,
+                    },
+                    text(vec![
+                        Some(who),
+                        Some(format!("iov[{}]", iov.len())),
+                        None,
+                        Some(advice.text()),
+                        None,
+                    ]),
+                )
+            }
         })
     }
 

@@ -72,6 +72,9 @@ enum SetupNeed {
     Mdwe,
     /// The mseal call (Linux 6.10).
     Mseal,
+    /// process_madvise (Linux 5.10, CONFIG_ADVISE_SYSCALLS) and pidfd_open (5.3): the
+    /// child makes the call's pidfd in its setup.
+    ProcessMadvise,
 }
 
 /// Why a case's setup cannot be made here, if it cannot: the first of its setup calls whose
@@ -86,6 +89,11 @@ fn setup_missing(
 ) -> Option<String> {
     if os != Os::Linux {
         return None;
+    }
+    if matches!(case.call, Call::ProcessMadvise { .. })
+        && let Err(why) = has(SetupNeed::ProcessMadvise)
+    {
+        return Some(why);
     }
     case.setup.iter().find_map(|c| {
         let need = match c {
@@ -104,6 +112,7 @@ fn has_here(need: SetupNeed) -> Result<(), String> {
     use std::sync::OnceLock;
     static MDWE: OnceLock<Result<(), String>> = OnceLock::new();
     static MSEAL: OnceLock<Result<(), String>> = OnceLock::new();
+    static PMADV: OnceLock<Result<(), String>> = OnceLock::new();
     let (cell, what): (_, &str) = match need {
         SetupNeed::Mdwe => (
             &MDWE,
@@ -113,6 +122,10 @@ fn has_here(need: SetupNeed) -> Result<(), String> {
             &MSEAL,
             "mseal(NULL, 0, 0) fails here ({e}): this kernel or runtime has no mseal to seal the case's mapping with in setup",
         ),
+        SetupNeed::ProcessMadvise => (
+            &PMADV,
+            "process_madvise or pidfd_open is missing here ({e}): this kernel or runtime cannot make the call's pidfd or has no process_madvise (Linux 5.10+, CONFIG_ADVISE_SYSCALLS)",
+        ),
     };
     cell.get_or_init(|| {
         let r = match need {
@@ -120,6 +133,7 @@ fn has_here(need: SetupNeed) -> Result<(), String> {
             SetupNeed::Mdwe => i64::from(unsafe { libc::prctl(libc::PR_GET_MDWE, 0, 0, 0, 0) }),
             // A zero-length mseal at a page-aligned address seals nothing.
             SetupNeed::Mseal => crate::exec::locks::mseal(0, 0, 0),
+            SetupNeed::ProcessMadvise => process_madvise_here(),
         };
         if r >= 0 {
             return Ok(());
@@ -128,6 +142,25 @@ fn has_here(need: SetupNeed) -> Result<(), String> {
         Err(what.replace("{e}", &e.to_string()))
     })
     .clone()
+}
+
+/// 0 where process_madvise and pidfd_open both exist, else -1 with errno set: pidfd_open
+/// of this process (closed again), then process_madvise with that pidfd and no iovec,
+/// which advises nothing (ENOSYS where the call is missing).
+#[cfg(target_os = "linux")]
+fn process_madvise_here() -> i64 {
+    let fd = crate::exec::locks::pidfd_self();
+    if fd < 0 {
+        return -1;
+    }
+    let r = crate::exec::locks::process_madvise(fd, &[], 0, libc::MADV_COLD, 0);
+    let e = std::io::Error::last_os_error();
+    // SAFETY: closes the descriptor just opened.
+    unsafe { libc::close(fd) };
+    if r < 0 {
+        nix::errno::Errno::set_raw(e.raw_os_error().unwrap_or(libc::ENOSYS));
+    }
+    r
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -189,6 +222,21 @@ mod tests {
             setup_missing(&calls, Os::Linux, |_| Err("ENOSYS".into())),
             None
         );
+    }
+
+    #[test]
+    fn a_process_madvise_case_is_not_applicable_where_the_call_or_pidfd_open_is_missing() {
+        let c = case(
+            "os = [\"linux\"]\n\n[case.call]\nfn = \"process_madvise\"\niov = []\nadvice = \"MADV_COLD\"\n\n[case.expect]\nresult = \"ok\"\n",
+        );
+        let why = setup_missing(&c, Os::Linux, |n| {
+            assert_eq!(n, SetupNeed::ProcessMadvise);
+            Err("ENOSYS".into())
+        });
+        assert_eq!(why.as_deref(), Some("ENOSYS"));
+        assert_eq!(setup_missing(&c, Os::Linux, |_| Ok(())), None);
+        // FreeBSD is decided by the planner (no such call), never by a probe.
+        assert_eq!(setup_missing(&c, Os::Freebsd, |_| panic!("asked")), None);
     }
 
     #[test]

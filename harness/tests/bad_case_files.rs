@@ -344,6 +344,54 @@ fn check_plans_every_case_and_reports_what_only_the_whole_case_shows() {
     "[[case.step]]\nread = \"null\"\nexpect = { observe = false }\n",
     "observe = true marks"
 )]
+#[case::mincore_vec_bad_address(
+    "[[case.step]]\ncall = { fn = \"mincore\", addr = \"null\", len = \"1p\", vec = \"nowhere\" }\n",
+    "nowhere"
+)]
+#[case::vec_on_munmap(
+    "[[case.step]]\ncall = { fn = \"munmap\", addr = \"null\", len = \"1p\", vec = \"hole\" }\n",
+    "munmap takes no `vec`"
+)]
+#[case::mincore_vec_not_a_string(
+    "[[case.step]]\ncall = { fn = \"mincore\", addr = \"null\", len = \"1p\", vec = 3 }\n",
+    "invalid type: integer `3`, expected a string"
+)]
+#[case::process_madvise_bad_pidfd(
+    "[[case.step]]\ncall = { fn = \"process_madvise\", pidfd = \"parent\", iov = [], advice = \"MADV_COLD\" }\n",
+    "bad pidfd `parent`"
+)]
+#[case::process_madvise_without_iov(
+    "[[case.step]]\ncall = { fn = \"process_madvise\", advice = \"MADV_COLD\" }\n",
+    "process_madvise needs `iov`"
+)]
+#[case::process_madvise_vlen_past_the_array(
+    "[[case.step]]\ncall = { fn = \"process_madvise\", iov = [{ addr = \"null\", len = \"0\" }], vlen = 2, advice = \"MADV_COLD\" }\n",
+    "would read past them"
+)]
+#[case::process_madvise_flag_name(
+    "[[case.step]]\ncall = { fn = \"process_madvise\", iov = [], advice = \"MADV_COLD\", flags = \"MAP_SHARED\" }\n",
+    "defines no flag names"
+)]
+#[case::process_madvise_iov_unknown_key(
+    "[[case.step]]\ncall = { fn = \"process_madvise\", iov = [{ addr = \"null\", size = \"0\" }], advice = \"MADV_COLD\" }\n",
+    "size"
+)]
+#[case::process_madvise_too_many_iov(
+    "[[case.step]]\ncall = { fn = \"process_madvise\", iov = [{ addr = \"null\", len = \"0\" }, { addr = \"null\", len = \"0\" }, { addr = \"null\", len = \"0\" }, { addr = \"null\", len = \"0\" }, { addr = \"null\", len = \"0\" }, { addr = \"null\", len = \"0\" }, { addr = \"null\", len = \"0\" }, { addr = \"null\", len = \"0\" }, { addr = \"null\", len = \"0\" }], advice = \"MADV_COLD\" }\n",
+    "at most 8 iov entries"
+)]
+#[case::process_madvise_in_a_step(
+    "[[case.step]]\ncall = { fn = \"process_madvise\", iov = [], advice = \"MADV_COLD\" }\n",
+    "process_madvise may only be the case's call"
+)]
+#[case::process_madvise_in_setup(
+    "setup = [{ fn = \"process_madvise\", iov = [], advice = \"MADV_COLD\" }]\n",
+    "process_madvise may only be the case's call"
+)]
+#[case::process_madvise_takes_no_addr(
+    "[[case.step]]\ncall = { fn = \"process_madvise\", addr = \"null\", iov = [], advice = \"MADV_COLD\" }\n",
+    "process_madvise takes no `addr`"
+)]
 fn format_v2_mistakes_are_located(#[case] extra: &str, #[case] msg: &str) {
     // Top-level keys go before the call table; steps after everything.
     let base = one_case(1, "len = \"1p\"");

@@ -66,6 +66,8 @@ struct Child<'a> {
     /// mincore's result vector for the call under test, made before the hole is found so
     /// that it cannot land in the hole; (address, bytes).
     vec: (*mut c_void, usize),
+    /// process_madvise's descriptor, made in setup (`Pidfd::Own`, `Pidfd::Exited`).
+    pidfd: c_int,
     bases: Bases,
 }
 
@@ -92,6 +94,7 @@ pub unsafe fn run(plan: &Plan, prep: &Prepared, report_fd: c_int) -> ! {
             second_fd: -1,
             aux_fd: -1,
             vec: (std::ptr::null_mut(), 0),
+            pidfd: -1,
             bases: Bases {
                 result: 0,
                 mappings: [0; crate::load::MAX_MAPPINGS],
@@ -169,7 +172,7 @@ impl Child<'_> {
                     return Who::Parent;
                 }
             }
-            if let CallPlan::Mincore { len, .. } = plan.call {
+            if let CallPlan::Mincore { len, vec: None, .. } = plan.call {
                 self.vec = (new_vec(len, plan.page), len.div_ceil(plan.page));
             }
             let hole = libc::mmap(
@@ -197,6 +200,19 @@ impl Child<'_> {
                     self.fail(Stage::SetupCalls, SetupCall::FamilyCall, i);
                     return Who::Parent;
                 }
+            }
+            // process_madvise's pidfd: the setup step after the case's setup calls.
+            if let CallPlan::ProcessMadvise { pidfd, .. } = plan.call {
+                let fd = match pidfd {
+                    crate::model::Pidfd::Own => locks::pidfd_self(),
+                    crate::model::Pidfd::Exited => locks::pidfd_exited(),
+                    crate::model::Pidfd::Object | crate::model::Pidfd::Num(_) => 0,
+                };
+                if fd < 0 {
+                    self.fail(Stage::SetupCalls, SetupCall::FamilyCall, plan.setup.len());
+                    return Who::Parent;
+                }
+                self.pidfd = fd;
             }
             if plan.drop_privilege && !drop_privilege() {
                 self.fail(Stage::Privilege, SetupCall::Setuid, 0);
@@ -464,12 +480,17 @@ impl Child<'_> {
                 let r = unsafe { libc::madvise(a as *mut c_void, len, advice) };
                 (r as i64, [a, len as u64, advice as u64, 0, 0, 0])
             }
-            CallPlan::Mincore { addr, len } => {
+            CallPlan::Mincore { addr, len, vec } => {
                 let a = b.resolve(addr);
-                // SAFETY: the vector is the child's own mapping (or null when none fits).
-                let r =
-                    unsafe { libc::mincore(a as *mut c_void, len, self.mincore_vec(len).cast()) };
-                (r as i64, [a, len as u64, 0, 0, 0, 0])
+                let v = match vec {
+                    // The case's address: the kernel, not the child, writes there (EFAULT).
+                    Some(v) => b.resolve(v) as *mut c_void,
+                    None => self.mincore_vec(len),
+                };
+                // SAFETY: the vector is the child's own mapping (or null when none fits), or
+                // an address the case names, which only the kernel writes to.
+                let r = unsafe { libc::mincore(a as *mut c_void, len, v.cast()) };
+                (r as i64, [a, len as u64, v as u64, 0, 0, 0])
             }
             CallPlan::Mlock { addr, len } => {
                 let a = b.resolve(addr);
@@ -522,6 +543,39 @@ impl Child<'_> {
                 (
                     locks::mseal(a, len, flags),
                     [a, len as u64, flags as u64, 0, 0, 0],
+                )
+            }
+            CallPlan::ProcessMadvise {
+                pidfd,
+                iov,
+                n,
+                vlen,
+                advice,
+                flags,
+            } => {
+                let fd = match pidfd {
+                    crate::model::Pidfd::Own | crate::model::Pidfd::Exited => self.pidfd,
+                    crate::model::Pidfd::Object => self.object_fd,
+                    crate::model::Pidfd::Num(n) => n,
+                };
+                let mut v = [libc::iovec {
+                    iov_base: std::ptr::null_mut(),
+                    iov_len: 0,
+                }; crate::load::MAX_IOV];
+                for (slot, (a, l)) in v.iter_mut().zip(iov.iter()).take(n) {
+                    slot.iov_base = b.resolve(*a) as *mut c_void;
+                    slot.iov_len = *l;
+                }
+                (
+                    locks::process_madvise(fd, &v[..n], vlen, advice, flags),
+                    [
+                        fd as u64,
+                        v.as_ptr() as u64,
+                        vlen as u64,
+                        advice as u64,
+                        flags as u64,
+                        0,
+                    ],
                 )
             }
             CallPlan::Mdwe { flags } => (

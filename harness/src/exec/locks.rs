@@ -47,6 +47,73 @@ pub fn mdwe(flags: i32) -> i64 {
     }
 }
 
+/// process_madvise(2) (Linux 5.10+) over `n` iovecs of the child's stack array, `vlen`
+/// passed as the case gives it.
+#[cfg(target_os = "linux")]
+pub fn process_madvise(
+    pidfd: c_int,
+    iov: &[libc::iovec],
+    vlen: usize,
+    advice: i32,
+    flags: u32,
+) -> i64 {
+    // SAFETY: the call under test; the kernel reads at most `vlen` iovecs, and the planner
+    // lets `vlen` pass the array only above UIO_MAXIOV, which the kernel refuses unread.
+    unsafe {
+        libc::syscall(
+            libc::SYS_process_madvise,
+            pidfd as c_long,
+            iov.as_ptr(),
+            vlen,
+            advice as c_long,
+            flags as c_long,
+        ) as i64
+    }
+}
+
+/// pidfd_open(2) of this process: a descriptor, or -1 (errno set).
+#[cfg(target_os = "linux")]
+pub fn pidfd_self() -> c_int {
+    // SAFETY: getpid and pidfd_open take no pointer.
+    unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid() as c_long, 0 as c_long) as c_int }
+}
+
+/// A pidfd of a process that has exited and been waited for: fork a process that exits at
+/// once, open its pidfd (a zombie still has its pid), then reap it. -1 (errno set) on failure.
+#[cfg(target_os = "linux")]
+pub fn pidfd_exited() -> c_int {
+    // SAFETY: fork, _exit, pidfd_open and waitpid are async-signal-safe; the new process
+    // only exits.
+    unsafe {
+        let pid = libc::fork();
+        if pid < 0 {
+            return -1;
+        }
+        if pid == 0 {
+            libc::_exit(0);
+        }
+        let fd = libc::syscall(libc::SYS_pidfd_open, pid as c_long, 0 as c_long) as c_int;
+        let mut st = 0;
+        while libc::waitpid(pid, &mut st, 0) < 0 && *libc::__errno_location() == libc::EINTR {}
+        fd
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn process_madvise(_: c_int, _: &[libc::iovec], _: usize, _: i32, _: u32) -> i64 {
+    enosys()
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn pidfd_self() -> c_int {
+    enosys() as c_int
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn pidfd_exited() -> c_int {
+    enosys() as c_int
+}
+
 /// Elsewhere the planner never builds these calls (they are Linux's); ENOSYS if it did.
 #[cfg(not(target_os = "linux"))]
 fn enosys() -> i64 {

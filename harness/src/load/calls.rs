@@ -30,7 +30,24 @@ pub(super) struct RawCall {
     new_len: Option<Spanned<String>>,
     new_addr: Option<Spanned<String>>,
     inherit: Option<Spanned<String>>,
+    vec: Option<Spanned<String>>,
+    pidfd: Option<Spanned<RawFd>>,
+    iov: Option<Spanned<Vec<Spanned<RawIov>>>>,
+    vlen: Option<Spanned<i64>>,
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawIov {
+    addr: Spanned<String>,
+    len: Spanned<String>,
+}
+
+/// The most `iov` entries a process_madvise call may list (the child's stack array).
+pub const MAX_IOV: usize = 8;
+/// Linux's UIO_MAXIOV (include/uapi/linux/uio.h): a larger vlen is refused before the
+/// kernel reads any iovec, so only such a vlen may pass the listed entries.
+pub const UIO_MAXIOV: u64 = 1024;
 
 impl Ctx<'_> {
     pub(super) fn fd(&mut self, s: &Spanned<RawFd>) -> Fd {
@@ -58,7 +75,7 @@ impl Ctx<'_> {
 pub(super) fn convert_call(ctx: &mut Ctx, sc: &Spanned<RawCall>, has_object: bool) -> Call {
     let c = sc.get_ref();
     let func = c.func.get_ref().as_str();
-    let args: [(&str, bool); 10] = [
+    let args: [(&str, bool); 14] = [
         ("addr", c.addr.is_some()),
         ("len", c.len.is_some()),
         ("prot", c.prot.is_some()),
@@ -69,13 +86,18 @@ pub(super) fn convert_call(ctx: &mut Ctx, sc: &Spanned<RawCall>, has_object: boo
         ("new_len", c.new_len.is_some()),
         ("new_addr", c.new_addr.is_some()),
         ("inherit", c.inherit.is_some()),
+        ("vec", c.vec.is_some()),
+        ("pidfd", c.pidfd.is_some()),
+        ("iov", c.iov.is_some()),
+        ("vlen", c.vlen.is_some()),
     ];
     let (takes, required): (&[&str], &[&str]) = match func {
         "mmap" => (
             &["addr", "len", "prot", "flags", "fd", "offset"],
             &["len", "prot", "flags"],
         ),
-        "munmap" | "mincore" | "mlock" | "munlock" => (&["addr", "len"], &["addr", "len"]),
+        "munmap" | "mlock" | "munlock" => (&["addr", "len"], &["addr", "len"]),
+        "mincore" => (&["addr", "len", "vec"], &["addr", "len"]),
         "mprotect" => (&["addr", "len", "prot"], &["addr", "len", "prot"]),
         "msync" => (&["addr", "len", "flags"], &["addr", "len", "flags"]),
         "madvise" => (&["addr", "len", "advice"], &["addr", "len", "advice"]),
@@ -87,10 +109,14 @@ pub(super) fn convert_call(ctx: &mut Ctx, sc: &Spanned<RawCall>, has_object: boo
         "mlockall" | "mdwe" => (&["flags"], &["flags"]),
         "munlockall" => (&[], &[]),
         "mlock2" | "mseal" => (&["addr", "len", "flags"], &["addr", "len", "flags"]),
+        "process_madvise" => (
+            &["pidfd", "iov", "vlen", "advice", "flags"],
+            &["iov", "advice"],
+        ),
         other => {
             ctx.err(
                 c.func.span(),
-                format!("unknown fn `{other}`; valid: mmap, munmap, mprotect, msync, madvise, mincore, mlock, munlock, mremap, minherit, mlockall, munlockall, mlock2, mseal, and in `setup` mdwe"),
+                format!("unknown fn `{other}`; valid: mmap, munmap, mprotect, msync, madvise, mincore, mlock, munlock, mremap, minherit, mlockall, munlockall, mlock2, mseal, process_madvise, and in `setup` mdwe"),
             );
             (&[], &[])
         }
@@ -141,7 +167,11 @@ pub(super) fn convert_call(ctx: &mut Ctx, sc: &Spanned<RawCall>, has_object: boo
             }
         }
         "munmap" => Call::Munmap { addr, len },
-        "mincore" => Call::Mincore { addr, len },
+        "mincore" => Call::Mincore {
+            addr,
+            len,
+            vec: c.vec.as_ref().map(|v| ctx.addr(v)),
+        },
         "mlock" => Call::Mlock { addr, len },
         "munlock" => Call::Munlock { addr, len },
         "mprotect" => Call::Mprotect {
@@ -188,6 +218,95 @@ pub(super) fn convert_call(ctx: &mut Ctx, sc: &Spanned<RawCall>, has_object: boo
         "mdwe" => Call::Mdwe {
             flags: names_of(ctx, &c.flags, &names::MDWE),
         },
+        "process_madvise" => process_madvise(ctx, c, sc, has_object),
         _ => Call::Munmap { addr, len },
+    }
+}
+
+fn process_madvise(ctx: &mut Ctx, c: &RawCall, sc: &Spanned<RawCall>, has_object: bool) -> Call {
+    let pidfd = match &c.pidfd {
+        None => Pidfd::Own,
+        Some(s) => {
+            match s.get_ref() {
+                RawFd::Text(t) if t == "self" => Pidfd::Own,
+                RawFd::Text(t) if t == "exited" => Pidfd::Exited,
+                RawFd::Text(t) if t == "object" => {
+                    if !has_object {
+                        ctx.err(s.span(), "pidfd = \"object\" but the case has no object");
+                    }
+                    Pidfd::Object
+                }
+                RawFd::Num(n) => match i32::try_from(*n) {
+                    Ok(n) => Pidfd::Num(n),
+                    Err(_) => {
+                        ctx.err(s.span(), format!("pidfd {n} does not fit an int"));
+                        Pidfd::Num(-1)
+                    }
+                },
+                RawFd::Text(t) => {
+                    ctx.err(
+                    s.span(),
+                    format!("bad pidfd `{t}`: expected \"self\", \"exited\", \"object\" or an integer"),
+                );
+                    Pidfd::Own
+                }
+            }
+        }
+    };
+    let mut iov = Vec::new();
+    if let Some(list) = &c.iov {
+        if list.get_ref().len() > MAX_IOV {
+            ctx.err(list.span(), format!("at most {MAX_IOV} iov entries"));
+        }
+        for e in list.get_ref() {
+            let e = e.get_ref();
+            iov.push((ctx.addr(&e.addr), ctx.expr(&e.len, CType::Size, "iov len")));
+        }
+    }
+    let vlen = c.vlen.as_ref().and_then(|v| {
+        let n = *v.get_ref();
+        if n < 0 {
+            ctx.err(v.span(), format!("vlen {n} is negative"));
+            None
+        } else if (n as u64) != iov.len() as u64 && (n as u64) <= UIO_MAXIOV && (n as u64) > iov.len() as u64 {
+            ctx.err(
+                v.span(),
+                format!(
+                    "vlen {n} passes the {} iov entries listed: the kernel would read past them (only a vlen above UIO_MAXIOV, {UIO_MAXIOV}, which it refuses unread, may)",
+                    iov.len()
+                ),
+            );
+            None
+        } else {
+            Some(n as u64)
+        }
+    });
+    let flags = match &c.flags {
+        None => 0,
+        Some(f) => {
+            let t = f.get_ref().trim();
+            let v = match t.strip_prefix("0x") {
+                Some(h) => u32::from_str_radix(h, 16),
+                None => t.parse::<u32>(),
+            };
+            v.unwrap_or_else(|_| {
+                ctx.err(
+                    f.span(),
+                    format!("process_madvise flags `{t}`: expected an unsigned int (decimal or 0x..); the call defines no flag names"),
+                );
+                0
+            })
+        }
+    };
+    let _ = sc;
+    Call::ProcessMadvise {
+        pidfd,
+        iov,
+        vlen,
+        advice: match &c.advice {
+            Some(s) => ctx.names(s, &names::MADV),
+            None => NameSet(Vec::new()),
+        },
+        flags,
     }
 }

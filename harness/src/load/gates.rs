@@ -107,6 +107,7 @@ pub(super) fn convert_setup(
     raw.iter()
         .map(|c| {
             let call = convert_call(ctx, c, has_object);
+            refuse_outside_the_call(ctx, c.span(), &call, "setup");
             if matches!(call, Call::Mmap { .. } | Call::Mremap { .. }) {
                 // Their result would name a mapping no address base can reach.
                 ctx.err(
@@ -128,6 +129,21 @@ pub(super) fn refuse_setup_only(ctx: &mut Ctx, span: std::ops::Range<usize>, cal
         ctx.err(
             span,
             "mdwe (prctl PR_SET_MDWE) is a setup call: list it in `setup`",
+        );
+    }
+}
+
+/// process_madvise's pidfd is made in the child's setup for the case's call only.
+pub(super) fn refuse_outside_the_call(
+    ctx: &mut Ctx,
+    span: std::ops::Range<usize>,
+    call: &Call,
+    place: &str,
+) {
+    if matches!(call, Call::ProcessMadvise { .. }) {
+        ctx.err(
+            span,
+            format!("process_madvise may only be the case's call, not in {place} (its pidfd is made for the call)"),
         );
     }
 }

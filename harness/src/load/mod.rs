@@ -28,6 +28,7 @@ use crate::model::*;
 use crate::names;
 use crate::names::Os;
 use crate::registry::Registry;
+pub use calls::{MAX_IOV, UIO_MAXIOV};
 use calls::{RawCall, convert_call};
 use ctx::Ctx;
 use expectations::{RawDeviation, RawExpect, RawPlaced, convert_deviations, convert_placed};
@@ -550,6 +551,7 @@ fn convert_case(
         let step = convert_step(ctx, s, forked, object.as_ref());
         if let Action::Call(call) = &step.action {
             gates::refuse_setup_only(ctx, s.span(), call);
+            gates::refuse_outside_the_call(ctx, s.span(), call, "a step");
         }
         forked |= matches!(step.action, Action::Fork);
         steps.push(step);

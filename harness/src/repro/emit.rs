@@ -344,21 +344,28 @@ impl<'a> Emitter<'a> {
                 let p = self.flags(advice, &names::MADV);
                 self.addr_len(&mut code, "madvise", addr, len, Some(p))
             }
-            Call::Mincore { addr, len } => {
+            Call::Mincore { addr, len, vec } => {
                 let _ = writeln!(
                     code,
                     "\t\tvoid *addr = {};\n\t\tsize_t len = {};",
                     self.addr_arg(addr),
                     cexpr(len, Ctx::Size)
                 );
-                code.push_str("\t\tint r = mincore(addr, len, mincore_vec(len));\n");
-                code.push_str("\t\tSET_ARGS(o, (uintptr_t)addr, len, 0, 0, 0, 0);\n");
+                // A case's `vec` is an address only the kernel writes to (EFAULT cases).
+                let v = match vec {
+                    Some(v) => self.addr_arg(v),
+                    None => "mincore_vec(len)".to_string(),
+                };
+                let _ = writeln!(code, "\t\tvoid *vec = {v};");
+                code.push_str("\t\tint r = mincore(addr, len, vec);\n");
+                code.push_str("\t\tSET_ARGS(o, (uintptr_t)addr, len, (uintptr_t)vec, 0, 0, 0);\n");
                 code.push_str("\t\tset_ret(o, r);\n");
                 (
                     format!(
-                        "mincore({}, {}, vec)",
+                        "mincore({}, {}, {})",
                         self.addr_arg(addr),
-                        cexpr(len, Ctx::Size)
+                        cexpr(len, Ctx::Size),
+                        vec.as_ref().map_or("vec".to_string(), |v| self.addr_arg(v))
                     ),
                     "K_OTHER",
                 )
@@ -417,6 +424,52 @@ impl<'a> Emitter<'a> {
                 let f = self.flags(flags, &names::MLOCK);
                 let (t, k) = self.addr_len(&mut code, "repro_mlock2", addr, len, Some(f));
                 (t.replacen("repro_mlock2", "mlock2", 1), k)
+            }
+            Call::ProcessMadvise {
+                pidfd,
+                iov,
+                vlen,
+                advice,
+                flags,
+            } => {
+                let a = self.flags(advice, &names::MADV);
+                let fd = match pidfd {
+                    Pidfd::Own | Pidfd::Exited => "pmadv_pidfd".to_string(),
+                    Pidfd::Object => "object_fd".to_string(),
+                    Pidfd::Num(n) => n.to_string(),
+                };
+                let entries: Vec<String> = iov
+                    .iter()
+                    .map(|(ad, l)| format!("{{ {}, {} }}", self.addr_arg(ad), cexpr(l, Ctx::Size)))
+                    .collect();
+                let n = iov.len();
+                let vlen = vlen.unwrap_or(n as u64);
+                let _ = writeln!(
+                    code,
+                    "\t\tstruct iovec iov[{}] = {{ {} }};",
+                    n.max(1),
+                    if entries.is_empty() {
+                        "{ 0 }".to_string()
+                    } else {
+                        entries.join(", ")
+                    }
+                );
+                let _ = writeln!(
+                    code,
+                    "\t\tlong r = syscall(SYS_process_madvise, (long){fd}, iov, (size_t){vlen}u, (long)({a}), (long)(unsigned){flags}u);"
+                );
+                let _ = writeln!(
+                    code,
+                    "\t\tSET_ARGS(o, (uintptr_t){fd}, (uintptr_t)iov, {vlen}u, (uintptr_t)({a}), {flags}u, 0);"
+                );
+                code.push_str("\t\tset_ret(o, r);\n");
+                (
+                    format!(
+                        "process_madvise({fd}, {{ {} }}, {vlen}, {a}, {flags})",
+                        entries.join(", ")
+                    ),
+                    "K_OTHER",
+                )
             }
             Call::Mseal { addr, len, flags } => {
                 let f = self.flags(flags, &names::MSEAL);
@@ -864,7 +917,7 @@ pub fn source(case: &Case, registry: &Registry, os: Os, arch: &str) -> String {
     {
         mapping(&mut e, w, i, m);
     }
-    if let Call::Mincore { len, .. } = &case.call {
+    if let Call::Mincore { len, vec: None, .. } = &case.call {
         let _ = writeln!(
             w,
             "\tmake_mincore_vec({}); /* before the hole, so it cannot land there */",
@@ -891,6 +944,18 @@ pub fn source(case: &Case, registry: &Registry, os: Os, arch: &str) -> String {
             "\t/* setup call {}: {} */\n\t{{\n\t\tstruct outcome so = {{ 0 }}, *o = &so;\n{code}\t\tif (so.state != ST_OK) {{\n\t\t\terrno = so.err;\n\t\t\tfail_stage(STAGE_SETUP, {i});\n\t\t\treturn;\n\t\t}}\n\t}}\n",
             i + 1,
             comment(&text)
+        );
+    }
+    if let Call::ProcessMadvise {
+        pidfd: pidfd @ (Pidfd::Own | Pidfd::Exited),
+        ..
+    } = &case.call
+    {
+        let _ = write!(
+            w,
+            "\t/* the call's pidfd */\n\tpmadv_pidfd = make_pidfd({});\n\tif (pmadv_pidfd < 0) {{\n\t\tfail_stage(STAGE_SETUP, {});\n\t\treturn;\n\t}}\n",
+            i32::from(*pidfd == Pidfd::Exited),
+            case.setup.len()
         );
     }
     match case.privilege {

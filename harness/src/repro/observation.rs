@@ -54,6 +54,7 @@ fn call_kind(c: &CallPlan) -> Kind {
         | CallPlan::Munlockall
         | CallPlan::Mlock2 { .. }
         | CallPlan::Mseal { .. }
+        | CallPlan::ProcessMadvise { .. }
         | CallPlan::Mdwe { .. } => Kind::Other,
     }
 }

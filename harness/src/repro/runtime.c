@@ -581,6 +581,34 @@ REPRO_UNUSED static inline int repro_mdwe(int flags)
 {
 	return (int)syscall(SYS_prctl, (long)PR_SET_MDWE, (long)flags, 0L, 0L, 0L);
 }
+/* process_madvise (Linux 5.10) and pidfd_open (5.3): 440 and 434 in the unified syscall
+ * table every architecture of the matrix uses (asm-generic/unistd.h, syscall_64.tbl). */
+#include <sys/uio.h>
+#ifndef SYS_process_madvise
+#define SYS_process_madvise 440
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+REPRO_UNUSED static int pmadv_pidfd = -1;
+/* The call's pidfd, made in setup: this process's own (exited = 0), or that of a process
+ * that exited and was waited for (exited = 1). -1 with errno set on failure. */
+REPRO_UNUSED static inline int make_pidfd(int exited)
+{
+	if (!exited)
+		return (int)syscall(SYS_pidfd_open, (long)getpid(), 0L);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+		_exit(0);
+	int fd = (int)syscall(SYS_pidfd_open, (long)pid, 0L);
+	int st, e = errno;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	errno = e;
+	return fd;
+}
 #endif
 
 /* mincore over len bytes; page i must be resident (bit 0) exactly when want[i] is 1.
