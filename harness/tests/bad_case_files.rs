@@ -287,8 +287,8 @@ fn check_plans_every_case_and_reports_what_only_the_whole_case_shows() {
     "a vma step's outcome is"
 )]
 #[case::vma_bad_start(
-    "[[case.step]]\nvma = \"null+1p\"\nstart = \"mapping.nope\"\n",
-    "nope"
+    "[[case.step]]\nvma = \"null+1p\"\nstart = \"banana+1p\"\n",
+    "unknown address base `banana`"
 )]
 #[case::start_on_another_step(
     "[[case.step]]\nread = \"null+1p\"\nstart = \"null\"\n",
