@@ -15,6 +15,7 @@ pub struct Vma {
 
 /// The longest line the reader keeps whole; a longer one (a path near PATH_MAX) is read
 /// for its start only, which is all the step needs.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 const BUF: usize = 8192;
 
 /// The VMA that contains `addr`, `None` when no line does, or the call that failed
@@ -58,6 +59,7 @@ pub fn vma_containing(_: u64) -> Result<Option<Vma>, SetupCall> {
 }
 
 /// The line-by-line scan over the chunks read, with no allocation.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 struct Scan {
     addr: u64,
     /// Inside a line too long for the buffer, whose start was already parsed.
@@ -65,6 +67,7 @@ struct Scan {
     found: Option<Vma>,
 }
 
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 impl Scan {
     fn new(addr: u64) -> Scan {
         Scan {
@@ -111,6 +114,7 @@ impl Scan {
 }
 
 /// `START-END PERMS ...` with START and END in hex.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn parse_line(l: &[u8]) -> Option<Vma> {
     let (start, rest) = hex(l)?;
     let rest = rest.strip_prefix(b"-")?;
@@ -120,6 +124,7 @@ fn parse_line(l: &[u8]) -> Option<Vma> {
     Some(Vma { start, end, perms })
 }
 
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn hex(s: &[u8]) -> Option<(u64, &[u8])> {
     let mut v: u64 = 0;
     let mut n = 0;
