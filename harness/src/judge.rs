@@ -246,6 +246,27 @@ impl Seen {
     }
 }
 
+/// A vma step's VMA as the record holds it, relative to the step's address.
+fn vma_text(raw: &RawOutcome) -> String {
+    if raw.got_len < 4 {
+        return "no VMA contains the address".into();
+    }
+    format!(
+        "VMA [{}, {}) {}",
+        signed_rel(raw.at),
+        signed_rel(raw.size),
+        String::from_utf8_lossy(&raw.got[..4])
+    )
+}
+
+fn signed_rel(v: i64) -> String {
+    if v < 0 {
+        format!("-{:#x}", v.unsigned_abs())
+    } else {
+        format!("+{v:#x}")
+    }
+}
+
 fn seen(raw: &RawOutcome, check: Option<Check>, want_size: Option<i64>) -> Seen {
     match raw.state {
         RawOutcome::OK => Seen::Ok,
@@ -418,6 +439,9 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
                 {
                     Seen::Other(format!("{} bytes locked (expected {bytes})", raw.size))
                 }
+                crate::plan::ActionPlan::Vma { .. } if raw.state == RawOutcome::VMA_DIFFERS => {
+                    Seen::Other(vma_text(raw))
+                }
                 crate::plan::ActionPlan::Buffer { op, count, .. }
                     if raw.state == RawOutcome::COUNT_DIFFERS =>
                 {
@@ -432,6 +456,11 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
             let mut observed = s.to_string();
             if raw.state == RawOutcome::FAULT {
                 observed.push_str(&format!(" at +{:#x}", raw.fault_off));
+            }
+            if matches!(sp.action, crate::plan::ActionPlan::Vma { .. })
+                && raw.state == RawOutcome::OK
+            {
+                observed.push_str(&format!(" ({})", vma_text(raw)));
             }
             let want = step.expect.for_os(os);
             let v = compare(&s, want, deviation_for(Some(i + 1)), &mut r);
@@ -650,6 +679,27 @@ fn describe(
             vector_text(vector)
         ),
         Action::Locked { bytes } => format!("locked memory is {bytes} bytes"),
+        Action::Vma {
+            addr,
+            start,
+            end,
+            perms,
+        } => {
+            let mut t = format!("the VMA containing {addr}");
+            if let Some(s) = start {
+                t.push_str(&format!(" starts at {s}"));
+            }
+            if let Some(e) = end {
+                t.push_str(&format!(
+                    "{} ends at {e}",
+                    if start.is_some() { "," } else { "" }
+                ));
+            }
+            if let Some(p) = perms {
+                t.push_str(&format!(" is {}", String::from_utf8_lossy(p)));
+            }
+            t
+        }
         Action::WriteRet { addr } => format!("write a return instruction at {addr}"),
         Action::Exec { addr } => format!("call {addr} as a function"),
         Action::Buffer {

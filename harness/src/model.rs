@@ -484,6 +484,14 @@ pub enum Action {
     Locked {
         bytes: Expr,
     },
+    /// The VMA (a /proc/self/maps line) containing `addr`: its start, end and permission
+    /// string, compared with those given.
+    Vma {
+        addr: AddrExpr,
+        start: Option<AddrExpr>,
+        end: Option<AddrExpr>,
+        perms: Option<[u8; 4]>,
+    },
     /// Writes this architecture's return instruction at `addr` (probes, then the cache
     /// maintenance instruction fetch needs).
     WriteRet {

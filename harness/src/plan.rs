@@ -314,6 +314,14 @@ pub enum ActionPlan {
     Locked {
         bytes: u64,
     },
+    /// The VMA containing `addr` (its /proc/self/maps line) must start at `start`, end at
+    /// `end` and show `perms`, each where given.
+    Vma {
+        addr: RAddr,
+        start: Option<RAddr>,
+        end: Option<RAddr>,
+        perms: Option<[u8; 4]>,
+    },
     /// Writes the return instruction at `addr` (probe::write_ret).
     WriteRet {
         addr: RAddr,
@@ -1080,6 +1088,17 @@ impl Planner<'_> {
             }
             Action::Locked { bytes } => ActionPlan::Locked {
                 bytes: self.size(bytes, "locked bytes")? as u64,
+            },
+            Action::Vma {
+                addr,
+                start,
+                end,
+                perms,
+            } => ActionPlan::Vma {
+                addr: self.addr(addr)?,
+                start: start.as_ref().map(|a| self.addr(a)).transpose()?,
+                end: end.as_ref().map(|a| self.addr(a)).transpose()?,
+                perms: *perms,
             },
             Action::WriteRet { addr } => ActionPlan::WriteRet {
                 addr: self.addr(addr)?,

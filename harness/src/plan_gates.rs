@@ -61,8 +61,32 @@ pub fn not_here(case: &Case, os: Os, host: &Host) -> Option<String> {
             },
         }
     }
+    if case
+        .steps
+        .iter()
+        .any(|s| matches!(s.action, Action::Vma { .. }))
+    {
+        match os {
+            Os::Freebsd => {
+                return Some(
+                    "FreeBSD has no /proc/self/maps (its VMA list, sysctl KERN_PROC_VMMAP, is not read by the vma step yet)"
+                        .into(),
+                );
+            }
+            Os::Linux => {
+                if let Err(e) = std::fs::File::open(LINUX_MAPS) {
+                    return Some(format!(
+                        "{LINUX_MAPS} cannot be opened ({e}; no /proc?): the vma step cannot read the mapping's extent"
+                    ));
+                }
+            }
+        }
+    }
     None
 }
+
+/// Where Linux lists a process's VMAs, one line each (the `vma` step).
+pub const LINUX_MAPS: &str = "/proc/self/maps";
 
 /// A facility a setup call needs from the running kernel or runtime, beyond the release a
 /// case's kernel gate asks for.

@@ -44,6 +44,10 @@ impl RawOutcome {
     pub const SIZE_DIFFERS: u32 = 5;
     /// A buffer step's call succeeded with another count than expected (`ret`).
     pub const COUNT_DIFFERS: u32 = 6;
+    /// A vma step's VMA is not the one given: `at` its start and `size` its end relative
+    /// to the step's address, `got[..4]` its permissions; `got_len` 0 when no VMA contains
+    /// the address. A matching VMA is `OK` with the same fields.
+    pub const VMA_DIFFERS: u32 = 7;
 }
 
 /// Where setup stopped when it failed.

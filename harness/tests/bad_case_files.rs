@@ -270,6 +270,30 @@ fn check_plans_every_case_and_reports_what_only_the_whole_case_shows() {
     "[[case.step]]\nmincore = \"null\"\nlen = \"1p\"\nvector = [2]\n",
     "vector entry 2"
 )]
+#[case::vma_checks_nothing(
+    "[[case.step]]\nvma = \"null+1p\"\n",
+    "a vma step checks `start`, `end` or `perms`"
+)]
+#[case::vma_bad_perms(
+    "[[case.step]]\nvma = \"null+1p\"\nperms = \"rw-\"\n",
+    "bad perms `rw-`"
+)]
+#[case::vma_perms_letters(
+    "[[case.step]]\nvma = \"null+1p\"\nperms = \"wr-p\"\n",
+    "bad perms `wr-p`"
+)]
+#[case::vma_errno_outcome(
+    "[[case.step]]\nvma = \"null+1p\"\nperms = \"rw-p\"\nexpect = { errno = \"ENOMEM\" }\n",
+    "a vma step's outcome is"
+)]
+#[case::vma_bad_start(
+    "[[case.step]]\nvma = \"null+1p\"\nstart = \"banana+1p\"\n",
+    "unknown address base `banana`"
+)]
+#[case::start_on_another_step(
+    "[[case.step]]\nread = \"null+1p\"\nstart = \"null\"\n",
+    "this step takes no `start`"
+)]
 #[case::vector_missing("[[case.step]]\nmincore = \"null\"\nlen = \"1p\"\n", "needs `vector")]
 #[case::deviation_release(
     "[[case.deviation]]\nos = \"linux\"\nrelease = \"6.17\"\nobserved = { errno = \"ENOMEM\" }\nwhy = \"w\"\nevidence = \"e\"\n",

@@ -9,6 +9,7 @@
 
 use crate::exec::Prepared;
 use crate::exec::locks;
+use crate::exec::maps;
 use crate::load::MAX_STEPS;
 use crate::model::{IoFd, IoOp, ObjectKind, Who};
 use crate::plan::*;
@@ -808,6 +809,35 @@ impl Child<'_> {
                             };
                             out.size = v as i64;
                         }
+                        Err(call) => self.fail(Stage::Step, call, i),
+                    }
+                }
+                ActionPlan::Vma {
+                    addr,
+                    start,
+                    end,
+                    perms,
+                } => {
+                    let base = b.resolve(addr);
+                    let start = start.map(|a| b.resolve(a));
+                    let end = end.map(|a| b.resolve(a));
+                    out.args = [base, start.unwrap_or(0), end.unwrap_or(0), 0, 0, 0];
+                    match maps::vma_containing(base) {
+                        Ok(Some(v)) => {
+                            out.at = v.start.wrapping_sub(base) as i64;
+                            out.size = v.end.wrapping_sub(base) as i64;
+                            out.got[..4].copy_from_slice(&v.perms);
+                            out.got_len = 4;
+                            let same = start.is_none_or(|s| s == v.start)
+                                && end.is_none_or(|e| e == v.end)
+                                && perms.is_none_or(|p| p == v.perms);
+                            out.state = if same {
+                                RawOutcome::OK
+                            } else {
+                                RawOutcome::VMA_DIFFERS
+                            };
+                        }
+                        Ok(None) => out.state = RawOutcome::VMA_DIFFERS,
                         Err(call) => self.fail(Stage::Step, call, i),
                     }
                 }

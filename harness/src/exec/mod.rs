@@ -12,6 +12,7 @@
 
 mod child;
 pub(crate) mod locks;
+pub(crate) mod maps;
 pub mod signals;
 pub mod tmpfs;
 pub mod workdir;

@@ -28,7 +28,7 @@ pub(super) struct RawExpect {
     fault: Option<Spanned<String>>,
     linux: Option<Spanned<Box<RawExpect>>>,
     freebsd: Option<Spanned<Box<RawExpect>>>,
-    observe: Option<Spanned<bool>>,
+    pub(super) observe: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]

@@ -38,6 +38,10 @@ pub(super) struct RawStep {
     mincore: Option<Spanned<String>>,
     vector: Option<Spanned<Vec<Spanned<i64>>>>,
     locked: Option<Spanned<String>>,
+    vma: Option<Spanned<String>>,
+    start: Option<Spanned<String>>,
+    end: Option<Spanned<String>>,
+    perms: Option<Spanned<String>>,
     read_into: Option<Spanned<String>>,
     write_from: Option<Spanned<String>>,
     pread_into: Option<Spanned<String>>,
@@ -73,6 +77,7 @@ pub(super) fn convert_step(
         s.call.is_some(),
         s.mincore.is_some(),
         s.locked.is_some(),
+        s.vma.is_some(),
         s.read_into.is_some(),
         s.write_from.is_some(),
         s.pread_into.is_some(),
@@ -83,7 +88,7 @@ pub(super) fn convert_step(
     if actions.iter().filter(|a| **a).count() != 1 {
         ctx.err(
             ss.span(),
-            "a step needs exactly one action: read, write, fork, munmap, mprotect, msync, call, ftruncate, pwrite, close, readback, mincore, locked, read_into, write_from, pread_into, pwrite_from, write_ret, exec",
+            "a step needs exactly one action: read, write, fork, munmap, mprotect, msync, call, ftruncate, pwrite, close, readback, mincore, locked, vma, read_into, write_from, pread_into, pwrite_from, write_ret, exec",
         );
     }
     let who = match s.who.as_ref().map(|w| (w, w.get_ref().as_str())) {
@@ -330,6 +335,37 @@ pub(super) fn convert_step(
         Action::Locked {
             bytes: ctx.expr(e, CType::Size, "locked bytes"),
         }
+    } else if let Some(a) = &s.vma {
+        let observe = matches!(
+            s.expect.as_ref().map(|e| e.get_ref()),
+            Some(RawExpect { observe: Some(o), .. }) if *o.get_ref()
+        );
+        allowed.extend(["start", "end", "perms"]);
+        if s.start.is_none() && s.end.is_none() && s.perms.is_none() && !observe {
+            ctx.err(
+                ss.span(),
+                "a vma step checks `start`, `end` or `perms`; one that checks none needs `expect = { observe = true }`",
+            );
+        }
+        let perms = s.perms.as_ref().map(|p| match parse_perms(p.get_ref()) {
+            Some(v) => v,
+            None => {
+                ctx.err(
+                    p.span(),
+                    format!(
+                        "bad perms `{}`: four characters as /proc/self/maps shows them, r or -, w or -, x or -, then p (private) or s (shared), e.g. \"rw-p\"",
+                        p.get_ref()
+                    ),
+                );
+                *b"----"
+            }
+        });
+        Action::Vma {
+            addr: ctx.addr(a),
+            start: s.start.as_ref().map(|e| ctx.addr(e)),
+            end: s.end.as_ref().map(|e| ctx.addr(e)),
+            perms,
+        }
     } else {
         Action::Fork
     };
@@ -344,6 +380,9 @@ pub(super) fn convert_step(
         ("fd", s.fd.is_some()),
         ("count", s.count.is_some()),
         ("offset", s.offset.is_some()),
+        ("start", s.start.is_some()),
+        ("end", s.end.is_some()),
+        ("perms", s.perms.is_some()),
     ];
     for (key, given) in extra {
         if given && !allowed.contains(&key) {
@@ -358,11 +397,38 @@ pub(super) fn convert_step(
             freebsd: None,
         },
     };
+    if matches!(action, Action::Vma { .. }) {
+        let outcomes = [
+            Some(&expect.default),
+            expect.linux.as_ref(),
+            expect.freebsd.as_ref(),
+        ];
+        if outcomes
+            .into_iter()
+            .flatten()
+            .any(|o| !matches!(o, Outcome::Ok | Outcome::Observe))
+        {
+            ctx.err(
+                ss.span(),
+                "a vma step's outcome is `{ result = \"ok\" }` (the VMA is as given) or `{ observe = true }`",
+            );
+        }
+    }
     Step {
         who,
         action,
         expect,
     }
+}
+
+/// A /proc/self/maps permission string: `[r-][w-][x-][ps]`.
+fn parse_perms(s: &str) -> Option<[u8; 4]> {
+    let b: [u8; 4] = s.as_bytes().try_into().ok()?;
+    let ok = matches!(b[0], b'r' | b'-')
+        && matches!(b[1], b'w' | b'-')
+        && matches!(b[2], b'x' | b'-')
+        && matches!(b[3], b'p' | b's');
+    ok.then_some(b)
 }
 
 /// Address bases must make sense where they are used: `result` only in steps after a
@@ -415,6 +481,16 @@ pub(super) fn check_addresses(
             | Action::WriteRet { addr }
             | Action::Exec { addr } => check(ctx, addr, true),
             Action::Call(c) => c.addrs().into_iter().for_each(|a| check(ctx, a, true)),
+            Action::Vma {
+                addr, start, end, ..
+            } => {
+                for a in [Some(addr), start.as_ref(), end.as_ref()]
+                    .into_iter()
+                    .flatten()
+                {
+                    check(ctx, a, true);
+                }
+            }
             _ => {}
         }
     }

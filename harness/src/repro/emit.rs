@@ -759,6 +759,41 @@ impl<'a> Emitter<'a> {
                 );
                 (code, text, "K_OTHER")
             }
+            Action::Vma {
+                addr,
+                start,
+                end,
+                perms,
+            } => {
+                let opt = |a: &Option<AddrExpr>| match a {
+                    Some(a) => format!("1, {}", self.addr_value(a)),
+                    None => "0, 0".into(),
+                };
+                let p = perms.map_or("NULL".into(), |p| {
+                    format!("\"{}\"", String::from_utf8_lossy(&p))
+                });
+                let _ = writeln!(
+                    code,
+                    "\t\tif (!step_vma(o, {}, {}, {}, {p})) {{\n\t\t\tfail_stage(STAGE_STEP, STEP_INDEX);\n\t\t\treturn;\n\t\t}}",
+                    self.addr_value(addr),
+                    opt(start),
+                    opt(end)
+                );
+                let mut text = format!(
+                    "the /proc/self/maps line containing {}",
+                    self.addr_value(addr)
+                );
+                if let Some(a) = start {
+                    text.push_str(&format!(" starts at {}", self.addr_value(a)));
+                }
+                if let Some(a) = end {
+                    text.push_str(&format!(" ends at {}", self.addr_value(a)));
+                }
+                if let Some(p) = perms {
+                    text.push_str(&format!(" shows {}", String::from_utf8_lossy(p)));
+                }
+                (code, text, "K_VMA")
+            }
             Action::WriteRet { addr } => {
                 let _ = writeln!(
                     code,

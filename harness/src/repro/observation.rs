@@ -36,6 +36,8 @@ enum Kind {
     Readback,
     /// A buffer step: its count.
     Buffer,
+    /// A vma step: the VMA's extent and permissions.
+    Vma,
 }
 
 fn call_kind(c: &CallPlan) -> Kind {
@@ -64,6 +66,7 @@ fn action_kind(a: &ActionPlan) -> Kind {
         ActionPlan::Call(c) => call_kind(c),
         ActionPlan::Readback { .. } => Kind::Readback,
         ActionPlan::Buffer { .. } => Kind::Buffer,
+        ActionPlan::Vma { .. } => Kind::Vma,
         ActionPlan::Read { .. }
         | ActionPlan::Write { .. }
         | ActionPlan::Fork
@@ -75,6 +78,19 @@ fn action_kind(a: &ActionPlan) -> Kind {
         | ActionPlan::WriteRet { .. }
         | ActionPlan::Exec { .. } => Kind::Other,
     }
+}
+
+/// A vma step's VMA: start and end relative to the step's address, and its permissions
+/// (`"none"` when no VMA contains the address).
+fn vma_value(o: &RawOutcome) -> Value {
+    if o.got_len < 4 {
+        return "none".into();
+    }
+    json!({
+        "start": rel(o.at),
+        "end": rel(o.size),
+        "perms": String::from_utf8_lossy(&o.got[..4]),
+    })
 }
 
 fn rel(v: i64) -> String {
@@ -103,7 +119,7 @@ fn outcome(o: &RawOutcome, kind: Kind, page: u64) -> Value {
                 Kind::Mremap if o.ret == o.args[0] => Some("at old_address"),
                 Kind::Mremap if o.args[4] != 0 && o.ret == o.args[4] => Some("at new_address"),
                 Kind::Mremap => Some("moved"),
-                Kind::Other | Kind::Readback | Kind::Buffer => None,
+                Kind::Other | Kind::Readback | Kind::Buffer | Kind::Vma => None,
             };
             if let Some(p) = placed {
                 m.insert("placed".into(), p.into());
@@ -113,6 +129,9 @@ fn outcome(o: &RawOutcome, kind: Kind, page: u64) -> Value {
             }
             if kind == Kind::Buffer {
                 m.insert("count".into(), o.ret.into());
+            }
+            if kind == Kind::Vma {
+                m.insert("vma".into(), vma_value(o));
             }
             Value::Object(m)
         }
@@ -130,6 +149,7 @@ fn outcome(o: &RawOutcome, kind: Kind, page: u64) -> Value {
         }
         RawOutcome::SIZE_DIFFERS => json!({"state": "size differs", "size": o.size}),
         RawOutcome::COUNT_DIFFERS => json!({"state": "count differs", "count": o.ret}),
+        RawOutcome::VMA_DIFFERS => json!({"state": "vma differs", "vma": vma_value(o)}),
         _ => json!({"state": "not run"}),
     }
 }

@@ -3,7 +3,8 @@
  * faults caught with their si_code and address) and prints the observation in the
  * suite's normalised schema (cases/README.md, "Reproducers"). */
 
-enum { ST_NOT_RUN, ST_OK, ST_ERRNO, ST_FAULT, ST_BYTES_DIFFER, ST_SIZE_DIFFERS, ST_COUNT_DIFFERS };
+enum { ST_NOT_RUN, ST_OK, ST_ERRNO, ST_FAULT, ST_BYTES_DIFFER, ST_SIZE_DIFFERS, ST_COUNT_DIFFERS,
+       ST_VMA_DIFFERS };
 enum { STAGE_DONE, STAGE_OBJECT, STAGE_MAPPING, STAGE_HOLE, STAGE_PRIVILEGE, STAGE_LIMITS,
        STAGE_SIGNALS, STAGE_FORK, STAGE_STEP, STAGE_SETUP };
 static const char *const STAGE_NAME[] = { "done", "object", "mapping", "hole", "privilege",
@@ -12,7 +13,7 @@ static const char *const STAGE_NAME[] = { "done", "object", "mapping", "hole", "
 enum { OBJ_NONE, OBJ_FILE, OBJ_DIR, OBJ_PIPE_READ, OBJ_PIPE_WRITE, OBJ_SOCKET, OBJ_TCP_SOCKET,
        OBJ_DEV_ZERO, OBJ_DEV_NULL, OBJ_MEMFD, OBJ_SHM, OBJ_CLOSED_FD };
 /* What a step's or the call's outcome reports beyond its state. */
-enum { K_OTHER, K_MMAP, K_MREMAP, K_READBACK, K_FORK, K_BUFFER };
+enum { K_OTHER, K_MMAP, K_MREMAP, K_READBACK, K_FORK, K_BUFFER, K_VMA };
 /* An expected outcome. */
 enum { E_OK, E_ERRNO, E_FAULT, E_BYTES, E_OBSERVE };
 /* Expected bytes: none, zeros, one byte value, the object's content at a file offset. */
@@ -636,6 +637,92 @@ REPRO_UNUSED static inline void step_mincore(struct outcome *o, uintptr_t addr, 
 	}
 }
 
+/* One /proc/self/maps line "START-END PERMS ...": 1 when it parses. */
+REPRO_UNUSED static inline int maps_line(const char *l, const char *e, uint64_t *start, uint64_t *end,
+                                         char perms[4])
+{
+	uint64_t v[2] = { 0, 0 };
+	for (int k = 0; k < 2; k++) {
+		const char *d = l;
+		for (; l < e; l++) {
+			int c = *l;
+			int x = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+			if (x < 0)
+				break;
+			if (v[k] >> 60)
+				return 0;
+			v[k] = v[k] * 16 + (uint64_t)x;
+		}
+		if (l == d || l >= e || *l != (k == 0 ? '-' : ' '))
+			return 0;
+		l++;
+	}
+	if (e - l < 4)
+		return 0;
+	memcpy(perms, l, 4);
+	*start = v[0];
+	*end = v[1];
+	return 1;
+}
+
+/* The VMA containing `addr` (its /proc/self/maps line) must start at `start`, end at `end`
+ * and show `perms`, each where given. Records its extent relative to `addr` (`at`, `size`)
+ * and its permissions (`got`); 0 when the file cannot be read (errno set). */
+REPRO_UNUSED static inline int step_vma(struct outcome *o, uintptr_t addr, int has_start, uintptr_t start,
+                                        int has_end, uintptr_t end, const char *perms)
+{
+	char buf[8192];
+	size_t filled = 0;
+	int skipping = 0, found = 0;
+	uint64_t s = 0, e = 0;
+	char p[4];
+	o->args[0] = addr;
+	o->args[1] = has_start ? start : 0;
+	o->args[2] = has_end ? end : 0;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	while (!found) {
+		ssize_t r = read(fd, buf + filled, sizeof buf - filled);
+		if (r < 0) {
+			close(fd);
+			return 0;
+		}
+		filled += (size_t)r;
+		size_t i = 0;
+		while (i < filled && !found) {
+			char *nl = memchr(buf + i, '\n', filled - i);
+			size_t line_end;
+			if (nl)
+				line_end = (size_t)(nl - buf);
+			else if (r == 0 || (i == 0 && filled == sizeof buf))
+				line_end = filled;
+			else
+				break;
+			if (!skipping && maps_line(buf + i, buf + line_end, &s, &e, p) && s <= addr && addr < e)
+				found = 1;
+			skipping = !nl && r != 0;
+			i = nl ? line_end + 1 : filled;
+		}
+		memmove(buf, buf + i, filled - i);
+		filled -= i;
+		if (r == 0)
+			break;
+	}
+	close(fd);
+	if (!found) {
+		o->state = ST_VMA_DIFFERS;
+		return 1;
+	}
+	o->at = (int64_t)(s - addr);
+	o->size = (int64_t)(e - addr);
+	memcpy(o->got, p, 4);
+	o->got_len = 4;
+	int same = (!has_start || start == s) && (!has_end || end == e) && (!perms || memcmp(perms, p, 4) == 0);
+	o->state = same ? ST_OK : ST_VMA_DIFFERS;
+	return 1;
+}
+
 /* The process's locked bytes (Linux: VmLck of /proc/self/status) must be `bytes`. */
 REPRO_UNUSED static inline int step_locked(struct outcome *o, uint64_t bytes)
 {
@@ -1098,8 +1185,30 @@ REPRO_UNUSED static inline void outcome_text(char *buf, size_t n, const struct o
 		snprintf(buf, n, "returned %llu (expected %llu)", (unsigned long long)o->ret,
 		         (unsigned long long)o->args[3]);
 		break;
+	case ST_VMA_DIFFERS:
+		if (o->got_len < 4) {
+			snprintf(buf, n, "no VMA contains the address");
+			break;
+		}
+		rel(a, sizeof a, o->at);
+		rel(b, sizeof b, o->size);
+		snprintf(buf, n, "VMA [%s, %s) %.4s", a, b, (const char *)o->got);
+		break;
 	default: snprintf(buf, n, "not run"); break;
 	}
+}
+
+/* A vma step's VMA, as `,"vma":{...}` (or "none"). */
+REPRO_UNUSED static inline void json_vma(const struct outcome *o)
+{
+	char a[64], b[64];
+	if (o->got_len < 4) {
+		printf(",\"vma\":\"none\"");
+		return;
+	}
+	rel(a, sizeof a, o->at);
+	rel(b, sizeof b, o->size);
+	printf(",\"vma\":{\"start\":\"%s\",\"end\":\"%s\",\"perms\":\"%.4s\"}", a, b, (const char *)o->got);
 }
 
 REPRO_UNUSED static inline void json_outcome(const struct outcome *o, int kind)
@@ -1114,6 +1223,13 @@ REPRO_UNUSED static inline void json_outcome(const struct outcome *o, int kind)
 			printf(",\"size\":%lld", (long long)o->size);
 		if (kind == K_BUFFER)
 			printf(",\"count\":%llu", (unsigned long long)o->ret);
+		if (kind == K_VMA)
+			json_vma(o);
+		printf("}");
+		break;
+	case ST_VMA_DIFFERS:
+		printf("{\"state\":\"vma differs\"");
+		json_vma(o);
 		printf("}");
 		break;
 	case ST_COUNT_DIFFERS:
