@@ -107,12 +107,15 @@ pub(super) fn convert_setup(
     raw.iter()
         .map(|c| {
             let call = convert_call(ctx, c, has_object);
-            if matches!(call, Call::Mmap { .. } | Call::Mremap { .. }) {
+            if matches!(
+                call,
+                Call::Mmap { .. } | Call::Mremap { .. } | Call::ShmOpen { .. }
+            ) {
                 // Their result would name a mapping no address base can reach.
                 ctx.err(
                     c.span(),
                     format!(
-                        "{} is not a setup call: make a setup mapping instead",
+                        "{} is not a setup call: make a setup mapping or object instead",
                         call.name()
                     ),
                 );

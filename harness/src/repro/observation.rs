@@ -54,7 +54,8 @@ fn call_kind(c: &CallPlan) -> Kind {
         | CallPlan::Munlockall
         | CallPlan::Mlock2 { .. }
         | CallPlan::Mseal { .. }
-        | CallPlan::Mdwe { .. } => Kind::Other,
+        | CallPlan::Mdwe { .. }
+        | CallPlan::ShmOpen { .. } => Kind::Other,
     }
 }
 
@@ -72,7 +73,8 @@ fn action_kind(a: &ActionPlan) -> Kind {
         | ActionPlan::Mincore { .. }
         | ActionPlan::Locked { .. }
         | ActionPlan::WriteRet { .. }
-        | ActionPlan::Exec { .. } => Kind::Other,
+        | ActionPlan::Exec { .. }
+        | ActionPlan::FdStat { .. } => Kind::Other,
     }
 }
 
