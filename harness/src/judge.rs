@@ -434,6 +434,19 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
                 crate::plan::ActionPlan::Mincore { vector, pages, .. } => {
                     mincore_seen(raw, &vector[..pages])
                 }
+                crate::plan::ActionPlan::FdStat { field, .. }
+                    if raw.state == RawOutcome::SIZE_DIFFERS =>
+                {
+                    let want = match &step.action {
+                        Action::FdStat { want, .. } => fd_want_text(field, want),
+                        _ => String::new(),
+                    };
+                    Seen::Other(format!(
+                        "{} is {} (expected {want})",
+                        field.key(),
+                        fd_value_text(field, raw.size)
+                    ))
+                }
                 crate::plan::ActionPlan::Locked { bytes }
                     if raw.state == RawOutcome::SIZE_DIFFERS =>
                 {
@@ -668,7 +681,19 @@ fn describe(
             Some(t) => t.as_c(args),
             None => c.name().to_string(),
         },
-        Action::Ftruncate { size } => format!("ftruncate to {size}"),
+        Action::Ftruncate {
+            size,
+            via_result: false,
+        } => format!("ftruncate to {size}"),
+        Action::Ftruncate {
+            size,
+            via_result: true,
+        } => format!("ftruncate the call's descriptor to {size}"),
+        Action::FdStat { field, want } => format!(
+            "the call's descriptor's {} is {}",
+            field.key(),
+            fd_want_text(*field, want)
+        ),
         Action::Pwrite { offset, len, byte } => {
             format!("pwrite {byte:#04x} at offset {offset} len {len}")
         }
@@ -725,6 +750,33 @@ fn describe(
     match who {
         crate::model::Who::Child => format!("{s}, in the child"),
         crate::model::Who::Parent => s,
+    }
+}
+
+/// An fd_stat step's expected value as the case wrote it.
+fn fd_want_text(field: crate::model::FdField, want: &crate::model::FdWant) -> String {
+    use crate::model::FdWant;
+    match want {
+        FdWant::Size(e) => e.to_string(),
+        FdWant::Value(v) => fd_value_text(field, *v),
+        FdWant::Euid => "the effective uid".into(),
+        FdWant::Egid => "the effective gid".into(),
+    }
+}
+
+/// A value an fd_stat step read, as C would write it (a mode in octal, an access mode
+/// by name).
+fn fd_value_text(field: crate::model::FdField, v: i64) -> String {
+    use crate::model::FdField;
+    match field {
+        FdField::Mode => format!("{v:#05o}"),
+        FdField::Accmode => match v {
+            0 => "O_RDONLY".into(),
+            1 => "O_WRONLY".into(),
+            2 => "O_RDWR".into(),
+            _ => format!("access mode {v}"),
+        },
+        _ => v.to_string(),
     }
 }
 

@@ -362,6 +362,14 @@ pub enum Call {
         advice: NameSet,
         flags: u32,
     },
+    /// shm_open(name, oflag, mode) with a name the harness prepares (never one the case
+    /// writes), under the umask `umask`; the result is a descriptor.
+    ShmOpen {
+        name: ShmName,
+        oflag: NameSet,
+        mode: u32,
+        umask: u32,
+    },
 }
 
 /// The descriptor process_madvise is given.
@@ -374,6 +382,92 @@ pub enum Pidfd {
     /// The case's object: a descriptor that is not a pidfd.
     Object,
     Num(i32),
+}
+
+/// The name a shm_open call passes: always one the harness made up for the case.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ShmName {
+    /// A unique name that names no object before the call (removed after the case).
+    New,
+    /// That name, created by the harness before the call with this mode and size.
+    Existing { mode: u32, size: Expr },
+    /// A unique name no object has, for a call without O_CREAT.
+    Missing,
+    /// A name whose component is NAME_MAX+1 bytes long.
+    TooLongComponent,
+    /// A name PATH_MAX+1 bytes long.
+    TooLong,
+}
+
+impl ShmName {
+    pub const ALL: [&'static str; 5] = [
+        "new",
+        "existing",
+        "missing",
+        "too-long-component",
+        "too-long",
+    ];
+
+    pub fn key(&self) -> &'static str {
+        match self {
+            ShmName::New => "new",
+            ShmName::Existing { .. } => "existing",
+            ShmName::Missing => "missing",
+            ShmName::TooLongComponent => "too-long-component",
+            ShmName::TooLong => "too-long",
+        }
+    }
+}
+
+/// A property of the descriptor a shm_open call returned, read by an `fd_stat` step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FdField {
+    /// fstat st_size.
+    Size,
+    /// fstat st_mode & 07777.
+    Mode,
+    /// fstat st_uid.
+    Uid,
+    /// fstat st_gid.
+    Gid,
+    /// fcntl(F_GETFD) & FD_CLOEXEC: 1 or 0.
+    Cloexec,
+    /// fcntl(F_GETFL) & O_ACCMODE.
+    Accmode,
+    /// 1 when the descriptor is the lowest one that was free before the call.
+    Lowest,
+}
+
+impl FdField {
+    pub const ALL: [(&'static str, FdField); 7] = [
+        ("size", FdField::Size),
+        ("mode", FdField::Mode),
+        ("uid", FdField::Uid),
+        ("gid", FdField::Gid),
+        ("cloexec", FdField::Cloexec),
+        ("accmode", FdField::Accmode),
+        ("lowest", FdField::Lowest),
+    ];
+
+    pub fn key(self) -> &'static str {
+        FdField::ALL
+            .iter()
+            .find(|(_, f)| *f == self)
+            .map(|(k, _)| *k)
+            .unwrap_or("size")
+    }
+}
+
+/// What an `fd_stat` step compares the field with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FdWant {
+    /// A size expression (`size`).
+    Size(Expr),
+    /// A number (`mode` in octal, `cloexec`, `lowest`) or an access mode's name.
+    Value(i64),
+    /// The effective uid or gid of the process when the step runs.
+    Euid,
+    Egid,
 }
 
 impl Call {
@@ -391,7 +485,9 @@ impl Call {
             Call::Mincore { addr, vec, .. } => std::iter::once(addr).chain(vec).collect(),
             Call::Mremap { addr, new_addr, .. } => vec![addr, new_addr],
             Call::Mlock2 { addr, .. } | Call::Mseal { addr, .. } => vec![addr],
-            Call::Mlockall { .. } | Call::Munlockall | Call::Mdwe { .. } => vec![],
+            Call::Mlockall { .. } | Call::Munlockall | Call::Mdwe { .. } | Call::ShmOpen { .. } => {
+                vec![]
+            }
             Call::ProcessMadvise { iov, .. } => iov.iter().map(|(a, _)| a).collect(),
         }
     }
@@ -414,6 +510,7 @@ impl Call {
             Call::Mseal { .. } => "mseal",
             Call::Mdwe { .. } => "prctl",
             Call::ProcessMadvise { .. } => "process_madvise",
+            Call::ShmOpen { .. } => "shm_open",
         }
     }
 }
@@ -459,6 +556,13 @@ pub enum Action {
     Call(Call),
     Ftruncate {
         size: Expr,
+        /// Through the descriptor the call returned (`fd = "result"`), not the object's.
+        via_result: bool,
+    },
+    /// A property of the descriptor the call (shm_open) returned.
+    FdStat {
+        field: FdField,
+        want: FdWant,
     },
     Pwrite {
         offset: Expr,

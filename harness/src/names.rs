@@ -232,6 +232,12 @@ table!(pub OPEN, "open flag",
     freebsd: [],
 );
 
+table!(pub SHM_OFLAG, "shm_open flag",
+    common: [O_RDONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC],
+    linux: [],
+    freebsd: [],
+);
+
 table!(pub SEAL, "file seal",
     common: [F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE],
     linux: [F_SEAL_FUTURE_WRITE],
@@ -239,7 +245,7 @@ table!(pub SEAL, "file seal",
 );
 
 table!(pub RLIMIT, "rlimit",
-    common: [RLIMIT_AS, RLIMIT_DATA, RLIMIT_MEMLOCK],
+    common: [RLIMIT_AS, RLIMIT_DATA, RLIMIT_MEMLOCK, RLIMIT_NOFILE],
     linux: [],
     freebsd: [],
 );
@@ -278,7 +284,8 @@ table!(pub MFD, "memfd_create flag",
 table!(pub ERRNO, "errno",
     common: [EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EINVAL, EIO, EMFILE, ENFILE, ENODEV,
              ENOMEM, EOPNOTSUPP, ENOTSUP, EOVERFLOW, EPERM, ETXTBSY, ENXIO, EINTR, ENOENT,
-             ENOSYS, EWOULDBLOCK, EDESTADDRREQ, EDQUOT, EFBIG, EISDIR, ENOSPC, EPIPE, ESPIPE, ESRCH],
+             ENOSYS, EWOULDBLOCK, EDESTADDRREQ, EDQUOT, EFBIG, EISDIR, ENOSPC, EPIPE, ESPIPE, ESRCH,
+             ENAMETOOLONG],
     linux: [EHWPOISON],
     freebsd: [ENOTCAPABLE],
 );

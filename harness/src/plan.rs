@@ -201,6 +201,27 @@ pub enum CallPlan {
         advice: i32,
         flags: u32,
     },
+    /// shm_open of the name the parent prepared (`Prepared::shm_name`).
+    ShmOpen {
+        name: ShmNamePlan,
+        oflag: i32,
+        mode: u32,
+        umask: u32,
+    },
+}
+
+/// The kind of name a shm_open call passes, and what the parent makes before fork.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShmNamePlan {
+    New,
+    /// Created by the parent with this mode and size.
+    Existing {
+        mode: u32,
+        size: i64,
+    },
+    Missing,
+    TooLongComponent,
+    TooLong,
 }
 
 /// The call's name and its symbolic arguments, for messages.
@@ -290,6 +311,13 @@ pub enum ActionPlan {
     Call(CallPlan),
     Ftruncate {
         size: i64,
+        /// Through the call's descriptor (the `result`).
+        via_result: bool,
+    },
+    /// A field of the call's descriptor must equal `want`.
+    FdStat {
+        field: FdField,
+        want: FdWantPlan,
     },
     Pwrite {
         offset: i64,
@@ -341,6 +369,14 @@ pub enum ActionPlan {
         count: u64,
         byte: u8,
     },
+}
+
+/// What an fd_stat step compares with, resolved but for the ids the child reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FdWantPlan {
+    Value(i64),
+    Euid,
+    Egid,
 }
 
 #[derive(Debug, Clone)]
@@ -963,6 +999,41 @@ impl Planner<'_> {
                     ]),
                 )
             }
+            Call::ShmOpen {
+                name,
+                oflag,
+                mode,
+                umask,
+            } => {
+                let plan = match name {
+                    ShmName::New => ShmNamePlan::New,
+                    ShmName::Existing { mode, size } => ShmNamePlan::Existing {
+                        mode: *mode,
+                        size: self.off(size, "existing_size")?,
+                    },
+                    ShmName::Missing => ShmNamePlan::Missing,
+                    ShmName::TooLongComponent => ShmNamePlan::TooLongComponent,
+                    ShmName::TooLong => ShmNamePlan::TooLong,
+                };
+                if self.os == Os::Linux && host_tmpfs().is_none() {
+                    return Err(Why::NotApplicable(
+                        "no tmpfs work directory for shm_open's names (Linux's shm_open opens files on the /dev/shm tmpfs)".into(),
+                    ));
+                }
+                (
+                    CallPlan::ShmOpen {
+                        name: plan,
+                        oflag: self.names(oflag, &names::SHM_OFLAG)?,
+                        mode: *mode,
+                        umask: *umask,
+                    },
+                    text(vec![
+                        Some(format!("\"{}\"", name.key())),
+                        Some(oflag.text()),
+                        Some(format!("0{mode:03o}")),
+                    ]),
+                )
+            }
         })
     }
 
@@ -1045,8 +1116,18 @@ impl Planner<'_> {
             },
             Action::Fork => ActionPlan::Fork,
             Action::Call(c) => ActionPlan::Call(self.call(c)?.0),
-            Action::Ftruncate { size } => ActionPlan::Ftruncate {
+            Action::Ftruncate { size, via_result } => ActionPlan::Ftruncate {
                 size: self.off(size, "size")?,
+                via_result: *via_result,
+            },
+            Action::FdStat { field, want } => ActionPlan::FdStat {
+                field: *field,
+                want: match want {
+                    FdWant::Size(e) => FdWantPlan::Value(self.off(e, "fd_stat size")?),
+                    FdWant::Value(v) => FdWantPlan::Value(*v),
+                    FdWant::Euid => FdWantPlan::Euid,
+                    FdWant::Egid => FdWantPlan::Egid,
+                },
             },
             Action::Pwrite { offset, len, byte } => ActionPlan::Pwrite {
                 offset: self.off(offset, "offset")?,

@@ -133,10 +133,12 @@ pub enum SetupCall {
     /// Filling a buffer step's pipe.
     Write = 19,
     Socket = 20,
+    /// An fd_stat step's fstat of the call's descriptor.
+    Fstat = 21,
 }
 
 impl SetupCall {
-    const ALL: [SetupCall; 21] = [
+    const ALL: [SetupCall; 22] = [
         SetupCall::Unknown,
         SetupCall::Open,
         SetupCall::Pipe,
@@ -158,6 +160,7 @@ impl SetupCall {
         SetupCall::FamilyCall,
         SetupCall::Write,
         SetupCall::Socket,
+        SetupCall::Fstat,
     ];
 
     pub fn from_raw(v: u32) -> SetupCall {
@@ -191,6 +194,7 @@ impl SetupCall {
             SetupCall::Read => "read",
             SetupCall::FamilyCall => "the setup call",
             SetupCall::Write => "write",
+            SetupCall::Fstat => "fstat",
         }
     }
 }

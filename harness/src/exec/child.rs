@@ -11,7 +11,7 @@ use crate::exec::Prepared;
 use crate::exec::locks;
 use crate::exec::maps;
 use crate::load::MAX_STEPS;
-use crate::model::{IoFd, IoOp, ObjectKind, Who};
+use crate::model::{FdField, IoFd, IoOp, ObjectKind, Who};
 use crate::plan::*;
 use crate::probe;
 use crate::record::{Message, Part, RawOutcome, Record, SetupCall, Stage};
@@ -64,6 +64,8 @@ struct Child<'a> {
     second_fd: c_int,
     /// A second descriptor of a memfd/shm object, for readback/pwrite/ftruncate.
     aux_fd: c_int,
+    /// The lowest descriptor number free just before the call (shm_open cases), or -1.
+    lowest_free: c_int,
     /// mincore's result vector for the call under test, made before the hole is found so
     /// that it cannot land in the hole; (address, bytes).
     vec: (*mut c_void, usize),
@@ -94,6 +96,7 @@ pub unsafe fn run(plan: &Plan, prep: &Prepared, report_fd: c_int) -> ! {
             object_fd: -1,
             second_fd: -1,
             aux_fd: -1,
+            lowest_free: -1,
             vec: (std::ptr::null_mut(), 0),
             pidfd: -1,
             bases: Bases {
@@ -407,6 +410,9 @@ impl Child<'_> {
 
     /// The call under test; its result becomes the `result` address base.
     unsafe fn call(&mut self) {
+        if matches!(self.plan.call, CallPlan::ShmOpen { .. }) {
+            self.lowest_free = lowest_free_fd();
+        }
         // SAFETY: as invoke.
         let out = unsafe { self.invoke(&self.plan.call) };
         if out.state == RawOutcome::OK {
@@ -583,6 +589,17 @@ impl Child<'_> {
                 locks::mdwe(flags),
                 [locks::PR_SET_MDWE, flags as u64, 0, 0, 0, 0],
             ),
+            CallPlan::ShmOpen {
+                oflag, mode, umask, ..
+            } => (
+                // SAFETY: umask and open(2) (shm_open(2) on FreeBSD) of a name prepared
+                // before fork.
+                unsafe {
+                    libc::umask(umask as libc::mode_t);
+                    shm_open_call(self.prep, oflag, mode)
+                },
+                [0, oflag as u64, mode as u64, 0, 0, 0],
+            ),
         };
         let mut out = RawOutcome {
             args,
@@ -725,7 +742,35 @@ impl Child<'_> {
                 }
                 ActionPlan::Fork => {}
                 ActionPlan::Call(ref c) => out = self.invoke(c),
-                ActionPlan::Ftruncate { size } => {
+                ActionPlan::Ftruncate {
+                    size,
+                    via_result: true,
+                } => {
+                    out.args = [size as u64, 0, 0, 0, 0, 0];
+                    let fd = self.bases.result as c_int;
+                    set_ret(&mut out, lfs::ftruncate(fd, size as lfs::Off) as i64);
+                }
+                ActionPlan::FdStat { field, want } => {
+                    let fd = self.bases.result as c_int;
+                    let want = match want {
+                        FdWantPlan::Value(v) => v,
+                        FdWantPlan::Euid => i64::from(libc::geteuid()),
+                        FdWantPlan::Egid => i64::from(libc::getegid()),
+                    };
+                    out.args = [field as u64, want as u64, 0, 0, 0, 0];
+                    match fd_field(fd, field, self.lowest_free) {
+                        Ok(v) => {
+                            out.state = if v == want {
+                                RawOutcome::OK
+                            } else {
+                                RawOutcome::SIZE_DIFFERS
+                            };
+                            out.size = v;
+                        }
+                        Err(call) => self.fail(Stage::Step, call, i),
+                    }
+                }
+                ActionPlan::Ftruncate { size, .. } => {
                     out.args = [size as u64, 0, 0, 0, 0, 0];
                     let fd = self.file_fd(libc::O_RDWR);
                     if fd < 0 {
@@ -1173,6 +1218,70 @@ fn shm(prep: &Prepared) -> c_int {
             fd
         }
     }
+}
+
+/// The lowest descriptor number not open now (async-signal-safe: fcntl only).
+fn lowest_free_fd() -> c_int {
+    // SAFETY: F_GETFD only reads the descriptor table.
+    (0..c_int::MAX)
+        .find(|&fd| unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1)
+        .unwrap_or(-1)
+}
+
+/// The field of `fd` an fd_stat step reads (off_t, mode_t and the ids differ in width
+/// between the OSes and ABIs).
+#[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+fn fd_field(fd: c_int, field: FdField, lowest_free: c_int) -> Result<i64, SetupCall> {
+    // SAFETY: fstat into our own buffer, fcntl queries.
+    unsafe {
+        let stat = || {
+            let mut st: libc::stat = std::mem::zeroed();
+            if libc::fstat(fd, &mut st) != 0 {
+                return Err(SetupCall::Fstat);
+            }
+            Ok(st)
+        };
+        Ok(match field {
+            FdField::Size => stat()?.st_size as i64,
+            FdField::Mode => i64::from(stat()?.st_mode) & 0o7777,
+            FdField::Uid => i64::from(stat()?.st_uid),
+            FdField::Gid => i64::from(stat()?.st_gid),
+            FdField::Cloexec => match libc::fcntl(fd, libc::F_GETFD) {
+                -1 => return Err(SetupCall::Fcntl),
+                v => i64::from(v & libc::FD_CLOEXEC != 0),
+            },
+            FdField::Accmode => match libc::fcntl(fd, libc::F_GETFL) {
+                -1 => return Err(SetupCall::Fcntl),
+                v => i64::from(v & libc::O_ACCMODE),
+            },
+            FdField::Lowest => i64::from(fd == lowest_free),
+        })
+    }
+}
+
+/// shm_open as the libc does it. FreeBSD: the shm_open(2) system call of the absolute
+/// name. Linux: glibc's shm_open(3) is open(2) of the name in the /dev/shm tmpfs with
+/// O_NOFOLLOW and O_CLOEXEC added (sysdeps/pthread/shm-directory.h, rt/shm_open.c); the
+/// child opens it the same way relative to the private tmpfs work directory, so nothing
+/// outside it is touched and no symlink is followed.
+///
+/// # Safety
+/// A name prepared before fork.
+#[cfg(target_os = "freebsd")]
+unsafe fn shm_open_call(prep: &Prepared, oflag: c_int, mode: u32) -> i64 {
+    // SAFETY: as above.
+    i64::from(unsafe { libc::shm_open(prep.shm_name.as_ptr(), oflag, mode as libc::mode_t) })
+}
+
+/// See the FreeBSD variant.
+///
+/// # Safety
+/// A name and descriptor prepared before fork.
+#[cfg(not(target_os = "freebsd"))]
+unsafe fn shm_open_call(prep: &Prepared, oflag: c_int, mode: u32) -> i64 {
+    let flags = oflag | libc::O_NOFOLLOW | libc::O_CLOEXEC | lfs::O_LARGE;
+    // SAFETY: as above.
+    i64::from(unsafe { libc::openat(prep.shm_dir_fd, prep.shm_name.as_ptr(), flags, mode) })
 }
 
 /// Asks the kernel to SIGKILL this process when its parent dies, then checks that the

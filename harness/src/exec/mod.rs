@@ -19,7 +19,7 @@ pub mod workdir;
 
 use crate::model::{Fs, ObjectKind};
 use crate::names::os_error;
-use crate::plan::{Plan, host_tmpfs, set_private_tmpfs};
+use crate::plan::{CallPlan, Plan, ShmNamePlan, host_tmpfs, set_private_tmpfs};
 use crate::record::{ChildEnd, Observation, Record};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -40,6 +40,11 @@ pub struct Prepared {
     pub dir_fd: libc::c_int,
     pub name: CString,
     pub content: Vec<u8>,
+    /// A shm_open call's name: on Linux relative to `shm_dir_fd` (the private tmpfs work
+    /// directory: glibc's shm_open opens a file on the /dev/shm tmpfs), on FreeBSD an
+    /// absolute shm path (`/mmapconf-<pid>-<n>`) the parent shm_unlinks after the case.
+    pub shm_name: CString,
+    pub shm_dir_fd: libc::c_int,
     /// The runner's pid, which the child checks after asking to die with it.
     pub parent_pid: libc::pid_t,
     /// [`testing::STOP_BEFORE_EXIT`] as it was before fork.
@@ -221,6 +226,7 @@ impl Executor {
         if let Some(dir) = made {
             dir.remove(&prepared.name);
         }
+        self.remove_shm_name(plan, &prepared);
         Observation {
             record,
             end,
@@ -242,6 +248,8 @@ impl Executor {
             dir_fd: -1,
             name: CString::default(),
             content: Vec::new(),
+            shm_name: CString::default(),
+            shm_dir_fd: -1,
             parent_pid: std::process::id() as libc::pid_t,
             stop_before_exit: testing::STOP_BEFORE_EXIT.load(Ordering::Relaxed),
         };
@@ -300,7 +308,145 @@ impl Executor {
                 | ObjectKind::ClosedFd => {}
             }
         }
+        if let CallPlan::ShmOpen { name, .. } = plan.call {
+            self.prepare_shm_name(&mut prep, name, n, owner)?;
+        }
         Ok((prep, made))
+    }
+
+    /// The name a shm_open call passes, made up for this case, and the object of
+    /// `name = "existing"`, made before fork.
+    fn prepare_shm_name(
+        &self,
+        prep: &mut Prepared,
+        name: ShmNamePlan,
+        n: usize,
+        owner: Option<u32>,
+    ) -> std::io::Result<()> {
+        let base = shm_base_name(n);
+        let text = match name {
+            // NAME_MAX (255 on both) + 1 bytes in one component.
+            ShmNamePlan::TooLongComponent => shm_prefix() + &"n".repeat(NAME_MAX + 1),
+            // PATH_MAX (4096 on Linux, 1024 on FreeBSD) + 1 bytes in all.
+            ShmNamePlan::TooLong => {
+                let p = shm_prefix();
+                let mut t = p.clone();
+                while t.len() < PATH_MAX_LEN + 1 {
+                    t.push_str(&"l".repeat(200.min(PATH_MAX_LEN + 1 - t.len())));
+                    if t.len() < PATH_MAX_LEN + 1 {
+                        t.push('/');
+                    }
+                }
+                t
+            }
+            _ => shm_prefix() + &base,
+        };
+        prep.shm_name = CString::new(text).map_err(std::io::Error::other)?;
+        #[cfg(not(target_os = "freebsd"))]
+        {
+            let dir = self.tmpfs_dir()?;
+            prep.shm_dir_fd = dir.raw_fd();
+            if let ShmNamePlan::Existing { mode, size } = name {
+                let content: Vec<u8> = (0..size.max(0) as u64)
+                    .map(crate::model::seq_byte)
+                    .collect();
+                dir.create_file_mode(&prep.shm_name, &content, owner, mode)?;
+            }
+        }
+        #[cfg(target_os = "freebsd")]
+        if let ShmNamePlan::Existing { mode, size } = name {
+            let _ = owner;
+            freebsd_shm::create(&prep.shm_name, mode, size)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the name a shm_open case made or let the call create: relative to the
+    /// private tmpfs directory (never following a symlink), or with shm_unlink on FreeBSD.
+    fn remove_shm_name(&self, plan: &Plan, prep: &Prepared) {
+        if !matches!(plan.call, CallPlan::ShmOpen { .. }) || prep.shm_name.is_empty() {
+            return;
+        }
+        #[cfg(not(target_os = "freebsd"))]
+        if let Some(t) = &self.tmpfs {
+            t.remove(&prep.shm_name);
+        }
+        #[cfg(target_os = "freebsd")]
+        freebsd_shm::unlink(&prep.shm_name);
+    }
+}
+
+/// NAME_MAX of both OSes' file systems and shm namespaces.
+const NAME_MAX: usize = 255;
+/// PATH_MAX: what a name longer than fails with ENAMETOOLONG.
+#[cfg(target_os = "freebsd")]
+const PATH_MAX_LEN: usize = 1024;
+#[cfg(not(target_os = "freebsd"))]
+const PATH_MAX_LEN: usize = 4096;
+
+/// A shm name's prefix: none on Linux (the name is relative to the private tmpfs work
+/// directory), `/` on FreeBSD (an absolute shm path).
+fn shm_prefix() -> String {
+    if cfg!(target_os = "freebsd") {
+        "/".into()
+    } else {
+        String::new()
+    }
+}
+
+/// The unique part of a shm_open case's name.
+fn shm_base_name(n: usize) -> String {
+    if cfg!(target_os = "freebsd") {
+        format!(
+            "mmapconf-{}-{:08x}-shm-{n}",
+            std::process::id(),
+            crate::atomic::random_suffix() as u32
+        )
+    } else {
+        format!("shm-open-{n}")
+    }
+}
+
+/// FreeBSD's shm namespace is not a file system: the parent makes and removes names there
+/// with shm_open(2) and shm_unlink(2), exclusively.
+#[cfg(target_os = "freebsd")]
+mod freebsd_shm {
+    use std::ffi::CStr;
+
+    pub fn create(name: &CStr, mode: u32, size: i64) -> std::io::Result<()> {
+        // SAFETY: a name we made up; O_EXCL, so never another's object.
+        let fd = unsafe {
+            libc::shm_open(
+                name.as_ptr(),
+                libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC,
+                0o600,
+            )
+        };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let content: Vec<u8> = (0..size.max(0) as u64)
+            .map(crate::model::seq_byte)
+            .collect();
+        // SAFETY: our own descriptor.
+        let ok = unsafe {
+            libc::write(fd, content.as_ptr().cast(), content.len()) == content.len() as isize
+                && libc::fchmod(fd, mode as libc::mode_t) == 0
+        };
+        let e = std::io::Error::last_os_error();
+        // SAFETY: as above.
+        unsafe { libc::close(fd) };
+        if ok {
+            Ok(())
+        } else {
+            unlink(name);
+            Err(e)
+        }
+    }
+
+    pub fn unlink(name: &CStr) {
+        // SAFETY: a name this run made up.
+        unsafe { libc::shm_unlink(name.as_ptr()) };
     }
 }
 

@@ -150,6 +150,29 @@ impl WorkDir {
         give(file.as_fd(), owner)
     }
 
+    /// Creates file `name` as [`create_file`](Self::create_file), then gives it `mode`
+    /// (fchmod of the descriptor we made: never a path). A shm_open case's existing object.
+    pub fn create_file_mode(
+        &self,
+        name: &CStr,
+        content: &[u8],
+        owner: Option<u32>,
+        mode: u32,
+    ) -> io::Result<()> {
+        let fd = openat(
+            &self.dir,
+            name,
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::S_IRUSR | Mode::S_IWUSR,
+        )
+        .map_err(io_err)?;
+        let mut file = std::fs::File::from(fd);
+        std::io::Write::write_all(&mut file, content)?;
+        give(file.as_fd(), owner)?;
+        nix::sys::stat::fchmod(&file, Mode::from_bits_truncate(mode as libc::mode_t))
+            .map_err(io_err)
+    }
+
     /// Creates directory `name`, mode 0700, owned by `owner` when given.
     pub fn create_dir(&self, name: &CStr, owner: Option<u32>) -> io::Result<()> {
         nix::sys::stat::mkdirat(&self.dir, name, Mode::S_IRWXU).map_err(io_err)?;

@@ -34,6 +34,12 @@ pub(super) struct RawCall {
     pidfd: Option<Spanned<RawFd>>,
     iov: Option<Spanned<Vec<Spanned<RawIov>>>>,
     vlen: Option<Spanned<i64>>,
+    name: Option<Spanned<String>>,
+    oflag: Option<Spanned<String>>,
+    mode: Option<Spanned<String>>,
+    umask: Option<Spanned<String>>,
+    existing_mode: Option<Spanned<String>>,
+    existing_size: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -50,6 +56,21 @@ pub const MAX_IOV: usize = 8;
 pub const UIO_MAXIOV: u64 = 1024;
 
 impl Ctx<'_> {
+    /// A permission mode written in octal (`"0600"`, at most `07777`).
+    pub(super) fn octal(&mut self, s: &Spanned<String>, what: &str) -> u32 {
+        let t = s.get_ref();
+        match u32::from_str_radix(t, 8) {
+            Ok(m) if t.starts_with('0') && m <= 0o7777 => m,
+            _ => {
+                self.err(
+                    s.span(),
+                    format!("bad {what} `{t}`: octal with a leading 0, at most 07777 (\"0600\")"),
+                );
+                0
+            }
+        }
+    }
+
     pub(super) fn fd(&mut self, s: &Spanned<RawFd>) -> Fd {
         match s.get_ref() {
             RawFd::Num(n) => match i32::try_from(*n) {
@@ -75,7 +96,7 @@ impl Ctx<'_> {
 pub(super) fn convert_call(ctx: &mut Ctx, sc: &Spanned<RawCall>, has_object: bool) -> Call {
     let c = sc.get_ref();
     let func = c.func.get_ref().as_str();
-    let args: [(&str, bool); 14] = [
+    let args: [(&str, bool); 20] = [
         ("addr", c.addr.is_some()),
         ("len", c.len.is_some()),
         ("prot", c.prot.is_some()),
@@ -90,6 +111,12 @@ pub(super) fn convert_call(ctx: &mut Ctx, sc: &Spanned<RawCall>, has_object: boo
         ("pidfd", c.pidfd.is_some()),
         ("iov", c.iov.is_some()),
         ("vlen", c.vlen.is_some()),
+        ("name", c.name.is_some()),
+        ("oflag", c.oflag.is_some()),
+        ("mode", c.mode.is_some()),
+        ("umask", c.umask.is_some()),
+        ("existing_mode", c.existing_mode.is_some()),
+        ("existing_size", c.existing_size.is_some()),
     ];
     let (takes, required): (&[&str], &[&str]) = match func {
         "mmap" => (
@@ -113,10 +140,21 @@ pub(super) fn convert_call(ctx: &mut Ctx, sc: &Spanned<RawCall>, has_object: boo
             &["pidfd", "iov", "vlen", "advice", "flags"],
             &["iov", "advice"],
         ),
+        "shm_open" => (
+            &[
+                "name",
+                "oflag",
+                "mode",
+                "umask",
+                "existing_mode",
+                "existing_size",
+            ],
+            &["name", "oflag"],
+        ),
         other => {
             ctx.err(
                 c.func.span(),
-                format!("unknown fn `{other}`; valid: mmap, munmap, mprotect, msync, madvise, mincore, mlock, munlock, mremap, minherit, mlockall, munlockall, mlock2, mseal, process_madvise, and in `setup` mdwe"),
+                format!("unknown fn `{other}`; valid: mmap, munmap, mprotect, msync, madvise, mincore, mlock, munlock, mremap, minherit, mlockall, munlockall, mlock2, mseal, process_madvise, shm_open, and in `setup` mdwe"),
             );
             (&[], &[])
         }
@@ -219,6 +257,7 @@ pub(super) fn convert_call(ctx: &mut Ctx, sc: &Spanned<RawCall>, has_object: boo
             flags: names_of(ctx, &c.flags, &names::MDWE),
         },
         "process_madvise" => process_madvise(ctx, c, sc, has_object),
+        "shm_open" => shm_open(ctx, c),
         _ => Call::Munmap { addr, len },
     }
 }
@@ -308,5 +347,74 @@ fn process_madvise(ctx: &mut Ctx, c: &RawCall, sc: &Spanned<RawCall>, has_object
             None => NameSet(Vec::new()),
         },
         flags,
+    }
+}
+
+/// shm_open's arguments: the symbolic name, `oflag`, `mode` and `umask` (octal), and for
+/// `name = "existing"` the object's `existing_mode` and `existing_size`.
+fn shm_open(ctx: &mut Ctx, c: &RawCall) -> Call {
+    let name = match c.name.as_ref().map(|n| (n, n.get_ref().as_str())) {
+        Some((_, "new")) | None => ShmName::New,
+        Some((_, "missing")) => ShmName::Missing,
+        Some((_, "too-long-component")) => ShmName::TooLongComponent,
+        Some((_, "too-long")) => ShmName::TooLong,
+        Some((_, "existing")) => ShmName::Existing {
+            mode: c
+                .existing_mode
+                .as_ref()
+                .map(|m| ctx.octal(m, "existing_mode"))
+                .unwrap_or(0o600),
+            size: match &c.existing_size {
+                Some(z) => ctx.expr(z, CType::Off, "existing_size"),
+                None => crate::expr::Expr::Int(0),
+            },
+        },
+        Some((n, other)) => {
+            ctx.err(
+                n.span(),
+                format!(
+                    "unknown shm_open name `{other}`; valid: {} (the harness makes the name; a case never writes one)",
+                    ShmName::ALL.join(", ")
+                ),
+            );
+            ShmName::New
+        }
+    };
+    if !matches!(name, ShmName::Existing { .. }) {
+        for k in [&c.existing_mode, &c.existing_size].into_iter().flatten() {
+            ctx.err(
+                k.span(),
+                "existing_mode and existing_size describe the object of `name = \"existing\"`",
+            );
+        }
+    }
+    let oflag = match &c.oflag {
+        Some(o) => ctx.names(o, &names::SHM_OFLAG),
+        None => NameSet(Vec::new()),
+    };
+    let access = oflag
+        .0
+        .iter()
+        .filter(|n| *n == "O_RDONLY" || *n == "O_RDWR")
+        .count();
+    if let Some(o) = c.oflag.as_ref().filter(|_| access != 1) {
+        ctx.err(
+            o.span(),
+            "shm_open's oflag needs exactly one of O_RDONLY and O_RDWR",
+        );
+    }
+    Call::ShmOpen {
+        name,
+        oflag,
+        mode: c
+            .mode
+            .as_ref()
+            .map(|m| ctx.octal(m, "mode"))
+            .unwrap_or(0o600),
+        umask: c
+            .umask
+            .as_ref()
+            .map(|m| ctx.octal(m, "umask"))
+            .unwrap_or(0o022),
     }
 }

@@ -108,12 +108,15 @@ pub(super) fn convert_setup(
         .map(|c| {
             let call = convert_call(ctx, c, has_object);
             refuse_outside_the_call(ctx, c.span(), &call, "setup");
-            if matches!(call, Call::Mmap { .. } | Call::Mremap { .. }) {
+            if matches!(
+                call,
+                Call::Mmap { .. } | Call::Mremap { .. } | Call::ShmOpen { .. }
+            ) {
                 // Their result would name a mapping no address base can reach.
                 ctx.err(
                     c.span(),
                     format!(
-                        "{} is not a setup call: make a setup mapping instead",
+                        "{} is not a setup call: make a setup mapping or object instead",
                         call.name()
                     ),
                 );

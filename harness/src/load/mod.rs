@@ -683,6 +683,161 @@ expect = { errno = "EBADF", freebsd = { errno = "EBADF" } }
         parse_file(Path::new("t.toml"), text, &registry())
     }
 
+    /// A shm_open case with `CALL` and `STEPS` replaced.
+    const SHM: &str = r#"
+[[case]]
+id = "shm_open.t.case"
+title = "t"
+clauses = ["linux.mmap.errors.EBADF.1"]
+CALL
+STEPS
+"#;
+
+    fn shm(call: &str, steps: &str) -> Result<Vec<Case>, Vec<LoadError>> {
+        load(&SHM.replace("CALL", call).replace("STEPS", steps))
+    }
+
+    #[test]
+    fn a_shm_open_case_with_fd_stat_steps_loads() {
+        let cases = shm(
+            "call = { fn = \"shm_open\", name = \"existing\", existing_mode = \"0640\", existing_size = \"1p\", oflag = \"O_RDWR|O_TRUNC\" }\nexpect = { result = \"ok\" }",
+            "[[case.step]]\nfd_stat = \"mode\"\nequals = \"0640\"\n[[case.step]]\nftruncate = \"1p\"\nfd = \"result\"",
+        )
+        .unwrap();
+        let Call::ShmOpen {
+            name, mode, umask, ..
+        } = &cases[0].call
+        else {
+            panic!("{:?}", cases[0].call)
+        };
+        assert!(matches!(name, ShmName::Existing { mode: 0o640, .. }));
+        assert_eq!((*mode, *umask), (0o600, 0o022));
+        assert!(matches!(
+            cases[0].steps[0].action,
+            Action::FdStat {
+                field: FdField::Mode,
+                want: FdWant::Value(0o640)
+            }
+        ));
+        assert!(matches!(
+            cases[0].steps[1].action,
+            Action::Ftruncate {
+                via_result: true,
+                ..
+            }
+        ));
+    }
+
+    /// Bad shm_open input is a located error (line of the offending value), never a panic.
+    #[rstest]
+    #[case::unknown_name(
+        "call = { fn = \"shm_open\", name = \"/tmp/x\", oflag = \"O_RDWR\" }\nexpect = { result = \"ok\" }",
+        "",
+        6,
+        "unknown shm_open name `/tmp/x`"
+    )]
+    #[case::no_access_mode(
+        "call = { fn = \"shm_open\", name = \"new\", oflag = \"O_CREAT\" }\nexpect = { result = \"ok\" }",
+        "",
+        6,
+        "exactly one of O_RDONLY and O_RDWR"
+    )]
+    #[case::two_access_modes(
+        "call = { fn = \"shm_open\", name = \"new\", oflag = \"O_RDONLY|O_RDWR\" }\nexpect = { result = \"ok\" }",
+        "",
+        6,
+        "exactly one of O_RDONLY and O_RDWR"
+    )]
+    #[case::bad_octal(
+        "call = { fn = \"shm_open\", name = \"new\", oflag = \"O_RDWR\", mode = \"600\" }\nexpect = { result = \"ok\" }",
+        "",
+        6,
+        "bad mode `600`"
+    )]
+    #[case::mode_too_big(
+        "call = { fn = \"shm_open\", name = \"new\", oflag = \"O_RDWR\", mode = \"010000\" }\nexpect = { result = \"ok\" }",
+        "",
+        6,
+        "at most 07777"
+    )]
+    #[case::existing_mode_without_existing(
+        "call = { fn = \"shm_open\", name = \"new\", oflag = \"O_RDWR\", existing_mode = \"0600\" }\nexpect = { result = \"ok\" }",
+        "",
+        6,
+        "existing_mode and existing_size describe"
+    )]
+    #[case::not_an_oflag(
+        "call = { fn = \"shm_open\", name = \"new\", oflag = \"O_RDWR|O_APPEND\" }\nexpect = { result = \"ok\" }",
+        "",
+        6,
+        "O_APPEND"
+    )]
+    #[case::mmap_arg(
+        "call = { fn = \"shm_open\", name = \"new\", oflag = \"O_RDWR\", len = \"1p\" }\nexpect = { result = \"ok\" }",
+        "",
+        6,
+        "shm_open takes no `len`"
+    )]
+    #[case::unknown_field(
+        "call = { fn = \"shm_open\", name = \"new\", oflag = \"O_RDWR|O_CREAT\" }\nexpect = { result = \"ok\" }",
+        "[[case.step]]\nfd_stat = \"colour\"\nequals = \"1\"",
+        9,
+        "unknown fd_stat field `colour`"
+    )]
+    #[case::no_equals(
+        "call = { fn = \"shm_open\", name = \"new\", oflag = \"O_RDWR|O_CREAT\" }\nexpect = { result = \"ok\" }",
+        "[[case.step]]\nfd_stat = \"size\"",
+        8,
+        "needs `equals`"
+    )]
+    #[case::uid_number(
+        "call = { fn = \"shm_open\", name = \"new\", oflag = \"O_RDWR|O_CREAT\" }\nexpect = { result = \"ok\" }",
+        "[[case.step]]\nfd_stat = \"uid\"\nequals = \"0\"",
+        10,
+        "equals `euid`"
+    )]
+    #[case::fd_stat_after_failure(
+        "call = { fn = \"shm_open\", name = \"missing\", oflag = \"O_RDWR\" }\nexpect = { errno = \"ENOENT\" }",
+        "[[case.step]]\nfd_stat = \"size\"\nequals = \"0\"",
+        2,
+        "returns no descriptor where it is expected to fail"
+    )]
+    #[case::fd_stat_without_shm_open(
+        "call = { fn = \"munmap\", addr = \"null\", len = \"1p\" }\nexpect = { result = \"ok\" }",
+        "[[case.step]]\nfd_stat = \"size\"\nequals = \"0\"",
+        2,
+        "this case's call is not shm_open"
+    )]
+    #[case::ftruncate_bad_fd(
+        "call = { fn = \"shm_open\", name = \"new\", oflag = \"O_RDWR|O_CREAT\" }\nexpect = { result = \"ok\" }",
+        "[[case.step]]\nftruncate = \"1p\"\nfd = \"object\"",
+        10,
+        "an ftruncate step's fd is \"result\""
+    )]
+    #[case::shm_open_as_a_step(
+        "call = { fn = \"munmap\", addr = \"null\", len = \"1p\" }\nexpect = { result = \"ok\" }",
+        "[[case.step]]\ncall = { fn = \"shm_open\", name = \"new\", oflag = \"O_RDWR\" }",
+        9,
+        "shm_open is a case's call, not a step"
+    )]
+    fn bad_shm_open_input_is_a_located_error(
+        #[case] call: &str,
+        #[case] steps: &str,
+        #[case] line: usize,
+        #[case] want: &str,
+    ) {
+        let errors = shm(call, steps).unwrap_err();
+        let e = errors
+            .iter()
+            .find(|e| e.msg.contains(want))
+            .unwrap_or_else(|| panic!("no error containing {want:?}: {errors:#?}"));
+        assert_eq!(
+            (e.file.as_path(), e.line),
+            (Path::new("t.toml"), line),
+            "{e:?}"
+        );
+    }
+
     const REGISTRY_WITH_A_TYPO: &str = r#"
 [page]
 os = "posix"

@@ -51,6 +51,8 @@ pub(super) struct RawStep {
     count: Option<Spanned<String>>,
     write_ret: Option<Spanned<String>>,
     exec: Option<Spanned<String>>,
+    fd_stat: Option<Spanned<String>>,
+    equals: Option<Spanned<String>>,
 }
 
 /// The most pages a `mincore` step's vector may name (the record's window).
@@ -84,11 +86,12 @@ pub(super) fn convert_step(
         s.pwrite_from.is_some(),
         s.write_ret.is_some(),
         s.exec.is_some(),
+        s.fd_stat.is_some(),
     ];
     if actions.iter().filter(|a| **a).count() != 1 {
         ctx.err(
             ss.span(),
-            "a step needs exactly one action: read, write, fork, munmap, mprotect, msync, call, ftruncate, pwrite, close, readback, mincore, locked, vma, read_into, write_from, pread_into, pwrite_from, write_ret, exec",
+            "a step needs exactly one action: read, write, fork, munmap, mprotect, msync, call, ftruncate, pwrite, close, readback, mincore, locked, vma, read_into, write_from, pread_into, pwrite_from, write_ret, exec, fd_stat",
         );
     }
     let who = match s.who.as_ref().map(|w| (w, w.get_ref().as_str())) {
@@ -259,12 +262,35 @@ pub(super) fn convert_step(
             flags,
         })
     } else if let Some(c) = &s.call {
-        Action::Call(convert_call(ctx, c, object.is_some()))
+        let call = convert_call(ctx, c, object.is_some());
+        if matches!(call, Call::ShmOpen { .. }) {
+            // Its name and descriptor belong to the case's call; a second one would need
+            // names of its own.
+            ctx.err(c.span(), "shm_open is a case's call, not a step");
+        }
+        Action::Call(call)
     } else if let Some(e) = &s.ftruncate {
-        needs_file(ctx, "ftruncate");
+        allowed.push("fd");
+        let via_result = match s.fd.as_ref().map(|f| (f, f.get_ref().as_str())) {
+            None => false,
+            Some((_, "result")) => true,
+            Some((f, other)) => {
+                ctx.err(
+                    f.span(),
+                    format!("an ftruncate step's fd is \"result\" (the descriptor shm_open returned), not `{other}`; without it, the object's"),
+                );
+                false
+            }
+        };
+        if !via_result {
+            needs_file(ctx, "ftruncate");
+        }
         Action::Ftruncate {
             size: ctx.expr(e, CType::Off, "ftruncate size"),
+            via_result,
         }
+    } else if let Some(f) = &s.fd_stat {
+        fd_stat(ctx, ss, f, s.equals.as_ref())
     } else if let Some(e) = &s.pwrite {
         needs_file(ctx, "pwrite");
         allowed.extend(["len", "byte"]);
@@ -383,6 +409,7 @@ pub(super) fn convert_step(
         ("start", s.start.is_some()),
         ("end", s.end.is_some()),
         ("perms", s.perms.is_some()),
+        ("equals", s.equals.is_some() && s.fd_stat.is_none()),
     ];
     for (key, given) in extra {
         if given && !allowed.contains(&key) {
@@ -429,6 +456,84 @@ fn parse_perms(s: &str) -> Option<[u8; 4]> {
         && matches!(b[2], b'x' | b'-')
         && matches!(b[3], b'p' | b's');
     ok.then_some(b)
+}
+
+/// An `fd_stat` step: the field of the call's descriptor and the value it must have.
+fn fd_stat(
+    ctx: &mut Ctx,
+    ss: &Spanned<RawStep>,
+    f: &Spanned<String>,
+    equals: Option<&Spanned<String>>,
+) -> Action {
+    let field = match FdField::ALL.iter().find(|(k, _)| *k == f.get_ref()) {
+        Some((_, field)) => *field,
+        None => {
+            ctx.err(
+                f.span(),
+                format!(
+                    "unknown fd_stat field `{}`; valid: {}",
+                    f.get_ref(),
+                    FdField::ALL.map(|(k, _)| k).join(", ")
+                ),
+            );
+            FdField::Size
+        }
+    };
+    let Some(e) = equals else {
+        ctx.err(ss.span(), "an fd_stat step needs `equals`");
+        return Action::FdStat {
+            field,
+            want: FdWant::Value(0),
+        };
+    };
+    let t = e.get_ref().as_str();
+    let want = match field {
+        FdField::Size => FdWant::Size(ctx.expr(e, CType::Off, "fd_stat size")),
+        FdField::Mode => FdWant::Value(i64::from(ctx.octal(e, "fd_stat mode"))),
+        FdField::Uid | FdField::Gid => match (field, t) {
+            (FdField::Uid, "euid") => FdWant::Euid,
+            (FdField::Gid, "egid") => FdWant::Egid,
+            _ => {
+                ctx.err(
+                    e.span(),
+                    format!(
+                        "fd_stat {} equals `{}`",
+                        field.key(),
+                        if field == FdField::Uid {
+                            "euid"
+                        } else {
+                            "egid"
+                        }
+                    ),
+                );
+                FdWant::Value(0)
+            }
+        },
+        FdField::Cloexec | FdField::Lowest => match t {
+            "1" => FdWant::Value(1),
+            "0" => FdWant::Value(0),
+            _ => {
+                ctx.err(
+                    e.span(),
+                    format!("fd_stat {} equals \"1\" or \"0\"", field.key()),
+                );
+                FdWant::Value(0)
+            }
+        },
+        FdField::Accmode => match t {
+            "O_RDONLY" => FdWant::Value(0),
+            "O_WRONLY" => FdWant::Value(1),
+            "O_RDWR" => FdWant::Value(2),
+            _ => {
+                ctx.err(
+                    e.span(),
+                    "fd_stat accmode equals O_RDONLY, O_WRONLY or O_RDWR",
+                );
+                FdWant::Value(0)
+            }
+        },
+    };
+    Action::FdStat { field, want }
 }
 
 /// Address bases must make sense where they are used: `result` only in steps after a
@@ -489,6 +594,25 @@ pub(super) fn check_addresses(
                     .flatten()
                 {
                     check(ctx, a, true);
+                }
+            }
+            Action::FdStat { .. }
+            | Action::Ftruncate {
+                via_result: true, ..
+            } => {
+                if !matches!(call, Call::ShmOpen { .. }) {
+                    ctx.err(
+                        sc.span(),
+                        "fd_stat and `fd = \"result\"` name the descriptor a shm_open call returned; this case's call is not shm_open",
+                    );
+                } else if !fails_on.is_empty() {
+                    ctx.err(
+                        sc.span(),
+                        format!(
+                            "the call returns no descriptor where it is expected to fail (on {}): fd_stat and `fd = \"result\"` name nothing",
+                            fails_on.iter().map(|o| o.key()).collect::<Vec<_>>().join(", ")
+                        ),
+                    );
                 }
             }
             _ => {}

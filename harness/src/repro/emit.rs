@@ -484,6 +484,23 @@ impl<'a> Emitter<'a> {
                 );
                 (format!("prctl(PR_SET_MDWE, {f}, 0, 0, 0)"), "K_OTHER")
             }
+            Call::ShmOpen {
+                name,
+                oflag,
+                mode,
+                umask,
+            } => {
+                let f = self.flags(oflag, &names::SHM_OFLAG);
+                let (m, u) = (coct(*mode), coct(*umask));
+                let _ = writeln!(
+                    code,
+                    "\t\tlowest_free = lowest_free_fd();\n\t\tumask({u});\n\t\tint r = repro_shm_open({f}, {m});\n\t\tSET_ARGS(o, 0, {f}, {m}, 0, 0, 0);\n\t\tset_ret(o, r);"
+                );
+                (
+                    format!("shm_open(<{} name>, {f}, {m})", name.key()),
+                    "K_OTHER",
+                )
+            }
         };
         (code, text, kind)
     }
@@ -675,7 +692,48 @@ impl<'a> Emitter<'a> {
             }
             Action::Fork => (String::new(), "fork()".into(), "K_FORK"),
             Action::Call(c) => self.call(c),
-            Action::Ftruncate { size } => {
+            Action::Ftruncate {
+                size,
+                via_result: true,
+            } => {
+                let _ = writeln!(
+                    code,
+                    "\t\tstep_ftruncate_fd(o, (int)result, {});",
+                    coff(size)
+                );
+                (
+                    code,
+                    format!("ftruncate(shm_open's fd, {})", coff(size)),
+                    "K_OTHER",
+                )
+            }
+            Action::FdStat { field, want } => {
+                let f = match field {
+                    FdField::Size => "FD_SIZE",
+                    FdField::Mode => "FD_MODE",
+                    FdField::Uid => "FD_UID",
+                    FdField::Gid => "FD_GID",
+                    FdField::Cloexec => "FD_CLOEXEC_BIT",
+                    FdField::Accmode => "FD_ACCMODE",
+                    FdField::Lowest => "FD_LOWEST",
+                };
+                let w = match want {
+                    FdWant::Size(e) => format!("(int64_t)({})", coff(e)),
+                    FdWant::Value(v) => format!("{v}"),
+                    FdWant::Euid => "(int64_t)geteuid()".into(),
+                    FdWant::Egid => "(int64_t)getegid()".into(),
+                };
+                let _ = writeln!(
+                    code,
+                    "\t\tif (!step_fd_stat(o, (int)result, {f}, {w})) {{\n\t\t\tfail_stage(STAGE_STEP, STEP_INDEX);\n\t\t\treturn;\n\t\t}}"
+                );
+                (
+                    code,
+                    format!("the {} of shm_open's fd is {w}", field.key()),
+                    "K_OTHER",
+                )
+            }
+            Action::Ftruncate { size, .. } => {
                 let _ = writeln!(code, "\t\tstep_ftruncate(o, {});", coff(size));
                 (code, format!("ftruncate(fd, {})", coff(size)), "K_OTHER")
             }
@@ -857,10 +915,33 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// `prepare` and then, for a shm_open call, the name it passes (made before fork).
+    fn with_shm_name(&self, prepare: String) -> String {
+        let Call::ShmOpen { name, .. } = &self.case.call else {
+            return prepare;
+        };
+        let (which, mode, size) = match name {
+            ShmName::New => ("SHM_NEW", 0, "0".to_string()),
+            ShmName::Existing { mode, size } => (
+                "SHM_EXISTING",
+                *mode,
+                format!("(int64_t)({})", cexpr(size, Ctx::Off)),
+            ),
+            ShmName::Missing => ("SHM_MISSING", 0, "0".into()),
+            ShmName::TooLongComponent => ("SHM_TOO_LONG_COMPONENT", 0, "0".into()),
+            ShmName::TooLong => ("SHM_TOO_LONG", 0, "0".into()),
+        };
+        let unpriv = i32::from(self.case.privilege == Privilege::Unprivileged);
+        format!(
+            "({prepare} && prepare_shm_name({which}, {}, {size}, {unpriv}))",
+            coct(mode)
+        )
+    }
+
     fn object(&mut self, o: Option<&Object>) -> (String, String) {
         let Some(o) = o else {
             return (
-                "prepare_object(OBJ_NONE, 0, 0, C_SEQ, 0)".into(),
+                self.with_shm_name("prepare_object(OBJ_NONE, 0, 0, C_SEQ, 0)".into()),
                 "open_object(0, 0, -1)".into(),
             );
         };
@@ -892,6 +973,7 @@ impl<'a> Emitter<'a> {
             "0".into()
         };
         let prepare = format!("prepare_object({kind}, {fs}, {size}, {content}, {byte:#04x})");
+        let prepare = self.with_shm_name(prepare);
         let open = self.flags(&o.open, &names::OPEN);
         let seals = self.flags(&o.seals, &names::SEAL);
         let second = match &o.second {
@@ -900,6 +982,11 @@ impl<'a> Emitter<'a> {
         };
         (prepare, format!("open_object({open}, {seals}, {second})"))
     }
+}
+
+/// A permission mode as a C octal constant (`0640`).
+fn coct(m: u32) -> String {
+    format!("0{m:03o}")
 }
 
 /// The whole C file for `case` on `os`.

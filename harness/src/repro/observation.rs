@@ -57,7 +57,8 @@ fn call_kind(c: &CallPlan) -> Kind {
         | CallPlan::Mlock2 { .. }
         | CallPlan::Mseal { .. }
         | CallPlan::ProcessMadvise { .. }
-        | CallPlan::Mdwe { .. } => Kind::Other,
+        | CallPlan::Mdwe { .. }
+        | CallPlan::ShmOpen { .. } => Kind::Other,
     }
 }
 
@@ -76,7 +77,8 @@ fn action_kind(a: &ActionPlan) -> Kind {
         | ActionPlan::Mincore { .. }
         | ActionPlan::Locked { .. }
         | ActionPlan::WriteRet { .. }
-        | ActionPlan::Exec { .. } => Kind::Other,
+        | ActionPlan::Exec { .. }
+        | ActionPlan::FdStat { .. } => Kind::Other,
     }
 }
 

@@ -385,8 +385,119 @@ REPRO_UNUSED static inline int prepare_object(int kind, int tmpfs, int64_t size,
 	}
 }
 
+/* ---- shm_open's names: made up here, never the user's ---- */
+
+enum { SHM_NEW, SHM_EXISTING, SHM_MISSING, SHM_TOO_LONG_COMPONENT, SHM_TOO_LONG };
+enum { FD_SIZE, FD_MODE, FD_UID, FD_GID, FD_CLOEXEC_BIT, FD_ACCMODE, FD_LOWEST };
+REPRO_UNUSED static char shm_name[5200], shm_dir[512];
+REPRO_UNUSED static int shm_dir_fd = -1, shm_used, lowest_free = -1;
+
+/* The name a shm_open call passes. Linux: glibc's shm_open(3) is open(2) of a file on the
+ * /dev/shm tmpfs, so the name is relative to a private directory made there (opened with
+ * openat, never following a symlink). FreeBSD: an absolute shm path, shm_unlink'ed after.
+ * `existing`: made before the call, with `mode` and `size` bytes of the seq content. */
+REPRO_UNUSED static inline int prepare_shm_name(int which, unsigned mode, int64_t size, int unpriv)
+{
+	shm_used = 1;
+#if defined(__FreeBSD__)
+	const char *prefix = "/";
+	size_t path_max = 1024;
+#else
+	const char *prefix = "";
+	size_t path_max = 4096;
+	const char *parent = getenv("MMAPCONF_TMPFS");
+	if (!parent)
+		parent = is_tmpfs("/dev/shm") ? "/dev/shm" : is_tmpfs("/tmp") ? "/tmp" : NULL;
+	if (!parent || !is_tmpfs(parent)) {
+		fprintf(stderr, "setup: no tmpfs directory for shm_open's names\n");
+		return 0;
+	}
+	snprintf(shm_dir, sizeof shm_dir, "%s/mmapconf-repro-shm-XXXXXX", parent);
+	if (!mkdtemp(shm_dir)) {
+		shm_dir[0] = 0;
+		return 0;
+	}
+	/* An unprivileged case reaches the one name it is given, nothing else. */
+	if (chmod(shm_dir, 0711) != 0)
+		return 0;
+	shm_dir_fd = open(shm_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+	if (shm_dir_fd < 0)
+		return 0;
+#endif
+	size_t n = (size_t)snprintf(shm_name, sizeof shm_name, "%s", prefix);
+	if (which == SHM_TOO_LONG_COMPONENT) {
+		for (size_t i = 0; i < 256; i++)
+			shm_name[n++] = 'n';
+	} else if (which == SHM_TOO_LONG) {
+		for (size_t k = 0; n < path_max + 1; k++, n++)
+			shm_name[n] = (k % 201 == 200 && n < path_max) ? '/' : 'l';
+	} else {
+		n += (size_t)snprintf(shm_name + n, sizeof shm_name - n, "mmapconf-repro-%ld-shm", (long)getpid());
+	}
+	shm_name[n] = 0;
+	if (which != SHM_EXISTING)
+		return 1;
+#if defined(__FreeBSD__)
+	int fd = shm_open(shm_name, O_RDWR | O_CREAT | O_EXCL, 0600);
+#else
+	int fd = openat(shm_dir_fd, shm_name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+#endif
+	if (fd < 0)
+		return 0;
+	for (int64_t i = 0; i < size; i++) {
+		unsigned char b = content_byte(C_SEQ, 0, (uint64_t)i);
+		if (write(fd, &b, 1) != 1) {
+			close(fd);
+			return 0;
+		}
+	}
+	if (unpriv && geteuid() == 0 && fchown(fd, 65534, 65534) != 0) {
+		close(fd);
+		return 0;
+	}
+	int ok = fchmod(fd, (mode_t)mode) == 0;
+	close(fd);
+	return ok;
+}
+
+REPRO_UNUSED static inline void remove_shm_name(void)
+{
+	if (!shm_used)
+		return;
+#if defined(__FreeBSD__)
+	if (shm_name[0])
+		shm_unlink(shm_name);
+#else
+	if (shm_dir_fd >= 0 && shm_name[0])
+		unlinkat(shm_dir_fd, shm_name, 0);
+	if (shm_dir[0])
+		rmdir(shm_dir);
+#endif
+}
+
+/* The lowest descriptor number not open now. */
+REPRO_UNUSED static inline int lowest_free_fd(void)
+{
+	int fd = 0;
+	while (fcntl(fd, F_GETFD) != -1)
+		fd++;
+	return fd;
+}
+
+/* shm_open as the suite's child makes it (exec/child.rs shm_open_call): FreeBSD's
+ * shm_open(2); on Linux what glibc's shm_open(3) does, open(2) with O_NOFOLLOW|O_CLOEXEC. */
+REPRO_UNUSED static inline int repro_shm_open(int oflag, unsigned mode)
+{
+#if defined(__FreeBSD__)
+	return shm_open(shm_name, oflag, (mode_t)mode);
+#else
+	return openat(shm_dir_fd, shm_name, oflag | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+#endif
+}
+
 REPRO_UNUSED static inline void remove_object(void)
 {
+	remove_shm_name();
 	if (object_kind == OBJ_FILE || object_kind == OBJ_SHM)
 		unlink(object_path);
 	if (object_kind == OBJ_DIR)
@@ -826,6 +937,44 @@ REPRO_UNUSED static inline void step_ftruncate(struct outcome *o, off_t size)
 	o->args[0] = (uint64_t)size;
 	set_ret(o, ftruncate(fd, size));
 	done_with(fd);
+}
+
+/* ftruncate through the descriptor the call (shm_open) returned. */
+REPRO_UNUSED static inline void step_ftruncate_fd(struct outcome *o, int fd, off_t size)
+{
+	o->args[0] = (uint64_t)size;
+	set_ret(o, ftruncate(fd, size));
+}
+
+/* A field of the call's descriptor must equal `want`; 0 when fstat or fcntl failed. */
+REPRO_UNUSED static inline int step_fd_stat(struct outcome *o, int fd, int field, int64_t want)
+{
+	struct stat st;
+	int64_t v;
+	int r;
+	o->args[0] = (uint64_t)field;
+	o->args[1] = (uint64_t)want;
+	switch (field) {
+	case FD_CLOEXEC_BIT:
+	case FD_ACCMODE:
+		r = fcntl(fd, field == FD_CLOEXEC_BIT ? F_GETFD : F_GETFL);
+		if (r == -1)
+			return 0;
+		v = field == FD_CLOEXEC_BIT ? (r & FD_CLOEXEC) != 0 : (r & O_ACCMODE);
+		break;
+	case FD_LOWEST:
+		v = fd == lowest_free;
+		break;
+	default:
+		if (fstat(fd, &st) != 0)
+			return 0;
+		v = field == FD_SIZE ? (int64_t)st.st_size
+		    : field == FD_MODE ? (int64_t)(st.st_mode & 07777)
+		    : field == FD_UID ? (int64_t)st.st_uid : (int64_t)st.st_gid;
+	}
+	o->state = v == want ? ST_OK : ST_SIZE_DIFFERS;
+	o->size = v;
+	return 1;
 }
 
 REPRO_UNUSED static inline void step_close(struct outcome *o)
