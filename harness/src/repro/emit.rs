@@ -1294,6 +1294,7 @@ const PRELUDE: &str = r#"
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -1328,7 +1329,7 @@ __attribute__((unused)) static void *kernel_mmap(void *addr, size_t len, int pro
 #if UINTPTR_MAX == 0xffffffffu
 	/* 32-bit, as the suite's child: x86's old_mmap (six 32-bit words, the byte offset
 	 * unsigned, so the kernel judges its alignment) when the offset fits it, else mmap2
-	 * with the offset in 4096-byte units. SYS_mmap there takes the words' address. */
+	 * with the offset in its fixed 4 KiB units. SYS_mmap there takes the words' address. */
 	long r;
 #if defined(__i386__)
 	if (offset >= 0 && (uint64_t)offset <= UINT32_MAX) {

@@ -399,12 +399,12 @@ REPRO_UNUSED static int shm_dir_fd = -1, shm_used, lowest_free = -1;
 REPRO_UNUSED static inline int prepare_shm_name(int which, unsigned mode, int64_t size, int unpriv)
 {
 	shm_used = 1;
+	/* PATH_MAX of the system the reproducer is built on. */
+	size_t path_max = PATH_MAX;
 #if defined(__FreeBSD__)
 	const char *prefix = "/";
-	size_t path_max = 1024;
 #else
 	const char *prefix = "";
-	size_t path_max = 4096;
 	const char *parent = getenv("MMAPCONF_TMPFS");
 	if (!parent)
 		parent = is_tmpfs("/dev/shm") ? "/dev/shm" : is_tmpfs("/tmp") ? "/tmp" : NULL;
