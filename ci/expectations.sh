@@ -24,3 +24,4 @@ write() {
 write gvisor.toml "gVisor (runsc 20221219.0 and 20240729.0; ptrace and systrap; root and rootless)" 'gvisor-*'
 write qemu-user-7.2.toml "qemu-user 7.2 (x86_64 and aarch64 guests)" 'qemu-user-7.2.*'
 write qemu-user-10.0.toml "qemu-user 10.0 (x86_64 and aarch64 guests)" 'qemu-user-10.0.*'
+write uml.toml "User-Mode Linux (Debian 6.1 and trixie's 6.12, x86_64)" 'uml-*'

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Holds each run of a matrix (RUNS/<run-name>/results.json) against the expectations of
-# its runtime, by run name: gvisor-* against expectations/gvisor.toml, qemu-user-7.2.* and
-# qemu-user-10.0.* against theirs, every other run (real kernels: the host, qemu-system,
-# UML) against expectations/linux.toml, which lists nothing. Works on results alone, so it
+# its runtime, by run name: gvisor-* against expectations/gvisor.toml, qemu-user-7.2.*,
+# qemu-user-10.0.* and uml-* (User-Mode Linux: no NX, so PROT_EXEC is not enforced, and
+# Debian's build lacks KSM and THP) against theirs, every other run (real kernels: the
+# host, qemu-system) against expectations/linux.toml, which lists nothing. Works on results alone, so it
 # gates runs made in VMs or elsewhere. Prints one line per run and one per change.
 # Usage: ci/gate.sh MMAPCONF_BINARY [RUNS (default reports/matrix/runs)]
 # Exit status: 0 no run changed; 1 some run changed (an unlisted or different failure, or
@@ -18,6 +19,7 @@ for r in "$runs"/*/results.json; do
     gvisor-*) exp=expectations/gvisor.toml ;;
     qemu-user-7.2.*) exp=expectations/qemu-user-7.2.toml ;;
     qemu-user-10.0.*) exp=expectations/qemu-user-10.0.toml ;;
+    uml-*) exp=expectations/uml.toml ;;
     *) exp=expectations/linux.toml ;;
   esac
   set +e

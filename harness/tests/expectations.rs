@@ -19,6 +19,8 @@ fn file_for(run: &str) -> &'static str {
         "qemu-user-7.2.toml"
     } else if run.starts_with("qemu-user-10.0.") {
         "qemu-user-10.0.toml"
+    } else if run.starts_with("uml-") {
+        "uml.toml"
     } else {
         "linux.toml"
     }
