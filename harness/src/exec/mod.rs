@@ -327,7 +327,7 @@ impl Executor {
         let text = match name {
             // NAME_MAX (255 on both) + 1 bytes in one component.
             ShmNamePlan::TooLongComponent => shm_prefix() + &"n".repeat(NAME_MAX + 1),
-            // PATH_MAX (4096 on Linux, 1024 on FreeBSD) + 1 bytes in all.
+            // PATH_MAX (this OS's, from libc) + 1 bytes in all.
             ShmNamePlan::TooLong => {
                 let p = shm_prefix();
                 let mut t = p.clone();
@@ -379,10 +379,7 @@ impl Executor {
 /// NAME_MAX of both OSes' file systems and shm namespaces.
 const NAME_MAX: usize = 255;
 /// PATH_MAX: what a name longer than fails with ENAMETOOLONG.
-#[cfg(target_os = "freebsd")]
-const PATH_MAX_LEN: usize = 1024;
-#[cfg(not(target_os = "freebsd"))]
-const PATH_MAX_LEN: usize = 4096;
+const PATH_MAX_LEN: usize = libc::PATH_MAX as usize;
 
 /// A shm name's prefix: none on Linux (the name is relative to the private tmpfs work
 /// directory), `/` on FreeBSD (an absolute shm path).
