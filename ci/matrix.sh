@@ -231,6 +231,11 @@ for r in "$scratch"/runs/*/results.json; do
   name=$(basename "$(dirname "$r")")
   mkdir -p "$dest/runs/$name"
   cp "$r" "$dest/runs/$name/results.json"
+  # The reproducers' run on the same runtime, where one was made: the report holds it
+  # against the run's observations.
+  for f in repro.json repro-compare.txt; do
+    [ ! -s "$(dirname "$r")/$f" ] || cp "$(dirname "$r")/$f" "$dest/runs/$name/$f"
+  done
 done
 echo "matrix: merging $(ls "$dest"/runs | wc -l) runs into $dest"
 set +e
