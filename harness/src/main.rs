@@ -820,16 +820,17 @@ fn system_pages(registry: &Registry, host: &Host) -> PageTexts {
     let Some(os) = host.os.map(|o| o.key()) else {
         return Default::default();
     };
-    let mut names: Vec<&str> = registry
+    let mut names: Vec<(&str, &str)> = registry
         .pages
         .values()
         .filter(|p| p.os == os && !p.historical)
-        .map(|p| p.name.as_str())
+        .map(|p| (p.name.as_str(), p.section.as_str()))
         .collect();
+    names.sort_unstable();
     names.dedup();
     let mut paths = Vec::new();
-    for name in names {
-        match manpage::cli::system_page(name) {
+    for (name, section) in names {
+        match manpage::cli::system_page(name, section) {
             Ok(p) => paths.push(p),
             Err(e) => eprintln!(
                 "note: {}; the report shows the registry's summaries instead",

@@ -23,20 +23,20 @@ const INSTALL_HINT: &str = "install the system's manual pages (Debian: apt-get i
 
 /// The running system's mmap(2) page, as `man -w 2 mmap` finds it.
 pub fn default_page() -> Result<PathBuf, String> {
-    system_page("mmap")
+    system_page("mmap", "2")
 }
 
-/// The running system's page `name`(2), as `man -w 2 name` finds it.
-pub fn system_page(name: &str) -> Result<PathBuf, String> {
+/// The running system's page `name`(`section`), as `man -w SECTION NAME` finds it.
+pub fn system_page(name: &str, section: &str) -> Result<PathBuf, String> {
     let out = Command::new("man")
-        .args(["-w", "2", name])
+        .args(["-w", section, name])
         .output()
-        .map_err(|e| format!("cannot run `man -w 2 {name}` ({e}): {INSTALL_HINT}"))?;
+        .map_err(|e| format!("cannot run `man -w {section} {name}` ({e}): {INSTALL_HINT}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     match stdout.lines().map(str::trim).find(|l| !l.is_empty()) {
         Some(p) if out.status.success() => Ok(PathBuf::from(p)),
         _ => Err(format!(
-            "`man -w 2 {name}` found no {name}(2) page{}: {INSTALL_HINT}",
+            "`man -w {section} {name}` found no {name}({section}) page{}: {INSTALL_HINT}",
             match String::from_utf8_lossy(&out.stderr).trim() {
                 "" => String::new(),
                 e => format!(" ({e})"),
