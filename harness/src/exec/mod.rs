@@ -354,9 +354,13 @@ impl Executor {
             }
         }
         #[cfg(target_os = "freebsd")]
-        if let ShmNamePlan::Existing { mode, size } = name {
-            let _ = owner;
-            freebsd_shm::create(&prep.shm_name, mode, size)?;
+        {
+            // Listed before it can exist: a run killed from here on leaves it to the sweep.
+            self.disk.record_shm_name(&prep.shm_name)?;
+            if let ShmNamePlan::Existing { mode, size } = name {
+                let _ = owner;
+                freebsd_shm::create(&prep.shm_name, mode, size)?;
+            }
         }
         Ok(())
     }

@@ -10,6 +10,10 @@
 //! Each directory holds [`LOCK`], flock'ed by the runner for the directory's lifetime and
 //! inherited by its cases. A directory whose lock can be taken belongs to a runner that is
 //! dead along with all its cases (SIGKILL leaves it behind), and [`remove_stale`] removes it.
+//!
+//! Names outside the directory that a run makes (FreeBSD's shm names, which live in the
+//! kernel's shm namespace, not in a file system) are written to [`SHM_LEDGER`] before they
+//! exist, so that the sweep of a killed run removes them too.
 
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, openat};
@@ -25,6 +29,8 @@ use std::path::{Path, PathBuf};
 pub const LOCK: &str = "lock";
 /// Work directory names start with this, then `<pid>-<random>`.
 pub const PREFIX: &str = "mmapconf-";
+/// The list of shm names a run made or let a case create, one per line.
+pub const SHM_LEDGER: &CStr = c"shm-names";
 /// The mode of a work directory; [`remove_stale`] removes only directories with exactly it.
 pub const DIR_MODE: u32 = 0o711;
 
@@ -138,16 +144,7 @@ impl WorkDir {
     /// Creates file `name` holding `content`, mode 0600, owned by `owner` when given
     /// (the uid a case drops to), else by us.
     pub fn create_file(&self, name: &CStr, content: &[u8], owner: Option<u32>) -> io::Result<()> {
-        let fd = openat(
-            &self.dir,
-            name,
-            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-            Mode::S_IRUSR | Mode::S_IWUSR,
-        )
-        .map_err(io_err)?;
-        let mut file = std::fs::File::from(fd);
-        std::io::Write::write_all(&mut file, content)?;
-        give(file.as_fd(), owner)
+        self.new_file(name, content, owner).map(drop)
     }
 
     /// Creates file `name` as [`create_file`](Self::create_file), then gives it `mode`
@@ -159,6 +156,19 @@ impl WorkDir {
         owner: Option<u32>,
         mode: u32,
     ) -> io::Result<()> {
+        let file = self.new_file(name, content, owner)?;
+        nix::sys::stat::fchmod(&file, Mode::from_bits_truncate(mode as libc::mode_t))
+            .map_err(io_err)
+    }
+
+    /// The new file of [`create_file`](Self::create_file), still open: never an existing
+    /// name, never through a symlink.
+    fn new_file(
+        &self,
+        name: &CStr,
+        content: &[u8],
+        owner: Option<u32>,
+    ) -> io::Result<std::fs::File> {
         let fd = openat(
             &self.dir,
             name,
@@ -169,8 +179,26 @@ impl WorkDir {
         let mut file = std::fs::File::from(fd);
         std::io::Write::write_all(&mut file, content)?;
         give(file.as_fd(), owner)?;
-        nix::sys::stat::fchmod(&file, Mode::from_bits_truncate(mode as libc::mode_t))
-            .map_err(io_err)
+        Ok(file)
+    }
+
+    /// Appends `name` to [`SHM_LEDGER`]: called before the name can exist, so that a run
+    /// killed at any point leaves it listed.
+    pub fn record_shm_name(&self, name: &CStr) -> io::Result<()> {
+        let fd = openat(
+            &self.dir,
+            SHM_LEDGER,
+            OFlag::O_WRONLY
+                | OFlag::O_APPEND
+                | OFlag::O_CREAT
+                | OFlag::O_NOFOLLOW
+                | OFlag::O_CLOEXEC,
+            Mode::S_IRUSR | Mode::S_IWUSR,
+        )
+        .map_err(io_err)?;
+        let mut line = name.to_bytes().to_vec();
+        line.push(b'\n');
+        std::io::Write::write_all(&mut std::fs::File::from(fd), &line)
     }
 
     /// Creates directory `name`, mode 0700, owned by `owner` when given.
@@ -290,12 +318,66 @@ pub fn remove_stale(parent: &Path) -> usize {
         // The lock file goes first, so that a runner that made this directory and is
         // waiting for its lock sees it unlinked and starts again elsewhere.
         let _ = unlinkat(&dir, LOCK, UnlinkatFlags::NoRemoveDir);
+        if let Some(pid) = name_pid(&name) {
+            for shm in ledger_names(dir.as_fd(), pid) {
+                unlink_shm(&shm);
+            }
+        }
         remove_contents(dir.as_fd());
         if unlinkat(&parent_fd, cname.as_c_str(), UnlinkatFlags::RemoveDir).is_ok() {
             removed += 1;
         }
     }
     removed
+}
+
+/// The names in a dead run's [`SHM_LEDGER`] that that run (`pid`) made up: exactly
+/// `/mmapconf-<pid>-<8 hex digits>-shm-<digits>`, so a planted line can name nothing else.
+fn ledger_names(dir: BorrowedFd, pid: i32) -> Vec<CString> {
+    let Ok(fd) = openat(
+        dir,
+        SHM_LEDGER,
+        OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return Vec::new();
+    };
+    let mut text = Vec::new();
+    if std::io::Read::read_to_end(&mut std::fs::File::from(fd), &mut text).is_err() {
+        return Vec::new();
+    }
+    text.split(|b| *b == b'\n')
+        .filter(|line| is_shm_name_of(line, pid))
+        .filter_map(|line| CString::new(line).ok())
+        .collect()
+}
+
+/// `/mmapconf-<pid>-<8 hex digits>-shm-<digits>`: a shm name run `pid` made up.
+fn is_shm_name_of(line: &[u8], pid: i32) -> bool {
+    let head = format!("/{PREFIX}{pid}-");
+    let Some(rest) = line.strip_prefix(head.as_bytes()) else {
+        return false;
+    };
+    let (hex, tail) = rest.split_at(rest.len().min(8));
+    let Some(n) = tail.strip_prefix(b"-shm-") else {
+        return false;
+    };
+    hex.len() == 8
+        && hex.iter().all(u8::is_ascii_hexdigit)
+        && !n.is_empty()
+        && n.iter().all(u8::is_ascii_digit)
+}
+
+/// Removes a dead run's shm name (FreeBSD's shm namespace; elsewhere a run's names are
+/// entries of its own directories, removed with them).
+fn unlink_shm(name: &CStr) {
+    #[cfg(target_os = "freebsd")]
+    // SAFETY: a NUL-terminated name of the form a dead run of ours made up.
+    unsafe {
+        libc::shm_unlink(name.as_ptr());
+    }
+    #[cfg(not(target_os = "freebsd"))]
+    let _ = name;
 }
 
 /// The runner's pid in a work directory's name.
@@ -383,12 +465,43 @@ mod tests {
         std::os::unix::fs::symlink(&path, p.join("mmapconf-1-00000000000000cc")).unwrap();
         let report = p.join("mmapconf-report");
         std::fs::create_dir(&report).unwrap();
-        assert_eq!(remove_stale(p), 1);
+        // A child forked by another test of this process (a case's) holds a copy of the
+        // lock's descriptor until it exits: the directory is stale once that child is gone.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut removed = remove_stale(p);
+        while removed == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            removed = remove_stale(p);
+        }
+        assert_eq!(removed, 1);
         assert!(!path.exists());
         for kept in [&other, &nolock, &report] {
             assert!(kept.exists(), "{}", kept.display());
         }
         assert!(std::fs::symlink_metadata(p.join("mmapconf-1-00000000000000cc")).is_ok());
+    }
+
+    #[test]
+    fn a_dead_runs_shm_ledger_names_only_its_own_names() {
+        let parent = tempfile::tempdir().unwrap();
+        let w = WorkDir::create(parent.path()).unwrap();
+        let pid = std::process::id() as i32;
+        let mine = format!("/{PREFIX}{pid}-0badf00d-shm-7");
+        w.record_shm_name(&CString::new(mine.clone()).unwrap())
+            .unwrap();
+        for planted in [
+            format!("/{PREFIX}{}-0badf00d-shm-7", pid + 1),
+            format!("/{PREFIX}{pid}-0badf00d-shm-"),
+            format!("/{PREFIX}{pid}-0badf0-shm-7"),
+            format!("/{PREFIX}{pid}-0badf00d-shm-7/../x"),
+            "/etc".to_string(),
+        ] {
+            w.record_shm_name(&CString::new(planted).unwrap()).unwrap();
+        }
+        let names = ledger_names(w.dir.as_fd(), pid);
+        assert_eq!(names, vec![CString::new(mine).unwrap()]);
+        let m = std::fs::symlink_metadata(w.path().join("shm-names")).unwrap();
+        assert_eq!(m.permissions().mode() & 0o7777, 0o600);
     }
 
     #[test]
