@@ -267,6 +267,19 @@ fn signed_rel(v: i64) -> String {
     }
 }
 
+/// Where a fault struck, relative to the address the step touched: `at +0x0`, `at -0xfff`
+/// (s390x reports only the page of a fault). A fault a gigabyte or more away (a runtime
+/// without NX executing a page's bytes, which fault wherever a register points) is said
+/// to be so, without the number, which changes from run to run.
+pub fn fault_place(off: i64) -> String {
+    const FAR: u64 = 1 << 30;
+    match off.unsigned_abs() {
+        d if d >= FAR => " far from the touched address (1 GiB or more)".into(),
+        d if off < 0 => format!(" at -{d:#x}"),
+        d => format!(" at +{d:#x}"),
+    }
+}
+
 fn seen(raw: &RawOutcome, check: Option<Check>, want_size: Option<i64>) -> Seen {
     match raw.state {
         RawOutcome::OK => Seen::Ok,
@@ -468,7 +481,7 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
             };
             let mut observed = s.to_string();
             if raw.state == RawOutcome::FAULT {
-                observed.push_str(&format!(" at +{:#x}", raw.fault_off));
+                observed.push_str(&fault_place(raw.fault_off));
             }
             if matches!(sp.action, crate::plan::ActionPlan::Vma { .. })
                 && raw.state == RawOutcome::OK
@@ -783,6 +796,21 @@ fn fd_value_text(field: crate::model::FdField, v: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fault_place_is_signed_and_a_far_one_has_no_number() {
+        assert_eq!(fault_place(0), " at +0x0");
+        assert_eq!(fault_place(0x1000), " at +0x1000");
+        assert_eq!(fault_place(-0xfff), " at -0xfff");
+        assert_eq!(
+            fault_place(-0x40a56000),
+            " far from the touched address (1 GiB or more)"
+        );
+        assert_eq!(
+            fault_place(i64::MIN),
+            " far from the touched address (1 GiB or more)"
+        );
+    }
     use crate::host::Host;
     use crate::load::parse_file;
     use crate::plan::{Planned, plan};
