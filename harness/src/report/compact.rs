@@ -118,6 +118,65 @@ pub fn first_sentence(text: &str, most: usize) -> String {
     }
 }
 
+/// A row of section (c) on a folded page: each distinct outcome once, keyed by a letter
+/// (A, B, ... in column order), and per column its verdict and its outcome's letter. The
+/// columns agree on most outcomes of a row, so naming them once instead of in every cell
+/// keeps a matrix of many columns within its budget without cutting a row.
+pub struct Variants<'a> {
+    /// Per column: verdict and letter; `None` where the case did not run.
+    pub cells: Vec<Option<(&'a str, String)>>,
+    /// Letter and outcome, in the order first met.
+    pub outcomes: Vec<(String, &'a str)>,
+}
+
+/// The [`Variants`] of one row of (c).
+pub fn variants(d: &super::merge::Difference) -> Variants<'_> {
+    let mut outcomes: Vec<(String, &str)> = Vec::new();
+    let cells = d
+        .outcomes
+        .iter()
+        .map(|o| {
+            o.as_ref().map(|(verdict, out)| {
+                let letter = match outcomes.iter().find(|(_, seen)| *seen == out.as_str()) {
+                    Some((l, _)) => l.clone(),
+                    None => {
+                        let l = letter(outcomes.len());
+                        outcomes.push((l.clone(), out.as_str()));
+                        l
+                    }
+                };
+                (verdict.as_str(), letter)
+            })
+        })
+        .collect();
+    Variants { cells, outcomes }
+}
+
+/// A, B, ..., Z, AA, AB, ...: the `n`th outcome's key.
+fn letter(n: usize) -> String {
+    let mut n = n;
+    let mut out = Vec::new();
+    loop {
+        out.push(b'A' + (n % 26) as u8);
+        if n < 26 {
+            break;
+        }
+        n = n / 26 - 1;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// A verdict's mark in a folded cell.
+pub fn verdict_mark(verdict: &str) -> &str {
+    match verdict {
+        "pass" => "✓",
+        "fail" => "✗",
+        "known-deviation" => "≠",
+        other => other,
+    }
+}
+
 /// The (clause, reason) pairs every column lists as never observed: a folded page names
 /// them once, not once per column.
 pub fn never_observed_everywhere<'a>(
@@ -161,6 +220,46 @@ mod tests {
     use super::super::merge::tests::{case, registry, run};
     use super::super::merge::{Mark, Merged};
     use super::*;
+
+    #[test]
+    fn a_rows_outcomes_are_named_once_each_and_keyed_in_column_order() {
+        let d = super::super::merge::Difference {
+            case: "c".into(),
+            title: String::new(),
+            clauses: vec![],
+            outcomes: vec![
+                Some(("pass".into(), "EINVAL".into())),
+                None,
+                Some(("fail".into(), "ok".into())),
+                Some(("pass".into(), "EINVAL".into())),
+            ],
+        };
+        let v = variants(&d);
+        assert_eq!(
+            v.outcomes,
+            vec![("A".to_string(), "EINVAL"), ("B".to_string(), "ok")]
+        );
+        assert_eq!(
+            v.cells,
+            vec![
+                Some(("pass", "A".to_string())),
+                None,
+                Some(("fail", "B".to_string())),
+                Some(("pass", "A".to_string()))
+            ]
+        );
+        assert_eq!(
+            [
+                letter(0),
+                letter(25),
+                letter(26),
+                letter(27),
+                letter(701),
+                letter(702)
+            ],
+            ["A", "Z", "AA", "AB", "ZZ", "AAA"].map(String::from)
+        );
+    }
 
     fn two(a: &str, b: &str) -> (Vec<Run>, &'static str) {
         let clause = "linux.mmap.errors.EINVAL.2";

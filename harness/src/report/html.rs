@@ -90,11 +90,17 @@ fn case_anchor(run: usize, case: &str) -> String {
 }
 
 fn cols(runs: usize, first: u32) -> Markup {
-    let rest = (100 - first) as f64 / runs.max(1) as f64;
+    cols_and_last(runs, first, 0)
+}
+
+/// [`cols`] with a last column of `last` per cent after the runs' (section (c)'s outcomes).
+fn cols_and_last(runs: usize, first: u32, last: u32) -> Markup {
+    let rest = (100 - first - last) as f64 / runs.max(1) as f64;
     html! {
         colgroup {
             col style=(format!("width:{first}%"));
             @for _ in 0..runs { col style=(format!("width:{rest:.2}%")); }
+            @if last > 0 { col style=(format!("width:{last}%")); }
         }
     }
 }
@@ -355,17 +361,27 @@ pub fn render(m: &Merged) -> String {
 
                 @if n > 1 {
                     h2 #kernels { "(c) Kernel against kernel: " (m.differences.len()) " cases differ" }
+                    p.small { "A cell is a column's verdict (its colour) and a letter; the last cell says what each letter observed." }
                     table {
-                        (cols(n, first_col))
-                        thead { tr { th { "case" } @for r in &m.runs { (kernel_th(r)) } } }
+                        (cols_and_last(n, first_col, 30))
+                        thead { tr { th { "case" } @for r in &m.runs { (kernel_th(r)) } th { "observed" } } }
                         tbody {
+                            // A cell is its verdict's class and its outcome's letter; the
+                            // row's last cell names each outcome once (compact::variants).
                             @for d in &m.differences {
+                                @let v = compact::variants(d);
                                 tr {
                                     td { code { (d.case) } div.small { (d.title) } }
-                                    @for (i, o) in d.outcomes.iter().enumerate() {
-                                        @match o {
-                                            Some((v, out)) => td id=[(folds && v != "pass").then(|| case_anchor(i, &d.case))] class=(match v.as_str() { "pass" => "ok d", "known-deviation" => "known d", _ => "fail d" }) title=[(short(out) != *out).then_some(out)] { (short(out)) @if v == "fail" { (repro_link(m, &d.case)) } },
+                                    @for (i, cell) in v.cells.iter().enumerate() {
+                                        @match cell {
+                                            Some((verdict, letter)) => td id=[(folds && *verdict != "pass").then(|| case_anchor(i, &d.case))] class=(match *verdict { "pass" => "ok d", "known-deviation" => "known d", _ => "fail d" }) { (letter) @if *verdict == "fail" { (repro_link(m, &d.case)) } },
                                             None => td.na { "n/a" },
+                                        }
+                                    }
+                                    td.small {
+                                        @for (j, (letter, out)) in v.outcomes.iter().enumerate() {
+                                            @if j > 0 { br; }
+                                            b { (letter) } ": " (short(out))
                                         }
                                     }
                                 }

@@ -401,42 +401,47 @@ pub fn render(m: &Merged) -> String {
             "## (c) Kernel against kernel: {} cases differ\n",
             m.differences.len()
         );
+        // Every column is one or more runs (a report of one run has no (c)): a cell is a
+        // mark and its outcome's letter; the row names each outcome once.
+        let _ = writeln!(
+            s,
+            "A cell is its verdict's mark and a letter; the row's last cell says what \
+             each letter observed (long observations cut; in full on each column's own \
+             page). The columns: {}.\n",
+            m.runs
+                .iter()
+                .enumerate()
+                .map(|(i, r)| format!("{} `{}`", i + 1, r.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         let _ = write!(s, "| case |");
-        for r in &m.runs {
-            let _ = write!(s, " `{}`<br>{} |", r.name, r.short_label());
+        for i in 0..m.runs.len() {
+            let _ = write!(s, " {} |", i + 1);
         }
-        let _ = writeln!(s, "\n|---|{}", "---|".repeat(m.runs.len()));
+        let _ = writeln!(s, " observed |\n|---|{}---|", "---|".repeat(m.runs.len()));
         for d in &m.differences {
+            let v = compact::variants(d);
             let _ = write!(s, "| `{}` |", d.case);
-            for o in &d.outcomes {
-                match o {
-                    Some((v, out)) => {
-                        let link = if v == "fail" {
+            for cell in &v.cells {
+                match cell {
+                    Some((verdict, letter)) => {
+                        let link = if *verdict == "fail" {
                             repro_link(m, &d.case)
                         } else {
                             String::new()
                         };
-                        if folds {
-                            // Marks, not words, and long observations cut: dozens of columns.
-                            let mark = match v.as_str() {
-                                "pass" => "✓",
-                                "fail" => "✗",
-                                "known-deviation" => "≠",
-                                other => other,
-                            };
-                            let _ = write!(
-                                s,
-                                " {mark} {}{link} |",
-                                esc(&compact::first_sentence(out, 60))
-                            );
-                        } else {
-                            let _ = write!(s, " {v}: {}{link} |", esc(out));
-                        }
+                        let _ = write!(s, " {}{letter}{link} |", compact::verdict_mark(verdict));
                     }
                     None => s.push_str(" n/a |"),
                 }
             }
-            s.push('\n');
+            let said: Vec<String> = v
+                .outcomes
+                .iter()
+                .map(|(l, out)| format!("{l}: {}", esc(&compact::first_sentence(out, 80))))
+                .collect();
+            let _ = writeln!(s, " {} |", said.join(" · "));
         }
         s.push('\n');
     }
