@@ -21,6 +21,7 @@ td.fail a{color:#fff}
 td.broken{background:#ffe0b2;color:#5d4037}
 td.known{background:#ffcdd2;color:#5d0000}
 td.d{box-shadow:inset 5px 0 #f9a825}
+table.grid td:not([class]):not(:first-child):not(:last-child){box-shadow:inset 5px 0 #f9a825}
 td.na,td.other{color:#8a8a8a;background:#fafafa}
 td.unshown{color:#5f4b00;background:#fff8e1}
 td.partly{background:#ffe0b2;color:#4a2800}
@@ -362,7 +363,7 @@ pub fn render(m: &Merged) -> String {
                 @if n > 1 {
                     h2 #kernels { "(c) Kernel against kernel: " (m.differences.len()) " cases differ" }
                     p.small { "A cell is a column's verdict (its colour) and a letter; the last cell says what each letter observed." }
-                    table {
+                    table.grid {
                         (cols_and_last(n, first_col, 30))
                         thead { tr { th { "case" } @for r in &m.runs { (kernel_th(r)) } th { "observed" } } }
                         tbody {
@@ -371,10 +372,13 @@ pub fn render(m: &Merged) -> String {
                             @for d in &m.differences {
                                 @let v = compact::variants(d);
                                 tr {
-                                    td { code { (d.case) } div.small { (d.title) } }
+                                    // A red row's reproducer, once for all its red cells.
+                                    td title=(d.title) { code { (d.case) } @if v.cells.iter().flatten().any(|(verdict, _)| *verdict == "fail") { (repro_link(m, &d.case)) } }
                                     @for (i, cell) in v.cells.iter().enumerate() {
                                         @match cell {
-                                            Some((verdict, letter)) => td id=[(folds && *verdict != "pass").then(|| case_anchor(i, &d.case))] class=(match *verdict { "pass" => "ok d", "known-deviation" => "known d", _ => "fail d" }) { (letter) @if *verdict == "fail" { (repro_link(m, &d.case)) } },
+                                            // A passing cell takes the table's own colour (CSS `.grid td`).
+                                            Some(("pass", letter)) => td { (letter) },
+                                            Some((verdict, letter)) => td id=[folds.then(|| case_anchor(i, &d.case))] class=(if *verdict == "known-deviation" { "known d" } else { "fail d" }) { (letter) },
                                             None => td.na { "n/a" },
                                         }
                                     }

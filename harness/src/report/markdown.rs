@@ -50,8 +50,17 @@ fn repro_definitions(m: &Merged, s: &mut String) {
         s,
         "\nC, and ✗ in (a): the case's standalone C reproducer, beside this report as `repro/<case-id>.c`.\n"
     );
+    // Only the labels the page uses: a folded page shows a column's first rows of (b),
+    // and each column's own page links all of its reproducers.
+    let used: std::collections::BTreeSet<usize> = s
+        .split("[C][")
+        .skip(1)
+        .filter_map(|rest| rest.split(']').next()?.parse().ok())
+        .collect();
     for (n, href) in m.reproducers.values().enumerate() {
-        let _ = writeln!(s, "[{n}]: {href}");
+        if used.contains(&n) {
+            let _ = writeln!(s, "[{n}]: {href}");
+        }
     }
 }
 
@@ -76,12 +85,8 @@ fn folded_section(m: &Merged, section: &str, ids: &[String], s: &mut String) {
         let _ = writeln!(s, "\n|---|{}", "---|".repeat(m.runs.len()));
     }
     for id in differ {
-        let (text, _) = m.clause_text(id);
-        let _ = write!(
-            s,
-            "| **`{id}`** {} |",
-            esc(&compact::first_sentence(&text, 60))
-        );
+        // The clause's words are on each column's own page and in the HTML report.
+        let _ = write!(s, "| `{id}` |");
         for i in 0..m.runs.len() {
             let _ = write!(s, " {} |", compact::clause_counts(m, i, id));
         }
@@ -98,14 +103,14 @@ fn folded_section(m: &Merged, section: &str, ids: &[String], s: &mut String) {
 }
 
 /// The most rows a column's block of (b) shows on a folded (matrix) page.
-pub const MATRIX_B_ROWS: usize = 30;
+pub const MATRIX_B_ROWS: usize = 8;
 
 /// The most never-observed clauses a column's list in (d) shows on a folded page.
-pub const MATRIX_D_ROWS: usize = 12;
+pub const MATRIX_D_ROWS: usize = 3;
 
 /// The most disagreements between reproducers and harness the page lists (merged.json
 /// has them all).
-pub const REPRO_ROWS: usize = 25;
+pub const REPRO_ROWS: usize = 6;
 
 /// Per run with a repro.json: how many of its C reproducers agree with the harness, and
 /// the disagreements, each with both observations.
@@ -379,13 +384,35 @@ pub fn render(m: &Merged) -> String {
             "| run | old clause | it promised | case | observed | holds today |"
         );
         let _ = writeln!(s, "|---|---|---|---|---|---|");
-        for h in &super::grid::historical_rows(m) {
+        // Runs that agree on a row share it: dozens of columns read most old clauses alike.
+        let all = super::grid::historical_rows(m);
+        let mut rows: Vec<(&super::merge::HistoricalCheck, Vec<&str>)> = Vec::new();
+        for h in &all {
+            match rows.iter_mut().find(|(r, _)| {
+                (&r.clause, &r.case, &r.observed, r.holds)
+                    == (&h.clause, &h.case, &h.observed, h.holds)
+            }) {
+                Some((_, runs)) => runs.push(&h.run),
+                None => rows.push((h, vec![&h.run])),
+            }
+        }
+        let mut quoted = std::collections::BTreeSet::new();
+        for (h, runs) in &rows {
+            // An old clause's words once, where it is first met.
+            let summary = if quoted.insert(h.clause.as_str()) {
+                esc(&h.summary)
+            } else {
+                "″".to_string()
+            };
+            let who = match runs.as_slice() {
+                [one] => format!("`{one}`"),
+                many => format!("{} columns", many.len()),
+            };
             let _ = writeln!(
                 s,
-                "| `{}` | `{}` {} | {} | `{}` | {} | {} |",
-                h.run,
+                "| {who} | `{}` {} | {} | `{}` | {} | {} |",
                 h.clause,
-                esc(&h.summary),
+                summary,
                 h.predicts,
                 h.case,
                 esc(&h.observed),
@@ -405,8 +432,8 @@ pub fn render(m: &Merged) -> String {
         // mark and its outcome's letter; the row names each outcome once.
         let _ = writeln!(
             s,
-            "A cell is its verdict's mark and a letter; the row's last cell says what \
-             each letter observed (long observations cut; in full on each column's own \
+            "A cell is a letter, after its verdict's mark when it did not pass (✗ FAIL, \
+             ≠ known deviation); the row's last cell says what each letter observed (long observations cut; in full on each column's own \
              page). The columns: {}.\n",
             m.runs
                 .iter()
@@ -425,13 +452,12 @@ pub fn render(m: &Merged) -> String {
             let _ = write!(s, "| `{}` |", d.case);
             for cell in &v.cells {
                 match cell {
+                    // A red cell's reproducer is linked from its row in (b).
+                    Some(("pass", letter)) => {
+                        let _ = write!(s, " {letter} |");
+                    }
                     Some((verdict, letter)) => {
-                        let link = if *verdict == "fail" {
-                            repro_link(m, &d.case)
-                        } else {
-                            String::new()
-                        };
-                        let _ = write!(s, " {}{letter}{link} |", compact::verdict_mark(verdict));
+                        let _ = write!(s, " {}{letter} |", compact::verdict_mark(verdict));
                     }
                     None => s.push_str(" n/a |"),
                 }
@@ -439,7 +465,7 @@ pub fn render(m: &Merged) -> String {
             let said: Vec<String> = v
                 .outcomes
                 .iter()
-                .map(|(l, out)| format!("{l}: {}", esc(&compact::first_sentence(out, 80))))
+                .map(|(l, out)| format!("{l}: {}", esc(&compact::first_sentence(out, 44))))
                 .collect();
             let _ = writeln!(s, " {} |", said.join(" · "));
         }
