@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -57,7 +58,24 @@
 #if defined(__linux__)
 __attribute__((unused)) static void *kernel_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 {
+#if UINTPTR_MAX == 0xffffffffu
+	/* 32-bit, as the suite's child: x86's old_mmap (six 32-bit words, the byte offset
+	 * unsigned, so the kernel judges its alignment) when the offset fits it, else mmap2
+	 * with the offset in its fixed 4 KiB units. SYS_mmap there takes the words' address. */
+	long r;
+#if defined(__i386__)
+	if (offset >= 0 && (uint64_t)offset <= UINT32_MAX) {
+		uint32_t words[6] = { (uint32_t)(uintptr_t)addr, (uint32_t)len, (uint32_t)prot,
+		                      (uint32_t)flags, (uint32_t)fd, (uint32_t)offset };
+		r = syscall(SYS_mmap, words);
+		return r == -1 ? MAP_FAILED : (void *)r;
+	}
+#endif
+	r = syscall(SYS_mmap2, addr, len, (long)prot, (long)flags, (long)fd,
+	            (unsigned long)((uint64_t)offset >> 12));
+#else
 	long r = syscall(SYS_mmap, addr, len, (long)prot, (long)flags, (long)fd, (long)offset);
+#endif
 	return r == -1 ? MAP_FAILED : (void *)r;
 }
 __attribute__((unused)) static int kernel_mprotect(void *addr, size_t len, int prot)
@@ -247,6 +265,12 @@ struct repro_name ERRNO_NAMES[] = {
 #ifdef ESPIPE
 	{ "ESPIPE", ESPIPE },
 #endif
+#ifdef ESRCH
+	{ "ESRCH", ESRCH },
+#endif
+#ifdef ENAMETOOLONG
+	{ "ENAMETOOLONG", ENAMETOOLONG },
+#endif
 #ifdef EHWPOISON
 	{ "EHWPOISON", EHWPOISON },
 #endif
@@ -292,16 +316,17 @@ struct repro_name SIGNAL_NAMES[] = {
  * faults caught with their si_code and address) and prints the observation in the
  * suite's normalised schema (cases/README.md, "Reproducers"). */
 
-enum { ST_NOT_RUN, ST_OK, ST_ERRNO, ST_FAULT, ST_BYTES_DIFFER, ST_SIZE_DIFFERS, ST_COUNT_DIFFERS };
+enum { ST_NOT_RUN, ST_OK, ST_ERRNO, ST_FAULT, ST_BYTES_DIFFER, ST_SIZE_DIFFERS, ST_COUNT_DIFFERS,
+       ST_VMA_DIFFERS };
 enum { STAGE_DONE, STAGE_OBJECT, STAGE_MAPPING, STAGE_HOLE, STAGE_PRIVILEGE, STAGE_LIMITS,
        STAGE_SIGNALS, STAGE_FORK, STAGE_STEP, STAGE_SETUP };
 static const char *const STAGE_NAME[] = { "done", "object", "mapping", "hole", "privilege",
                                           "limits", "signals", "fork", "step", "setup" };
 #define STAGE_COUNT 10
-enum { OBJ_NONE, OBJ_FILE, OBJ_DIR, OBJ_PIPE_READ, OBJ_PIPE_WRITE, OBJ_SOCKET, OBJ_DEV_ZERO,
-       OBJ_DEV_NULL, OBJ_MEMFD, OBJ_SHM, OBJ_CLOSED_FD };
+enum { OBJ_NONE, OBJ_FILE, OBJ_DIR, OBJ_PIPE_READ, OBJ_PIPE_WRITE, OBJ_SOCKET, OBJ_TCP_SOCKET,
+       OBJ_DEV_ZERO, OBJ_DEV_NULL, OBJ_MEMFD, OBJ_SHM, OBJ_CLOSED_FD };
 /* What a step's or the call's outcome reports beyond its state. */
-enum { K_OTHER, K_MMAP, K_MREMAP, K_READBACK, K_FORK, K_BUFFER };
+enum { K_OTHER, K_MMAP, K_MREMAP, K_READBACK, K_FORK, K_BUFFER, K_VMA };
 /* An expected outcome. */
 enum { E_OK, E_ERRNO, E_FAULT, E_BYTES, E_OBSERVE };
 /* Expected bytes: none, zeros, one byte value, the object's content at a file offset. */
@@ -384,6 +409,9 @@ REPRO_UNUSED static inline uint8_t expected_byte(const struct check *c, uint64_t
 
 REPRO_UNUSED static inline int placed_at(uint64_t addr)
 {
+	/* Never where the page does not fit a pointer (at or past 2^32 on a 32-bit ABI). */
+	if (addr > UINTPTR_MAX || addr + P < addr || addr + P > (uint64_t)UINTPTR_MAX)
+		return 0;
 	void *p = mmap((void *)(uintptr_t)addr, (size_t)P, PROT_NONE, MAP_PRIVATE | MAP_ANON, -1, 0);
 	if (p == MAP_FAILED)
 		return 0;
@@ -393,13 +421,24 @@ REPRO_UNUSED static inline int placed_at(uint64_t addr)
 
 REPRO_UNUSED static inline uint64_t user_top(void)
 {
-	static const unsigned bits[] = { 39, 42, 47, 48, 52, 56, 57 };
+	static const unsigned bits[] = { 38, 39, 42, 47, 48, 52, 56, 57 };
 	/* x86_64 Linux keeps the last page below 2^47 unmappable (TASK_SIZE_MAX). */
 #if defined(__linux__) && defined(__x86_64__)
 	uint64_t below = P;
 #else
 	uint64_t below = 0;
 #endif
+	/* 32-bit: 3 GiB less 16 MiB (arm), 3 GiB (i386), 4 GiB less 8 KiB (ia32 on x86_64),
+	 * 4 GiB less one page, 4 GiB. */
+	static const uint64_t ends32[] = { 0xbf000000u, 0xc0000000u, 0xffffe000u, 0xfffff000u,
+	                                   (uint64_t)1 << 32 };
+	if (sizeof(void *) == 4) {
+		for (size_t i = 0; i < sizeof ends32 / sizeof ends32[0]; i++) {
+			uint64_t top = ends32[i];
+			if (placed_at(top - P) && !placed_at(top) && !placed_at(top + P))
+				return top;
+		}
+	}
 	if (sizeof(void *) == 8) {
 		for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++) {
 			uint64_t top = ((uint64_t)1 << bits[i]) - below;
@@ -659,8 +698,119 @@ REPRO_UNUSED static inline int prepare_object(int kind, int tmpfs, int64_t size,
 	}
 }
 
+/* ---- shm_open's names: made up here, never the user's ---- */
+
+enum { SHM_NEW, SHM_EXISTING, SHM_MISSING, SHM_TOO_LONG_COMPONENT, SHM_TOO_LONG };
+enum { FD_SIZE, FD_MODE, FD_UID, FD_GID, FD_CLOEXEC_BIT, FD_ACCMODE, FD_LOWEST };
+REPRO_UNUSED static char shm_name[5200], shm_dir[512];
+REPRO_UNUSED static int shm_dir_fd = -1, shm_used, lowest_free = -1;
+
+/* The name a shm_open call passes. Linux: glibc's shm_open(3) is open(2) of a file on the
+ * /dev/shm tmpfs, so the name is relative to a private directory made there (opened with
+ * openat, never following a symlink). FreeBSD: an absolute shm path, shm_unlink'ed after.
+ * `existing`: made before the call, with `mode` and `size` bytes of the seq content. */
+REPRO_UNUSED static inline int prepare_shm_name(int which, unsigned mode, int64_t size, int unpriv)
+{
+	shm_used = 1;
+	/* PATH_MAX of the system the reproducer is built on. */
+	size_t path_max = PATH_MAX;
+#if defined(__FreeBSD__)
+	const char *prefix = "/";
+#else
+	const char *prefix = "";
+	const char *parent = getenv("MMAPCONF_TMPFS");
+	if (!parent)
+		parent = is_tmpfs("/dev/shm") ? "/dev/shm" : is_tmpfs("/tmp") ? "/tmp" : NULL;
+	if (!parent || !is_tmpfs(parent)) {
+		fprintf(stderr, "setup: no tmpfs directory for shm_open's names\n");
+		return 0;
+	}
+	snprintf(shm_dir, sizeof shm_dir, "%s/mmapconf-repro-shm-XXXXXX", parent);
+	if (!mkdtemp(shm_dir)) {
+		shm_dir[0] = 0;
+		return 0;
+	}
+	/* An unprivileged case reaches the one name it is given, nothing else. */
+	if (chmod(shm_dir, 0711) != 0)
+		return 0;
+	shm_dir_fd = open(shm_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+	if (shm_dir_fd < 0)
+		return 0;
+#endif
+	size_t n = (size_t)snprintf(shm_name, sizeof shm_name, "%s", prefix);
+	if (which == SHM_TOO_LONG_COMPONENT) {
+		for (size_t i = 0; i < 256; i++)
+			shm_name[n++] = 'n';
+	} else if (which == SHM_TOO_LONG) {
+		for (size_t k = 0; n < path_max + 1; k++, n++)
+			shm_name[n] = (k % 201 == 200 && n < path_max) ? '/' : 'l';
+	} else {
+		n += (size_t)snprintf(shm_name + n, sizeof shm_name - n, "mmapconf-repro-%ld-shm", (long)getpid());
+	}
+	shm_name[n] = 0;
+	if (which != SHM_EXISTING)
+		return 1;
+#if defined(__FreeBSD__)
+	int fd = shm_open(shm_name, O_RDWR | O_CREAT | O_EXCL, 0600);
+#else
+	int fd = openat(shm_dir_fd, shm_name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+#endif
+	if (fd < 0)
+		return 0;
+	for (int64_t i = 0; i < size; i++) {
+		unsigned char b = content_byte(C_SEQ, 0, (uint64_t)i);
+		if (write(fd, &b, 1) != 1) {
+			close(fd);
+			return 0;
+		}
+	}
+	if (unpriv && geteuid() == 0 && fchown(fd, 65534, 65534) != 0) {
+		close(fd);
+		return 0;
+	}
+	int ok = fchmod(fd, (mode_t)mode) == 0;
+	close(fd);
+	return ok;
+}
+
+REPRO_UNUSED static inline void remove_shm_name(void)
+{
+	if (!shm_used)
+		return;
+#if defined(__FreeBSD__)
+	if (shm_name[0])
+		shm_unlink(shm_name);
+#else
+	if (shm_dir_fd >= 0 && shm_name[0])
+		unlinkat(shm_dir_fd, shm_name, 0);
+	if (shm_dir[0])
+		rmdir(shm_dir);
+#endif
+}
+
+/* The lowest descriptor number not open now. */
+REPRO_UNUSED static inline int lowest_free_fd(void)
+{
+	int fd = 0;
+	while (fcntl(fd, F_GETFD) != -1)
+		fd++;
+	return fd;
+}
+
+/* shm_open as the suite's child makes it (exec/child.rs shm_open_call): FreeBSD's
+ * shm_open(2); on Linux what glibc's shm_open(3) does, open(2) with O_NOFOLLOW|O_CLOEXEC. */
+REPRO_UNUSED static inline int repro_shm_open(int oflag, unsigned mode)
+{
+#if defined(__FreeBSD__)
+	return shm_open(shm_name, oflag, (mode_t)mode);
+#else
+	return openat(shm_dir_fd, shm_name, oflag | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+#endif
+}
+
 REPRO_UNUSED static inline void remove_object(void)
 {
+	remove_shm_name();
 	if (object_kind == OBJ_FILE || object_kind == OBJ_SHM)
 		unlink(object_path);
 	if (object_kind == OBJ_DIR)
@@ -723,6 +873,9 @@ REPRO_UNUSED static inline int open_object(int open_flags, int seals, int second
 		if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0)
 			return 0;
 		object_fd = fds[0];
+		break;
+	case OBJ_TCP_SOCKET:
+		object_fd = socket(AF_INET, SOCK_STREAM, 0);
 		break;
 	case OBJ_MEMFD:
 		object_fd = memfd_create("mmapconf", MFD_ALLOW_SEALING);
@@ -853,6 +1006,34 @@ REPRO_UNUSED static inline int repro_mdwe(int flags)
 {
 	return (int)syscall(SYS_prctl, (long)PR_SET_MDWE, (long)flags, 0L, 0L, 0L);
 }
+/* process_madvise (Linux 5.10) and pidfd_open (5.3): 440 and 434 in the unified syscall
+ * table every architecture of the matrix uses (asm-generic/unistd.h, syscall_64.tbl). */
+#include <sys/uio.h>
+#ifndef SYS_process_madvise
+#define SYS_process_madvise 440
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+REPRO_UNUSED static int pmadv_pidfd = -1;
+/* The call's pidfd, made in setup: this process's own (exited = 0), or that of a process
+ * that exited and was waited for (exited = 1). -1 with errno set on failure. */
+REPRO_UNUSED static inline int make_pidfd(int exited)
+{
+	if (!exited)
+		return (int)syscall(SYS_pidfd_open, (long)getpid(), 0L);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+		_exit(0);
+	int fd = (int)syscall(SYS_pidfd_open, (long)pid, 0L);
+	int st, e = errno;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	errno = e;
+	return fd;
+}
 #endif
 
 /* mincore over len bytes; page i must be resident (bit 0) exactly when want[i] is 1.
@@ -878,6 +1059,92 @@ REPRO_UNUSED static inline void step_mincore(struct outcome *o, uintptr_t addr, 
 			o->got_len = 1;
 		}
 	}
+}
+
+/* One /proc/self/maps line "START-END PERMS ...": 1 when it parses. */
+REPRO_UNUSED static inline int maps_line(const char *l, const char *e, uint64_t *start, uint64_t *end,
+                                         char perms[4])
+{
+	uint64_t v[2] = { 0, 0 };
+	for (int k = 0; k < 2; k++) {
+		const char *d = l;
+		for (; l < e; l++) {
+			int c = *l;
+			int x = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+			if (x < 0)
+				break;
+			if (v[k] >> 60)
+				return 0;
+			v[k] = v[k] * 16 + (uint64_t)x;
+		}
+		if (l == d || l >= e || *l != (k == 0 ? '-' : ' '))
+			return 0;
+		l++;
+	}
+	if (e - l < 4)
+		return 0;
+	memcpy(perms, l, 4);
+	*start = v[0];
+	*end = v[1];
+	return 1;
+}
+
+/* The VMA containing `addr` (its /proc/self/maps line) must start at `start`, end at `end`
+ * and show `perms`, each where given. Records its extent relative to `addr` (`at`, `size`)
+ * and its permissions (`got`); 0 when the file cannot be read (errno set). */
+REPRO_UNUSED static inline int step_vma(struct outcome *o, uintptr_t addr, int has_start, uintptr_t start,
+                                        int has_end, uintptr_t end, const char *perms)
+{
+	char buf[8192];
+	size_t filled = 0;
+	int skipping = 0, found = 0;
+	uint64_t s = 0, e = 0;
+	char p[4];
+	o->args[0] = addr;
+	o->args[1] = has_start ? start : 0;
+	o->args[2] = has_end ? end : 0;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	while (!found) {
+		ssize_t r = read(fd, buf + filled, sizeof buf - filled);
+		if (r < 0) {
+			close(fd);
+			return 0;
+		}
+		filled += (size_t)r;
+		size_t i = 0;
+		while (i < filled && !found) {
+			char *nl = memchr(buf + i, '\n', filled - i);
+			size_t line_end;
+			if (nl)
+				line_end = (size_t)(nl - buf);
+			else if (r == 0 || (i == 0 && filled == sizeof buf))
+				line_end = filled;
+			else
+				break;
+			if (!skipping && maps_line(buf + i, buf + line_end, &s, &e, p) && s <= addr && addr < e)
+				found = 1;
+			skipping = !nl && r != 0;
+			i = nl ? line_end + 1 : filled;
+		}
+		memmove(buf, buf + i, filled - i);
+		filled -= i;
+		if (r == 0)
+			break;
+	}
+	close(fd);
+	if (!found) {
+		o->state = ST_VMA_DIFFERS;
+		return 1;
+	}
+	o->at = (int64_t)(s - addr);
+	o->size = (int64_t)(e - addr);
+	memcpy(o->got, p, 4);
+	o->got_len = 4;
+	int same = (!has_start || start == s) && (!has_end || end == e) && (!perms || memcmp(perms, p, 4) == 0);
+	o->state = same ? ST_OK : ST_VMA_DIFFERS;
+	return 1;
 }
 
 /* The process's locked bytes (Linux: VmLck of /proc/self/status) must be `bytes`. */
@@ -983,6 +1250,44 @@ REPRO_UNUSED static inline void step_ftruncate(struct outcome *o, off_t size)
 	o->args[0] = (uint64_t)size;
 	set_ret(o, ftruncate(fd, size));
 	done_with(fd);
+}
+
+/* ftruncate through the descriptor the call (shm_open) returned. */
+REPRO_UNUSED static inline void step_ftruncate_fd(struct outcome *o, int fd, off_t size)
+{
+	o->args[0] = (uint64_t)size;
+	set_ret(o, ftruncate(fd, size));
+}
+
+/* A field of the call's descriptor must equal `want`; 0 when fstat or fcntl failed. */
+REPRO_UNUSED static inline int step_fd_stat(struct outcome *o, int fd, int field, int64_t want)
+{
+	struct stat st;
+	int64_t v;
+	int r;
+	o->args[0] = (uint64_t)field;
+	o->args[1] = (uint64_t)want;
+	switch (field) {
+	case FD_CLOEXEC_BIT:
+	case FD_ACCMODE:
+		r = fcntl(fd, field == FD_CLOEXEC_BIT ? F_GETFD : F_GETFL);
+		if (r == -1)
+			return 0;
+		v = field == FD_CLOEXEC_BIT ? (r & FD_CLOEXEC) != 0 : (r & O_ACCMODE);
+		break;
+	case FD_LOWEST:
+		v = fd == lowest_free;
+		break;
+	default:
+		if (fstat(fd, &st) != 0)
+			return 0;
+		v = field == FD_SIZE ? (int64_t)st.st_size
+		    : field == FD_MODE ? (int64_t)(st.st_mode & 07777)
+		    : field == FD_UID ? (int64_t)st.st_uid : (int64_t)st.st_gid;
+	}
+	o->state = v == want ? ST_OK : ST_SIZE_DIFFERS;
+	o->size = v;
+	return 1;
 }
 
 REPRO_UNUSED static inline void step_close(struct outcome *o)
@@ -1342,8 +1647,30 @@ REPRO_UNUSED static inline void outcome_text(char *buf, size_t n, const struct o
 		snprintf(buf, n, "returned %llu (expected %llu)", (unsigned long long)o->ret,
 		         (unsigned long long)o->args[3]);
 		break;
+	case ST_VMA_DIFFERS:
+		if (o->got_len < 4) {
+			snprintf(buf, n, "no VMA contains the address");
+			break;
+		}
+		rel(a, sizeof a, o->at);
+		rel(b, sizeof b, o->size);
+		snprintf(buf, n, "VMA [%s, %s) %.4s", a, b, (const char *)o->got);
+		break;
 	default: snprintf(buf, n, "not run"); break;
 	}
+}
+
+/* A vma step's VMA, as `,"vma":{...}` (or "none"). */
+REPRO_UNUSED static inline void json_vma(const struct outcome *o)
+{
+	char a[64], b[64];
+	if (o->got_len < 4) {
+		printf(",\"vma\":\"none\"");
+		return;
+	}
+	rel(a, sizeof a, o->at);
+	rel(b, sizeof b, o->size);
+	printf(",\"vma\":{\"start\":\"%s\",\"end\":\"%s\",\"perms\":\"%.4s\"}", a, b, (const char *)o->got);
 }
 
 REPRO_UNUSED static inline void json_outcome(const struct outcome *o, int kind)
@@ -1358,6 +1685,13 @@ REPRO_UNUSED static inline void json_outcome(const struct outcome *o, int kind)
 			printf(",\"size\":%lld", (long long)o->size);
 		if (kind == K_BUFFER)
 			printf(",\"count\":%llu", (unsigned long long)o->ret);
+		if (kind == K_VMA)
+			json_vma(o);
+		printf("}");
+		break;
+	case ST_VMA_DIFFERS:
+		printf("{\"state\":\"vma differs\"");
+		json_vma(o);
 		printf("}");
 		break;
 	case ST_COUNT_DIFFERS:
