@@ -37,6 +37,10 @@ tr.clause td span{font-weight:normal}
 a{color:#0b57d0}
 "#;
 
+/// The most rows a column's block of (b) shows on a folded page, as the
+/// Markdown's ((b) rows past it link their reproducers in one line, (c) its own).
+const HTML_B_ROWS: usize = 8;
+
 fn mark_base(mark: Mark) -> &'static str {
     match mark {
         Mark::Conforms => "ok",
@@ -221,7 +225,7 @@ pub fn render(m: &Merged) -> String {
                                 div.small { "No clause contradicted." }
                             } @else {
                                 @let listed = by_case(&red);
-                                @let most = if folds { super::markdown::MATRIX_B_ROWS } else { usize::MAX };
+                                @let most = if folds { HTML_B_ROWS } else { usize::MAX };
                                 ul.small {
                                     @for (case, mark, clauses) in listed.iter().take(most).cloned() {
                                         li {
@@ -299,7 +303,10 @@ pub fn render(m: &Merged) -> String {
                 @for (name, label, all_rows, again) in folded_blocks(m, folds) {
                     @let total = all_rows.len();
                     // A folded page shows a column's first rows; all are on its own page.
-                    @let rows: Vec<_> = all_rows.into_iter().take(if folds { super::markdown::MATRIX_B_ROWS } else { usize::MAX }).collect();
+                    @let keep = if folds { HTML_B_ROWS } else { usize::MAX };
+                    // Failing cases of the rows left out that (c) does not link either.
+                    @let rest: std::collections::BTreeSet<&str> = all_rows.iter().skip(keep).filter(|(c, _, _)| c.mark == Mark::Fail && !differing.contains(c.case.as_str())).map(|(c, _, _)| c.case.as_str()).collect();
+                    @let rows: Vec<_> = all_rows.into_iter().take(keep).collect();
                     @let hidden = total - rows.len();
                     h3 { code { (name) } ": " (total + again) " contradictions" }
                     p.small { (label) }
@@ -336,6 +343,10 @@ pub fn render(m: &Merged) -> String {
                                     None => "each member column's own page",
                                 }
                                 "."
+                                @if !rest.is_empty() {
+                                    " Their reproducers:"
+                                    @for case in &rest { (repro_link(m, case)) }
+                                }
                             }
                         }
                     }
