@@ -879,11 +879,7 @@ fn merge_report(
                 merged.runs.len(),
                 merged.contradictions.len(),
                 merged.differences.len(),
-                paths
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                written_summary(&paths)
             );
             if tap {
                 eprintln!("{line}");
@@ -932,4 +928,31 @@ fn merged(
     let mut merged = report::merge::Merged::new(runs, &suite.registry, texts);
     merged.pages_read = read;
     merged
+}
+
+/// The files a report wrote, with the reproducers and column pages (hundreds of them on a
+/// matrix) counted per directory rather than listed one by one.
+fn written_summary(paths: &[std::path::PathBuf]) -> String {
+    let mut named = Vec::new();
+    let mut counted: std::collections::BTreeMap<String, usize> = Default::default();
+    for p in paths {
+        let dir = p
+            .parent()
+            .and_then(|d| d.file_name())
+            .and_then(|d| d.to_str());
+        match dir {
+            Some("repro" | "columns") => {
+                *counted
+                    .entry(p.parent().unwrap_or(p).display().to_string())
+                    .or_default() += 1;
+            }
+            _ => named.push(p.display().to_string()),
+        }
+    }
+    named.extend(
+        counted
+            .into_iter()
+            .map(|(d, n)| format!("{n} files in {d}/")),
+    );
+    named.join(", ")
 }

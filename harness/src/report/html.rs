@@ -176,7 +176,7 @@ pub fn render(m: &Merged) -> String {
             body {
                 h1 { "mmapconf: kernels against their man pages" }
                 p.small {
-                    (m.tool) " " (m.version) "; " (n) " run(s); "
+                    (m.tool) " " (m.version) "; " (runs_named(m)) "; "
                     (m.contradictions.len()) " clause contradictions, "
                     (m.differences.len()) " cases differ between kernels. "
                     "Sections: " a href="#glance" { "at a glance" } ", "
@@ -554,5 +554,22 @@ mod tests {
         runs[0].cases[0].observed = "<b>boom</b>".into();
         let page = render(&Merged::new(runs, &reg, Default::default()));
         assert!(page.contains("&lt;b&gt;boom"), "not escaped");
+    }
+}
+
+/// "28 runs in 18 columns" when identical runs were grouped, else "3 runs": the header
+/// counts runs, not columns.
+fn runs_named(m: &Merged) -> String {
+    let columns = m.runs.len();
+    let runs: usize = m.runs.iter().map(|r| r.members.len().max(1)).sum();
+    let noun = |k: usize, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
+    if runs == columns {
+        noun(runs, "run", "runs")
+    } else {
+        format!(
+            "{} in {}",
+            noun(runs, "run", "runs"),
+            noun(columns, "column", "columns")
+        )
     }
 }
