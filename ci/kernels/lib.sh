@@ -256,34 +256,51 @@ SH
 # a failing step is one line saying so. MMAPCONF_REPRO=0 turns it off. A runner may set
 # repro_args (more words for --run-bins, e.g. -j 1).
 repro_args=()
-repro_on() {
-  local rundir=$1 arch=$2 via=$3 name cc scratch n rc cache
-  shift 3
-  name=$(basename "$rundir")
-  [ "${MMAPCONF_REPRO:-1}" != 0 ] || return 0
-  if [ "$arch" = "$(uname -m)" ]; then
+# repro_build DIR ARCH MMAPCONF...: writes the reproducers with MMAPCONF (`repro --all`,
+# so the runtime's own planner picks the cases) and compiles them statically for ARCH
+# into DIR/bin (cached as above). Sets repro_cc and repro_n; returns 1, after a line
+# saying why, when there is no compiler or generating failed.
+repro_build() {
+  local dir=$1 arch=$2
+  shift 2
+  repro_pick_cc "$dir" "$arch" || return 1
+  mkdir -p "$dir/src"
+  if ! "$@" "${cases_args[@]}" repro --all --out "$dir/src" >"$dir/gen.log" 2>&1; then
+    echo "$runner: $(basename "$dir"): reproducers not run: repro --all failed: $(tail -1 "$dir/gen.log")"
+    return 1
+  fi
+  repro_compile "$dir"
+}
+
+# repro_pick_cc DIR ARCH: sets repro_cc (musl-gcc or cc for the host's arch,
+# ARCH-linux-gnu-gcc otherwise), repro_arch and repro_n=0; returns 1, after a line naming
+# DIR's run, when there is none.
+repro_pick_cc() {
+  local cc
+  repro_n=0 repro_arch=$2
+  if [ "$2" = "$(uname -m)" ]; then
     for cc in musl-gcc cc ""; do command -v "$cc" >/dev/null 2>&1 && break; done
   else
-    cc=$arch-linux-gnu-gcc
+    cc=$2-linux-gnu-gcc
     command -v "$cc" >/dev/null 2>&1 || cc=""
   fi
+  repro_cc=$cc
   if [ -z "$cc" ]; then
-    echo "$runner: $name: reproducers not run: no static C compiler for $arch here"
-    return 0
+    echo "$runner: $(basename "$1"): reproducers not run: no static C compiler for $2 here"
+    return 1
   fi
-  scratch=$outdir/.repro/$name
-  rm -rf "$scratch"
+}
+
+# repro_compile DIR: compiles DIR/src/*.c with repro_cc into DIR/bin (see repro_build).
+repro_compile() {
+  local dir=$1 cache
   # The compiled reproducers are kept across matrix runs, by compiler and source hash.
-  cache=${MMAPCONF_REPRO_CACHE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/target/repro-cache}/$arch
-  mkdir -p "$scratch/src" "$scratch/bin" "$cache"
-  if ! "$@" "${cases_args[@]}" repro --all --out "$scratch/src" >"$scratch/gen.log" 2>&1; then
-    echo "$runner: $name: reproducers not run: repro --all failed: $(tail -1 "$scratch/gen.log")"
-    return 0
-  fi
+  cache=${MMAPCONF_REPRO_CACHE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/target/repro-cache}/$repro_arch
+  mkdir -p "$dir/bin" "$cache"
   # One compiler per CPU; a file that does not build is named in build.log, left out, and
   # shows as "no reproducer ran here" in the comparison.
-  find "$scratch/src" -name '*.c' -print0 |
-    REPRO_CC=$cc REPRO_CACHE=$cache REPRO_BIN=$scratch/bin \
+  find "$dir/src" -name '*.c' -print0 |
+    REPRO_CC=$repro_cc REPRO_CACHE=$cache REPRO_BIN=$dir/bin \
       xargs -0 -r -P "$(nproc)" -n 8 bash -c '
         for src; do
           id=$(basename "$src" .c)
@@ -293,8 +310,29 @@ repro_on() {
               mv "$obj.$$" "$obj" || { echo "cannot build $id"; rm -f "$obj.$$"; continue; }
           fi
           ln "$obj" "$REPRO_BIN/$id" 2>/dev/null || cp "$obj" "$REPRO_BIN/$id"
-        done' _ >"$scratch/build.log" 2>&1 || true
-  n=$(find "$scratch/bin" -type f | wc -l)
+        done' _ >"$dir/build.log" 2>&1 || true
+  repro_n=$(find "$dir/bin" -type f | wc -l)
+}
+
+# repro_compare RUNDIR MMAPCONF...: RUNDIR/repro.json against RUNDIR/results.json into
+# RUNDIR/repro-compare.txt; prints the tally.
+repro_compare() {
+  local rundir=$1
+  shift
+  set +e
+  "$@" repro --compare "$rundir" >"$rundir/repro-compare.txt" 2>&1
+  set -e
+  echo "$runner: $(basename "$rundir"): $repro_n reproducers built with $repro_cc: $(tail -1 "$rundir/repro-compare.txt")"
+}
+
+repro_on() {
+  local rundir=$1 arch=$2 via=$3 name scratch rc
+  shift 3
+  name=$(basename "$rundir")
+  [ "${MMAPCONF_REPRO:-1}" != 0 ] || return 0
+  scratch=$outdir/.repro/$name
+  rm -rf "$scratch"
+  repro_build "$scratch" "$arch" "$@" || return 0
   local via_args=()
   [ -z "$via" ] || via_args=(--via "$via")
   set +e
@@ -306,9 +344,6 @@ repro_on() {
     echo "$runner: $name: repro --run-bins exited $rc: $(tail -1 "$scratch/run.log")"
     return 0
   fi
-  set +e
-  "$@" repro --compare "$rundir" >"$rundir/repro-compare.txt" 2>&1
-  set -e
-  echo "$runner: $name: $n reproducers built with $cc: $(tail -1 "$rundir/repro-compare.txt")"
+  repro_compare "$rundir" "$@"
   rm -rf "$scratch"
 }

@@ -84,4 +84,8 @@ if [ "$qrc" = 124 ]; then
   echo "$runner: timed out after 150 s; last console lines:"
   tail -5 "$run/console.log"
 fi
+# The C reproducers are not run in a VM: its one channel back is the serial port that
+# carries results.json, and the reproducers must be written by the guest's own planner
+# and compiled on the host in between (UML does that through its hostfs root: uml.sh).
+echo "$runner: $name: reproducers not run: a VM hands back only results.json (see uml.sh for a runtime that runs them)"
 finish "$run/results.json"

@@ -12,6 +12,11 @@
 # UML_LIBC=DIR (an unpacked libc6 .deb to run that linux.uml with, when it needs a newer
 # glibc than the host's), MMAPCONF_GUEST_FILES=DIR (files copied into the guest root as
 # well; a testing aid).
+# The C reproducers (MMAPCONF_REPRO=0: not): a first, short boot writes them with the UML
+# kernel's own planner (mmapconf_repro_src), the host compiles them statically with
+# musl-gcc (lib.sh repro_compile, cached), and the run's boot runs them after the suite
+# (mmapconf_repro_bins), writing repro.json beside results.json; repro-compare.txt is the
+# host's comparison of the two.
 # Exit status: mmapconf's verdict from the results (0 all pass, 1 some case failed), 125
 # when UML produced no results, 77 (skip) when something needed is missing.
 set -euo pipefail
@@ -76,13 +81,32 @@ mkfs.ext4 -q -F "$scratch/tmp.ext4"
 # con0 goes to our stdout, other consoles are off (stdin is not a terminal). The kernel
 # hands unknown name=value words to init as environment; UML joins its argv with spaces,
 # so mmapconf_under's value is double-quoted for the kernel's parser.
+# shellcheck disable=SC2054 # con0=null,fd:1 is one word
+boot=(env TMPDIR="$scratch" "${uml_env[@]}" "$uml" mem=512M
+  root=/dev/root rootfstype=hostfs rootflags="$scratch/root" rw
+  ubd0="$scratch/tmp.ext4" con=null con0=null,fd:1 init=/init)
+
+repro_words=() repro_t=0
+if [ "${MMAPCONF_REPRO:-1}" != 0 ] && repro_pick_cc "$scratch/repro" x86_64; then
+  mkdir -p "$scratch/root/repro/src"
+  set +e
+  timeout -k 10 60 "${boot[@]}" mmapconf_repro_src=/repro/src </dev/null >"$scratch/repro-gen.log" 2>&1
+  set -e
+  if [ -n "$(find "$scratch/root/repro/src" -name '*.c' -print -quit)" ]; then
+    repro_compile "$scratch/root/repro"
+    repro_words=(mmapconf_repro_bins=/repro/bin mmapconf_repro_out=/repro.json)
+    # UML starts a process in tens of milliseconds: a second or so per ten reproducers.
+    repro_t=300
+  else
+    echo "$runner: reproducers not run: the generating boot wrote none: $(grep 'mmapconf init' "$scratch/repro-gen.log" | tail -1)"
+  fi
+fi
+
 start=$(now)
 set +e
-timeout -k 10 120 env TMPDIR="$scratch" "${uml_env[@]}" "$uml" mem=512M \
-  root=/dev/root rootfstype=hostfs rootflags="$scratch/root" rw \
-  ubd0="$scratch/tmp.ext4" con=null con0=null,fd:1 init=/init \
+timeout -k 10 $((120 + repro_t)) "${boot[@]}" \
   mmapconf_results=/results.json mmapconf_tmp=/dev/ubda "mmapconf_under=\"$under\"" \
-  </dev/null | tee "$scratch/console.log"
+  "${repro_words[@]}" </dev/null | tee "$scratch/console.log"
 uml_rc=${PIPESTATUS[0]}
 set -e
 echo "$runner: $name: linux.uml exited $uml_rc after $(since "$start")s"
@@ -100,4 +124,13 @@ if ! [ -s "$res" ]; then
   exit 125
 fi
 cp "$res" "$outdir/$name/results.json"
+rm -f "$outdir/$name/repro.json" "$outdir/$name/repro-compare.txt"
+if [ ${#repro_words[@]} -gt 0 ]; then
+  if [ -s "$scratch/root/repro.json" ]; then
+    cp "$scratch/root/repro.json" "$outdir/$name/repro.json"
+    repro_compare "$outdir/$name" "$bin"
+  else
+    echo "$runner: $name: the reproducers left no repro.json: $(grep 'mmapconf init: .*reproducers\|cannot write' "$scratch/console.log" | tail -1)"
+  fi
+fi
 finish "$outdir/$name/results.json"

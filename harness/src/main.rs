@@ -500,6 +500,14 @@ fn init_main() -> ! {
             .map_or("?".into(), |u| u.release().to_string_lossy().into_owned()),
         settings.results
     );
+    if let Some(dir) = &settings.repro_src {
+        let code = match load_suite(None) {
+            Some(suite) => mmapconf::repro::cli::write_all(&suite, &Host::detect(), Path::new(dir)),
+            None => 2,
+        };
+        println!("mmapconf init: reproducers written to {dir}, exit status {code}; powering off");
+        pid1::power_off()
+    }
     let out = PathBuf::from("/tmp/mmapconf-report");
     let code = match load_suite(None) {
         Some(suite) => run(
@@ -524,6 +532,9 @@ fn init_main() -> ! {
             settings.results,
             mmapconf::names::name_errnos(&e.to_string())
         ),
+    }
+    if let Some((bins, dest)) = &settings.repro {
+        println!("mmapconf init: {}", init_reproducers(bins, dest));
     }
     println!("mmapconf init: exit status {code}; powering off");
     pid1::power_off()
@@ -955,4 +966,28 @@ fn written_summary(paths: &[std::path::PathBuf]) -> String {
             .map(|(d, n)| format!("{n} files in {d}/")),
     );
     named.join(", ")
+}
+
+/// PID 1's second part where the host asked for it: the C reproducers in `bins` run on
+/// this kernel one at a time (the cases' own timeouts are in them; 60 s kills a hung
+/// one), their record written to `dest`. The line to print.
+fn init_reproducers(bins: &str, dest: &str) -> String {
+    use mmapconf::repro::run_bins;
+    let list = match run_bins::binaries(Path::new(bins)) {
+        Ok(l) => l,
+        Err(e) => return format!("reproducers not run: {e}"),
+    };
+    let start = std::time::Instant::now();
+    let file = run_bins::run(&list, None, std::time::Duration::from_secs(60), 1, &|_| {});
+    let written = serde_json::to_string_pretty(&file)
+        .map_err(|e| e.to_string())
+        .and_then(|t| std::fs::write(dest, t + "\n").map_err(|e| e.to_string()));
+    match written {
+        Ok(()) => format!(
+            "ran {} reproducers in {:.1} s; wrote {dest}",
+            file.reproducers.len(),
+            start.elapsed().as_secs_f64()
+        ),
+        Err(e) => format!("cannot write {dest}: {e}"),
+    }
 }

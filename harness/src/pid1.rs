@@ -7,7 +7,15 @@
 //!   a second serial port the host reads into a file);
 //! - `mmapconf_under`: the run's `--under` text;
 //! - `mmapconf_tmp`: a block device to mount as ext4 on `/tmp` (default: a tmpfs), so file
-//!   cases run on a disk filesystem as they do on a host.
+//!   cases run on a disk filesystem as they do on a host;
+//! - `mmapconf_repro_bins` and `mmapconf_repro_out`: after the run, the compiled C
+//!   reproducers in that directory are run on the same kernel and their record written to
+//!   that file (repro.json), for `mmapconf repro --compare` on the host. For a root the
+//!   host can read back (User-Mode Linux's hostfs); a VM's serial channel carries only
+//!   results.json;
+//! - `mmapconf_repro_src`: instead of running the suite, write the C reproducers of the
+//!   cases that apply on this kernel into that directory (`repro --all --out`), for the host
+//!   to compile before it boots the same kernel again with `mmapconf_repro_bins`.
 
 use std::path::Path;
 
@@ -25,6 +33,10 @@ pub struct Settings {
     pub results: String,
     pub under: String,
     pub tmp_device: Option<String>,
+    /// Reproducers to run after the suite, and where their record goes.
+    pub repro: Option<(String, String)>,
+    /// Write the reproducers here and run nothing.
+    pub repro_src: Option<String>,
 }
 
 impl Settings {
@@ -34,6 +46,8 @@ impl Settings {
             results: var("mmapconf_results").unwrap_or_else(|| "/dev/ttyS1".into()),
             under: var("mmapconf_under").unwrap_or_default(),
             tmp_device: var("mmapconf_tmp"),
+            repro: var("mmapconf_repro_bins").zip(var("mmapconf_repro_out")),
+            repro_src: var("mmapconf_repro_src"),
         }
     }
 }

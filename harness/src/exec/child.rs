@@ -179,20 +179,11 @@ impl Child<'_> {
             if let CallPlan::Mincore { len, vec: None, .. } = plan.call {
                 self.vec = (new_vec(len, plan.page), len.div_ceil(plan.page));
             }
-            let hole = libc::mmap(
-                std::ptr::null_mut(),
-                plan.hole_len,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANON,
-                -1,
-                0,
-            );
-            if hole == libc::MAP_FAILED {
+            let Some(hole) = take_hole(plan.hole_len, plan.page) else {
                 self.fail(Stage::Hole, SetupCall::Mmap, 0);
                 return Who::Parent;
-            }
-            libc::munmap(hole, plan.hole_len);
-            self.bases.hole = hole as u64;
+            };
+            self.bases.hole = hole;
             for m in plan.mappings.iter().filter(|m| m.at.is_some()) {
                 if let Err(call) = self.make_mapping(m) {
                     self.fail(Stage::Mapping, call, m.index);
@@ -1522,5 +1513,45 @@ mod raw {
         unsafe {
             libc::mprotect(addr as *mut c_void, len, prot) as i64
         }
+    }
+}
+
+/// A free range of `len` bytes between two guard pages that stay mapped: shared anonymous
+/// PROT_NONE pages, which merge with nothing a case maps (each has its own object), so a
+/// VMA a case observes at the hole's edge is never one of the harness's own mappings that
+/// happened to lie next to it (qemu-user 7.2 placed one there: "vma differs" by -0x2000,
+/// where the far smaller reproducer saw +0x0). Where shared anonymous memory cannot be
+/// had, the guards stay private PROT_NONE pages; runtime.c's find_hole does the same.
+///
+/// # Safety
+/// Raw system calls on memory this function maps itself.
+unsafe fn take_hole(len: usize, page: usize) -> Option<u64> {
+    let total = len.checked_add(2 * page)?;
+    // SAFETY: a fresh reservation; the MAP_FIXED calls replace pages of it only.
+    unsafe {
+        let r = libc::mmap(
+            std::ptr::null_mut(),
+            total,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANON,
+            -1,
+            0,
+        );
+        if r == libc::MAP_FAILED {
+            return None;
+        }
+        let base = r as usize;
+        for guard in [base, base + page + len] {
+            libc::mmap(
+                guard as *mut libc::c_void,
+                page,
+                libc::PROT_NONE,
+                libc::MAP_SHARED | libc::MAP_ANON | libc::MAP_FIXED,
+                -1,
+                0,
+            );
+        }
+        libc::munmap((base + page) as *mut libc::c_void, len);
+        Some((base + page) as u64)
     }
 }

@@ -512,6 +512,23 @@ pub fn render(m: &Merged) -> String {
     page.into_string()
 }
 
+/// "28 runs in 18 columns" when identical runs were grouped, else "3 runs": the header
+/// counts runs, not columns.
+fn runs_named(m: &Merged) -> String {
+    let columns = m.runs.len();
+    let runs: usize = m.runs.iter().map(|r| r.members.len().max(1)).sum();
+    let noun = |k: usize, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
+    if runs == columns {
+        noun(runs, "run", "runs")
+    } else {
+        format!(
+            "{} in {}",
+            noun(runs, "run", "runs"),
+            noun(columns, "column", "columns")
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::merge::tests::{registry, two_kernels};
@@ -554,22 +571,5 @@ mod tests {
         runs[0].cases[0].observed = "<b>boom</b>".into();
         let page = render(&Merged::new(runs, &reg, Default::default()));
         assert!(page.contains("&lt;b&gt;boom"), "not escaped");
-    }
-}
-
-/// "28 runs in 18 columns" when identical runs were grouped, else "3 runs": the header
-/// counts runs, not columns.
-fn runs_named(m: &Merged) -> String {
-    let columns = m.runs.len();
-    let runs: usize = m.runs.iter().map(|r| r.members.len().max(1)).sum();
-    let noun = |k: usize, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
-    if runs == columns {
-        noun(runs, "run", "runs")
-    } else {
-        format!(
-            "{} in {}",
-            noun(runs, "run", "runs"),
-            noun(columns, "column", "columns")
-        )
     }
 }

@@ -174,7 +174,8 @@ fn write_file(dir: &Path, id: &str, src: &str) -> Result<PathBuf, ()> {
     Ok(path)
 }
 
-fn write_all(suite: &Suite, host: &Host, out: &Path) -> u8 {
+/// `repro --all --out DIR`: every applicable case's reproducer for this OS and host.
+pub fn write_all(suite: &Suite, host: &Host, out: &Path) -> u8 {
     let (mut written, mut skipped) = (0, 0);
     for case in &suite.cases {
         match generate(case, &suite.registry, host) {

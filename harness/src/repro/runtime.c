@@ -255,20 +255,55 @@ REPRO_UNUSED static inline void note_byte(struct outcome *o, uint64_t i, uint8_t
 	}
 }
 
+/* The range a probe loop walks, in static storage: a sigsetjmp'd function's own
+ * arguments "might be clobbered by longjmp" (gcc -Wextra), and statics never are. */
+REPRO_UNUSED static struct {
+	struct outcome *o;
+	uintptr_t base;
+	uint64_t len;
+	uint8_t byte;
+	const struct check *c;
+} range;
+
+/* Reads the range, checking each byte against range.c when given: 1, or 0 after a fault.
+ * One jump point for the whole range: sigsetjmp saves the signal mask with a system call,
+ * which per byte made a 64-page step take seconds under gVisor. */
+REPRO_UNUSED static int read_range(void)
+{
+	if (sigsetjmp(probe_env, 1))
+		return 0;
+	in_probe = 1;
+	for (uint64_t i = 0; i < range.len; i++) {
+		uint8_t v = *(volatile uint8_t *)(range.base + (uintptr_t)i);
+		if (range.c)
+			note_byte(range.o, i, v, expected_byte(range.c, i));
+	}
+	in_probe = 0;
+	return 1;
+}
+
+REPRO_UNUSED static int write_range(void)
+{
+	if (sigsetjmp(probe_env, 1))
+		return 0;
+	in_probe = 1;
+	for (uint64_t i = 0; i < range.len; i++)
+		*(volatile uint8_t *)(range.base + (uintptr_t)i) = range.byte;
+	in_probe = 0;
+	return 1;
+}
+
 REPRO_UNUSED static inline void step_read(struct outcome *o, uintptr_t base, size_t len, const struct check *c)
 {
 	o->args[0] = base;
 	o->args[1] = len;
 	o->state = ST_OK;
-	for (uint64_t i = 0; i < len; i++) {
-		uint8_t v;
-		if (!probe_read(base + (uintptr_t)i, &v)) {
-			record_fault(o, base);
-			return;
-		}
-		if (c)
-			note_byte(o, i, v, expected_byte(c, i));
-	}
+	range.o = o;
+	range.base = base;
+	range.len = len;
+	range.c = c;
+	if (!read_range())
+		record_fault(o, base);
 }
 
 REPRO_UNUSED static inline void step_write(struct outcome *o, uintptr_t base, size_t len, uint8_t byte)
@@ -277,12 +312,11 @@ REPRO_UNUSED static inline void step_write(struct outcome *o, uintptr_t base, si
 	o->args[1] = len;
 	o->args[2] = byte;
 	o->state = ST_OK;
-	for (uint64_t i = 0; i < len; i++) {
-		if (!probe_write(base + (uintptr_t)i, byte)) {
-			record_fault(o, base);
-			return;
-		}
-	}
+	range.base = base;
+	range.len = len;
+	range.byte = byte;
+	if (!write_range())
+		record_fault(o, base);
 }
 
 /* ---- The object ---- */
@@ -647,13 +681,19 @@ REPRO_UNUSED static inline void *mincore_vec(size_t len)
 	return new_vec(len);
 }
 
+/* A free range between two guard pages that stay mapped: shared anonymous PROT_NONE
+ * pages merge with nothing the case maps, so a VMA seen at the hole's edge is the case's
+ * own (the harness does the same). Where MAP_SHARED fails they stay private PROT_NONE. */
 REPRO_UNUSED static inline int find_hole(size_t len)
 {
-	void *h = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANON, -1, 0);
-	if (h == MAP_FAILED)
+	void *r = mmap(NULL, len + 2 * P, PROT_NONE, MAP_PRIVATE | MAP_ANON, -1, 0);
+	if (r == MAP_FAILED)
 		return 0;
-	munmap(h, len);
-	hole = (uintptr_t)h;
+	uintptr_t base = (uintptr_t)r;
+	mmap((void *)base, P, PROT_NONE, MAP_SHARED | MAP_ANON | MAP_FIXED, -1, 0);
+	mmap((void *)(base + P + len), P, PROT_NONE, MAP_SHARED | MAP_ANON | MAP_FIXED, -1, 0);
+	munmap((void *)(base + P), len);
+	hole = base + P;
 	return 1;
 }
 
@@ -1403,7 +1443,11 @@ REPRO_UNUSED static inline void json_outcome(const struct outcome *o, int kind)
 		printf("\"}");
 		break;
 	case ST_SIZE_DIFFERS:
-		printf("{\"state\":\"size differs\",\"size\":%lld}", (long long)o->size);
+		/* 64 MiB or more is a whole process's lock count, not the case's (observation.rs). */
+		if (o->size >= ((int64_t)64 << 20))
+			printf("{\"state\":\"size differs\",\"size\":\"64 MiB or more\"}");
+		else
+			printf("{\"state\":\"size differs\",\"size\":%lld}", (long long)o->size);
 		break;
 	default:
 		printf("{\"state\":\"not run\"}");
