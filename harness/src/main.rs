@@ -164,6 +164,11 @@ enum Command {
         /// the harness's for the same case; any difference fails.
         #[arg(long)]
         check: bool,
+        /// With --check: compile and run every reproducer as its own program, the file a
+        /// user gets (slower: by default they are compiled a few dozen at a time around
+        /// one copy of the runtime, each case still run as a process of its own).
+        #[arg(long, requires = "check")]
+        standalone: bool,
         /// C compiler for --check.
         #[arg(long, default_value = "cc")]
         cc: String,
@@ -386,6 +391,7 @@ fn main() -> ExitCode {
             all,
             out,
             check,
+            standalone,
             cc,
             cflags,
             jobs,
@@ -399,6 +405,7 @@ fn main() -> ExitCode {
                 all,
                 out,
                 check,
+                standalone,
                 cc,
                 cflags,
                 jobs,

@@ -53,6 +53,7 @@ fn options(dir: &Path) -> Options {
         cflags: Vec::new(),
         jobs: 2,
         dir: dir.to_path_buf(),
+        standalone: true,
     }
 }
 
@@ -273,19 +274,31 @@ fn reproducers_observe_what_the_harness_observes() {
         .collect();
     assert!(picked.len() > 4, "the picked cases are gone");
     let exec = Executor::new().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let summary = check::run(
-        &picked,
-        &s.registry,
-        &host,
-        &options(dir.path()),
-        &|p| exec.run(p),
-        &|_| {},
-    );
-    assert!(summary.ok(), "{}", summary.text());
-    assert!(
-        summary.count(|v| matches!(v, Verdict::Agree)) > 0,
-        "{}",
-        summary.text()
-    );
+    // Each file alone, and the same cases compiled in bundles around one runtime.
+    for standalone in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let summary = check::run(
+            &picked,
+            &s.registry,
+            &host,
+            &Options {
+                standalone,
+                ..options(dir.path())
+            },
+            &|p| exec.run(p),
+            &|_| {},
+        );
+        assert!(summary.ok(), "standalone {standalone}: {}", summary.text());
+        assert_eq!(
+            summary.count(|v| matches!(v, Verdict::Agree)),
+            summary.count(|v| !matches!(v, Verdict::NotApplicable { .. })),
+            "standalone {standalone}: {}",
+            summary.text()
+        );
+        assert!(
+            summary.count(|v| matches!(v, Verdict::Agree)) > 0,
+            "{}",
+            summary.text()
+        );
+    }
 }

@@ -2,6 +2,10 @@
 //! the system's C compiler and run, and its observation compared with the harness's for
 //! the same case. Both sides are reduced to [`super::observation`]'s normal form; any
 //! difference (or a reproducer that does not build or run) is a bug in one of the two.
+//!
+//! By default the reproducers are compiled a few dozen at a time around one runtime
+//! (`super::bundle`), each case still run as a process of its own; `standalone` compiles
+//! and runs every file alone, as a user does.
 
 use super::{CFLAGS, Generated, generate, observation};
 use crate::host::Host;
@@ -24,6 +28,9 @@ pub struct Options {
     pub jobs: usize,
     /// Where sources and binaries go (a directory the caller made and removes).
     pub dir: PathBuf,
+    /// Compile every reproducer as its own program (the file a user gets) rather than in
+    /// bundles.
+    pub standalone: bool,
 }
 
 pub use super::compare::{CaseCheck, Verdict, observation_of};
@@ -90,7 +97,7 @@ pub fn run_binary(bin: &Path, limit: Duration) -> Result<Ran, String> {
 /// [`run_binary`] under `via` when given (an emulator such as `qemu-aarch64`, run as
 /// `via BIN`).
 pub fn run_binary_via(via: Option<&Path>, bin: &Path, limit: Duration) -> Result<Ran, String> {
-    let mut cmd = match via {
+    let cmd = match via {
         Some(v) => {
             let mut c = Command::new(v);
             c.arg(bin);
@@ -98,6 +105,11 @@ pub fn run_binary_via(via: Option<&Path>, bin: &Path, limit: Duration) -> Result
         }
         None => Command::new(bin),
     };
+    run_command(cmd, bin, limit)
+}
+
+/// Runs `cmd` (a reproducer `bin`, perhaps with arguments), killing it after `limit`.
+fn run_command(mut cmd: Command, bin: &Path, limit: Duration) -> Result<Ran, String> {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -227,16 +239,105 @@ pub fn run(
             elapsed: start.elapsed(),
         };
     };
-    let cases = in_parallel(cases, opts.jobs, |case| {
-        let c = CaseCheck {
-            id: case.id.clone(),
-            verdict: check_one(case, registry, host, os, opts, harness),
-        };
-        done(&c);
-        c
-    });
+    let cases = if opts.standalone {
+        in_parallel(cases, opts.jobs, |case| {
+            let c = CaseCheck {
+                id: case.id.clone(),
+                verdict: check_one(case, registry, host, os, opts, harness),
+            };
+            done(&c);
+            c
+        })
+    } else {
+        bundled(cases, registry, host, os, opts, harness, done)
+    };
     Summary {
         cases,
         elapsed: start.elapsed(),
     }
+}
+
+/// Cases per bundle: enough that the runtime's cost is shared, few enough that the
+/// bundles keep every CPU busy and a bundle that does not build names few cases.
+const PER_BUNDLE: usize = 64;
+
+/// The check with the reproducers compiled in bundles ([`super::bundle`]).
+fn bundled(
+    cases: &[Case],
+    registry: &Registry,
+    host: &Host,
+    os: Os,
+    opts: &Options,
+    harness: &(dyn Fn(&Plan) -> Observation + Sync),
+    done: &(dyn Fn(&CaseCheck) + Sync),
+) -> Vec<CaseCheck> {
+    // Plan and generate each case; those ready go into bundles.
+    enum Prepared {
+        Decided(Verdict),
+        Ready(Box<Plan>, super::emit::Pieces),
+    }
+    let prepared: Vec<Prepared> = cases
+        .iter()
+        .map(|case| match plan::plan(case, host) {
+            Ok(Planned::Ready(p)) => {
+                Prepared::Ready(p, super::emit::pieces(case, registry, os, &host.arch))
+            }
+            Ok(Planned::NotApplicable(why)) => Prepared::Decided(Verdict::NotApplicable { why }),
+            Err(e) => Prepared::Decided(broken(format!("the case cannot be planned: {e}"))),
+        })
+        .collect();
+    let ready: Vec<usize> = (0..cases.len())
+        .filter(|&i| matches!(prepared[i], Prepared::Ready(..)))
+        .collect();
+    let chunks: Vec<&[usize]> = ready.chunks(PER_BUNDLE).collect();
+    // Each bundle compiled: its binary, or why not.
+    let built: Vec<Result<PathBuf, String>> = in_parallel(&chunks, opts.jobs, |chunk| {
+        let members: Vec<(&str, &super::emit::Pieces)> = chunk
+            .iter()
+            .filter_map(|&i| match &prepared[i] {
+                Prepared::Ready(_, pieces) => Some((cases[i].id.as_str(), pieces)),
+                Prepared::Decided(_) => None,
+            })
+            .collect();
+        let first = chunk.first().copied().unwrap_or(0);
+        let path = opts.dir.join(format!("bundle-{first}.c"));
+        let bin = opts.dir.join(format!("bundle-{first}"));
+        std::fs::write(&path, super::bundle::source(&members))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        compile(opts, &path, &bin)
+            .map_err(|e| format!("its bundle ({}) does not build: {e}", path.display()))?;
+        Ok(bin)
+    });
+    let mut bin_of: Vec<Option<&Result<PathBuf, String>>> = vec![None; cases.len()];
+    for (chunk, b) in chunks.iter().zip(&built) {
+        for &i in *chunk {
+            bin_of[i] = Some(b);
+        }
+    }
+    let order: Vec<usize> = (0..cases.len()).collect();
+    in_parallel(&order, opts.jobs, |&i| {
+        let case = &cases[i];
+        let verdict = match (&prepared[i], bin_of[i]) {
+            (Prepared::Decided(v), _) => v.clone(),
+            (Prepared::Ready(..), Some(Err(e))) => broken(e.clone()),
+            (Prepared::Ready(plan, _), Some(Ok(bin))) => {
+                let mut cmd = Command::new(bin);
+                cmd.arg(&case.id);
+                match run_command(cmd, bin, plan.timeout + Duration::from_secs(10)) {
+                    Ok(ran) => {
+                        let ours = observation::normalise(case, plan, os, &harness(plan));
+                        super::compare::compare(ours, observation_of(&ran.stdout), ran.status)
+                    }
+                    Err(e) => broken(e),
+                }
+            }
+            (Prepared::Ready(..), None) => broken("the case was left out of every bundle"),
+        };
+        let c = CaseCheck {
+            id: case.id.clone(),
+            verdict,
+        };
+        done(&c);
+        c
+    })
 }

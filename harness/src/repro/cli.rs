@@ -16,6 +16,8 @@ pub struct Request {
     pub all: bool,
     pub out: Option<PathBuf>,
     pub check: bool,
+    /// With `check`: compile each reproducer alone, not in bundles.
+    pub standalone: bool,
     pub cc: String,
     pub cflags: Vec<String>,
     pub jobs: Option<usize>,
@@ -238,6 +240,7 @@ fn run_check(
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         dir,
+        standalone: req.standalone,
     };
     let progress = |c: &check::CaseCheck| {
         let tag = match &c.verdict {

@@ -991,6 +991,45 @@ fn coct(m: u32) -> String {
 
 /// The whole C file for `case` on `os`.
 pub fn source(case: &Case, registry: &Registry, os: Os, arch: &str) -> String {
+    pieces(case, registry, os, arch).file()
+}
+
+/// A reproducer in the parts that differ from case to case, around the fixed PRELUDE and
+/// [`RUNTIME`](crate::repro::RUNTIME): [`Pieces::file`] is the standalone file, and
+/// `repro --check` compiles many cases' parts around one runtime (`super::bundle`).
+#[derive(Debug, Clone)]
+pub struct Pieces {
+    /// The header comment and `#define CASE_ID`.
+    pub head: String,
+    /// The largest step count the record must hold.
+    pub max_steps: usize,
+    /// The `#ifndef` guard of every C name the case uses.
+    pub names: String,
+    /// `LACKING`, the names this libc lacks.
+    pub lacking: String,
+    /// The errno and signal name tables (the same for every case of an OS).
+    pub tables: String,
+    /// From `/* ---- This case ---- */` to the end of `main`.
+    pub part: String,
+}
+
+impl Pieces {
+    /// The standalone reproducer.
+    pub fn file(&self) -> String {
+        let mut out = String::with_capacity(crate::repro::RUNTIME.len() + 16 * 1024);
+        out.push_str(&self.head);
+        out.push_str(PRELUDE);
+        let _ = writeln!(out, "#define REPRO_MAX_STEPS {}", self.max_steps);
+        out.push_str(&self.names);
+        out.push_str(&self.lacking);
+        out.push_str(&self.tables);
+        out.push_str(crate::repro::RUNTIME);
+        out.push_str(&self.part);
+        out
+    }
+}
+
+pub fn pieces(case: &Case, registry: &Registry, os: Os, arch: &str) -> Pieces {
     let mut e = Emitter::new(case, os);
     let mut body = String::new();
     let w = &mut body;
@@ -1261,28 +1300,34 @@ pub fn source(case: &Case, registry: &Registry, os: Os, arch: &str) -> String {
     );
 
     // Assemble: header comment, feature macros, includes, name guards, runtime, case.
-    let mut out = String::new();
-    header(&mut out, case, registry, os);
-    let _ = writeln!(out, "#define CASE_ID {}", cstr(&case.id));
-    out.push_str(PRELUDE);
-    let _ = writeln!(out, "#define REPRO_MAX_STEPS {}", case.steps.len().max(1));
-    guards(&mut out, &e, os, arch);
-    out.push_str(crate::repro::RUNTIME);
-    out.push_str("\n/* ---- This case ---- */\n\n");
+    let mut head = String::new();
+    header(&mut head, case, registry, os);
+    let _ = writeln!(head, "#define CASE_ID {}", cstr(&case.id));
+    let (names, lacking, tables) = guards(&e, os, arch);
+    let mut part = String::new();
+    part.push_str("\n/* ---- This case ---- */\n\n");
     if e.map_vars.is_empty() {
-        out.push_str("/* (no setup mappings) */\n");
+        part.push_str("/* (no setup mappings) */\n");
     } else {
-        let _ = writeln!(out, "static uintptr_t {};", e.map_vars.join(", "));
+        let _ = writeln!(part, "static uintptr_t {};", e.map_vars.join(", "));
     }
-    out.push_str(&decls);
-    out.push('\n');
-    out.push_str(&body);
-    out.push_str(&judge);
-    out.push_str(&main);
-    out
+    part.push_str(&decls);
+    part.push('\n');
+    part.push_str(&body);
+    part.push_str(&judge);
+    part.push_str(&main);
+    Pieces {
+        head,
+        max_steps: case.steps.len().max(1),
+        names,
+        lacking,
+        tables,
+        part,
+    }
 }
 
-const PRELUDE: &str = r#"
+/// What comes before the runtime in every file: feature macros and includes.
+pub(crate) const PRELUDE: &str = r#"
 /* Linux: memfd_create, mremap, MAP_ANONYMOUS and friends need these; FreeBSD's base
  * system exposes its names by default. */
 #if !defined(__FreeBSD__)
@@ -1406,10 +1451,11 @@ fn os_arch_macro(os: Os, arch: &str) -> String {
     format!("{o} && {a}")
 }
 
-/// `#ifndef` guards for every C name the case uses, the errno and signal tables, and
-/// the list of names this libc lacks (the program then says so and exits 2).
-fn guards(out: &mut String, e: &Emitter, os: Os, arch: &str) {
+/// `#ifndef` guards for every C name the case uses, the list of names this libc lacks
+/// (the program then says so and exits 2), and the errno and signal tables.
+fn guards(e: &Emitter, os: Os, arch: &str) -> (String, String, String) {
     let here = os_arch_macro(os, arch);
+    let mut out = String::new();
     out.push_str("\n/* Names this case uses. A libc whose headers lack one gets the value where the\n * file was generated when it runs on that OS and architecture; elsewhere the\n * program says which name is missing and exits 2. */\n");
     for (name, value) in &e.names {
         let _ = writeln!(out, "#ifndef {name}");
@@ -1434,43 +1480,36 @@ fn guards(out: &mut String, e: &Emitter, os: Os, arch: &str) {
     if e.uses_map_aligned {
         out.push_str("#ifndef MAP_ALIGNED\n# define MAP_ALIGNED(n) 0\n# define REPRO_LACKS_MAP_ALIGNED 1\n#endif\n");
     }
-    out.push_str("static const char *const LACKING[] = {\n");
+    let mut lacking_list = String::from("static const char *const LACKING[] = {\n");
     let mut lacking: Vec<&str> = e.names.keys().map(String::as_str).collect();
     if e.uses_map_aligned {
         lacking.push("MAP_ALIGNED");
     }
     for n in lacking {
-        let _ = writeln!(out, "#ifdef REPRO_LACKS_{n}\n\t\"{n}\",\n#endif");
+        let _ = writeln!(lacking_list, "#ifdef REPRO_LACKS_{n}\n\t\"{n}\",\n#endif");
     }
-    out.push_str("\tNULL\n};\n\n");
+    lacking_list.push_str("\tNULL\n};\n\n");
     // errno and signal names in the suite's order, so aliases (ENOTSUP, EOPNOTSUPP) get
     // the name the suite reports.
+    let mut tables = String::new();
     for (table, var) in [
         (&names::ERRNO, "ERRNO_NAMES"),
         (&names::SIGNAL, "SIGNAL_NAMES"),
     ] {
-        let _ = writeln!(out, "static const /* The runtime below is the same in every file; a case uses only part of it. */
-#if defined(__GNUC__) || defined(__clang__)
-#define REPRO_UNUSED __attribute__((unused))
-#else
-#define REPRO_UNUSED
-#endif
-
-struct repro_name {var}[] = {{");
+        let _ = writeln!(tables, "static const struct repro_name {var}[] = {{");
         let own: &[&str] = match os {
             Os::Linux => table.linux,
             Os::Freebsd => table.freebsd,
         };
         for n in table.common.iter().chain(own) {
-            let _ = writeln!(out, "#ifdef {n}\n\t{{ \"{n}\", {n} }},\n#endif");
+            let _ = writeln!(tables, "#ifdef {n}\n\t{{ \"{n}\", {n} }},\n#endif");
         }
-        out.push_str("\t{ NULL, 0 }\n};\n");
+        tables.push_str("\t{ NULL, 0 }\n};\n");
     }
-    out.push('\n');
+    tables.push('\n');
+    (out, lacking_list, tables)
 }
 
-/// The comment at the top: what the case is, which clauses it checks, what each OS is
-/// expected to do, and the recorded deviations with their evidence.
 fn header(out: &mut String, case: &Case, registry: &Registry, os: Os) {
     let mut h = String::new();
     let _ = writeln!(h, "Reproducer of mmapconf case {}", case.id);

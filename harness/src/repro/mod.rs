@@ -11,6 +11,7 @@
 //! [`crate::model::Case`]s and the registry; never imports the executor or the reporter
 //! (the caller hands [`check`] a way to run a plan).
 
+pub mod bundle;
 pub mod check;
 pub mod cli;
 pub mod compare;
