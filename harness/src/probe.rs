@@ -70,6 +70,9 @@ core::arch::global_asm!(
     ".hidden mmapconf_probe_exec",
     "mmapconf_probe_exec:",
     "    push rbx",
+    // rax zero, as the reproducer calls it: where PROT_EXEC is not enforced (UML) the
+    // page's zeros run as `add [rax], al` and fault at address 0 in both programs.
+    "    xor eax, eax",
     "    call rdi",
     "    xor eax, eax",
     ".globl mmapconf_probe_exec_resume",

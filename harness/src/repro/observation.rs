@@ -10,7 +10,7 @@
 //!   included) and, after a fork step, `fork` (how the forked process ended).
 //! - An outcome is `{state: "ok"}`, `{state: "errno", errno: NAME}`, `{state: "fault",
 //!   signal, code (si_code name), at (fault address relative to the step's address, as
-//!   `+0x..`)}`, `{state: "bytes differ", at (relative to the step's address or file
+//!   `+0x..`, or `far (1 GiB or more)`)}`, `{state: "bytes differ", at (relative to the step's address or file
 //!   offset), got (hex bytes)}`, `{state: "size differs", size}` (a size of 64 MiB or more, which only a whole
 //!   process's lock count reaches, as `"64 MiB or more"`) or `{state: "not run"}`.
 //!   A successful mmap or mremap adds `placed`: `at addr` / `page aligned` / `not page
@@ -104,6 +104,17 @@ fn rel(v: i64) -> String {
     }
 }
 
+/// Where a fault lay, relative to the touched address: a gigabyte or more away it is
+/// somewhere a register pointed (code executed where PROT_EXEC is not enforced, as on
+/// UML), which differs from process to process, so it is only "far" (runtime.c alike).
+fn fault_at(v: i64) -> String {
+    if v.unsigned_abs() >= 1 << 30 {
+        "far (1 GiB or more)".into()
+    } else {
+        rel(v)
+    }
+}
+
 fn code_name(signo: i32, code: i32) -> String {
     names::si_code_name(signo, code)
         .map(str::to_string)
@@ -143,7 +154,7 @@ fn outcome(o: &RawOutcome, kind: Kind, page: u64) -> Value {
             "state": "fault",
             "signal": names::signal_name(o.signo),
             "code": code_name(o.signo, o.code),
-            "at": rel(o.fault_off),
+            "at": fault_at(o.fault_off),
         }),
         RawOutcome::BYTES_DIFFER => {
             let n = (o.got_len as usize).min(o.got.len());
