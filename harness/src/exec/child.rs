@@ -254,7 +254,11 @@ impl Child<'_> {
         unsafe {
             let mut fds = [-1; 2];
             self.object_fd = match o.kind {
-                ObjectKind::File | ObjectKind::Dir | ObjectKind::DevZero | ObjectKind::DevNull => {
+                ObjectKind::File
+                | ObjectKind::Dir
+                | ObjectKind::DevZero
+                | ObjectKind::DevNull
+                | ObjectKind::DevRandom => {
                     let flags = if o.kind == ObjectKind::Dir {
                         libc::O_RDONLY | libc::O_DIRECTORY
                     } else {

@@ -1085,6 +1085,26 @@ read_from = "test"
     }
 
     #[test]
+    fn a_dev_random_object_loads_with_an_open_mode_and_no_size() {
+        let dev = GOOD.replace("closed-fd\" }", "dev-random\", open = \"O_RDONLY\" }");
+        let cases = load(&dev).unwrap();
+        let o = cases[0].object.as_ref().unwrap();
+        assert_eq!(o.kind, ObjectKind::DevRandom);
+        assert_eq!(o.open.0, vec!["O_RDONLY".to_string()]);
+        let sized = GOOD.replace("closed-fd\" }", "dev-random\", size = \"1p\" }");
+        let errs = load(&sized).unwrap_err();
+        assert!(
+            errs[0]
+                .msg
+                .contains("`size` applies only to file, memfd and shm"),
+            "{errs:?}"
+        );
+        // Located at the object's line (line 8 of GOOD) and the `size` value's column.
+        assert_eq!(errs[0].line, 8, "{errs:?}");
+        assert!(errs[0].col > 1, "{errs:?}");
+    }
+
+    #[test]
     fn steps_check_their_keys_and_addresses() {
         let text = format!(
             "{GOOD}\n[[case.step]]\nread = \"mapping.nope\"\nprot = \"PROT_READ\"\n[[case.step]]\nwrite = \"result\"\nin = \"child\"\n"

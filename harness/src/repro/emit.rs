@@ -954,6 +954,7 @@ impl<'a> Emitter<'a> {
             ObjectKind::TcpSocket => "OBJ_TCP_SOCKET",
             ObjectKind::DevZero => "OBJ_DEV_ZERO",
             ObjectKind::DevNull => "OBJ_DEV_NULL",
+            ObjectKind::DevRandom => "OBJ_DEV_RANDOM",
             ObjectKind::Memfd => "OBJ_MEMFD",
             ObjectKind::Shm => "OBJ_SHM",
             ObjectKind::ClosedFd => "OBJ_CLOSED_FD",

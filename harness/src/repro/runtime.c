@@ -11,7 +11,7 @@ static const char *const STAGE_NAME[] = { "done", "object", "mapping", "hole", "
                                           "limits", "signals", "fork", "step", "setup" };
 #define STAGE_COUNT 10
 enum { OBJ_NONE, OBJ_FILE, OBJ_DIR, OBJ_PIPE_READ, OBJ_PIPE_WRITE, OBJ_SOCKET, OBJ_TCP_SOCKET,
-       OBJ_DEV_ZERO, OBJ_DEV_NULL, OBJ_MEMFD, OBJ_SHM, OBJ_CLOSED_FD };
+       OBJ_DEV_ZERO, OBJ_DEV_NULL, OBJ_DEV_RANDOM, OBJ_MEMFD, OBJ_SHM, OBJ_CLOSED_FD };
 /* What a step's or the call's outcome reports beyond its state. */
 enum { K_OTHER, K_MMAP, K_MREMAP, K_READBACK, K_FORK, K_BUFFER, K_VMA };
 /* An expected outcome. */
@@ -377,6 +377,9 @@ REPRO_UNUSED static inline int prepare_object(int kind, int tmpfs, int64_t size,
 	case OBJ_DEV_NULL:
 		snprintf(object_path, sizeof object_path, "/dev/null");
 		return 1;
+	case OBJ_DEV_RANDOM:
+		snprintf(object_path, sizeof object_path, "/dev/random");
+		return 1;
 	case OBJ_SHM:
 		snprintf(object_path, sizeof object_path, "/dev/shm/mmapconf-repro-%ld", (long)getpid());
 		return 1;
@@ -541,6 +544,7 @@ REPRO_UNUSED static inline int open_object(int open_flags, int seals, int second
 		break;
 	case OBJ_DEV_ZERO:
 	case OBJ_DEV_NULL:
+	case OBJ_DEV_RANDOM:
 		object_fd = open(object_path, open_flags);
 		break;
 	case OBJ_PIPE_READ:
