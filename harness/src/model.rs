@@ -522,6 +522,8 @@ impl Call {
 pub enum Who {
     Parent,
     Child,
+    /// The process a second fork step (run in the child) makes.
+    Grandchild,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

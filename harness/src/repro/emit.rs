@@ -1134,6 +1134,7 @@ pub fn source(case: &Case, registry: &Registry, os: Os, arch: &str) -> String {
         let who = match s.who {
             Who::Parent => 0,
             Who::Child => 1,
+            Who::Grandchild => 2,
         };
         let (code, text, kind) = e.action(&s.action);
         let code = code.replace("STEP_INDEX", &i.to_string());
@@ -1141,7 +1142,11 @@ pub fn source(case: &Case, registry: &Registry, os: Os, arch: &str) -> String {
             w,
             "\t/* step {}{}: {} */",
             i + 1,
-            if who == 1 { ", in the child" } else { "" },
+            match who {
+                1 => ", in the child",
+                2 => ", in the grandchild",
+                _ => "",
+            },
             comment(&text)
         );
         if let Action::Fork = s.action {
@@ -1218,10 +1223,10 @@ pub fn source(case: &Case, registry: &Registry, os: Os, arch: &str) -> String {
         let what = format!(
             "step {}{}",
             i + 1,
-            if s.who == Who::Child {
-                " (in the child)"
-            } else {
-                ""
+            match s.who {
+                Who::Child => " (in the child)",
+                Who::Grandchild => " (in the grandchild)",
+                Who::Parent => "",
             }
         );
         let _ = writeln!(
@@ -1231,7 +1236,7 @@ pub fn source(case: &Case, registry: &Registry, os: Os, arch: &str) -> String {
             cstr(&step_texts[i])
         );
     }
-    j.push_str("\tif (rec->forked && WIFSIGNALED(rec->fork_status)) {\n\t\tchar n[32];\n\t\tsignal_name(n, sizeof n, WTERMSIG(rec->fork_status));\n\t\tprintf(\"the process made by the fork step died of %s\\n\", n);\n\t\tv = V_FAIL;\n\t}\n\treturn v;\n}\n\n");
+    j.push_str("\tif (rec->forked && WIFSIGNALED(rec->fork_status)) {\n\t\tchar n[32];\n\t\tsignal_name(n, sizeof n, WTERMSIG(rec->fork_status));\n\t\tprintf(\"the process made by the fork step died of %s\\n\", n);\n\t\tv = V_FAIL;\n\t}\n\tif (rec->grandchild && WIFSIGNALED(rec->grandchild_status)) {\n\t\tchar n[32];\n\t\tsignal_name(n, sizeof n, WTERMSIG(rec->grandchild_status));\n\t\tprintf(\"the grandchild made by the second fork step died of %s\\n\", n);\n\t\tv = V_FAIL;\n\t}\n\treturn v;\n}\n\n");
 
     // main
     let mut main = String::new();
