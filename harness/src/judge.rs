@@ -515,6 +515,16 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
                 ),
             );
         }
+        if rec.grandchild == 1 && libc::WIFSIGNALED(rec.grandchild_status) {
+            verdicts.push(Verdict::Fail);
+            push_line(
+                &mut r.message,
+                &format!(
+                    "the grandchild made by the second fork step died of {}",
+                    names::signal_name(libc::WTERMSIG(rec.grandchild_status))
+                ),
+            );
+        }
     }
     r.verdict = if verdicts.contains(&Verdict::Fail) {
         Verdict::Fail
@@ -762,6 +772,7 @@ fn describe(
     };
     match who {
         crate::model::Who::Child => format!("{s}, in the child"),
+        crate::model::Who::Grandchild => format!("{s}, in the grandchild"),
         crate::model::Who::Parent => s,
     }
 }
@@ -972,6 +983,45 @@ mod tests {
         if judged == 1 {
             assert_eq!(r.steps[0].verdict, Verdict::Fail);
             assert!(r.steps[0].observed.contains("SIGSEGV"), "{}", r.explain());
+        }
+    }
+
+    const TWO_FORKS: &str = "call = { fn = \"mmap\", len = \"1p\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANONYMOUS\" }\n\
+        expect = { result = \"ok\" }\n\
+        step = [{ fork = true }, { in = \"child\", fork = true }, { in = \"grandchild\", read = \"result\" }]";
+
+    /// The grandchild's end is judged as the child's is: killed by a signal fails the case
+    /// even when every step passed; an exit does not.
+    #[rstest]
+    #[case::exited(0, Verdict::Pass)]
+    #[case::killed(libc::SIGKILL, Verdict::Fail)]
+    fn a_grandchild_killed_by_a_signal_fails_the_case(#[case] status: i32, #[case] want: Verdict) {
+        let (case, plan) = setup(TWO_FORKS);
+        let os = Host::detect().os.unwrap();
+        let mut rec = ok_record(0x10000, 0);
+        rec.forked = 1;
+        rec.grandchild = 1;
+        rec.grandchild_status = status;
+        for s in &mut rec.steps[..3] {
+            s.state = RawOutcome::OK;
+        }
+        let r = judge(&case, &plan, os, &observe(Some(rec), ChildEnd::Exited(0)));
+        assert_eq!(r.verdict, want, "{}", r.explain());
+        // Fork steps are not judged: the one step judged is the grandchild's read, step 3.
+        assert_eq!(r.steps.len(), 1, "{}", r.explain());
+        assert_eq!(r.steps[0].step, 3);
+        assert!(
+            r.steps[0].what.ends_with("in the grandchild"),
+            "{}",
+            r.steps[0].what
+        );
+        if want == Verdict::Fail {
+            assert!(
+                r.message
+                    .contains("the grandchild made by the second fork step died of SIGKILL"),
+                "{}",
+                r.message
+            );
         }
     }
 

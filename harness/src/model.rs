@@ -174,13 +174,15 @@ pub enum ObjectKind {
     TcpSocket,
     DevZero,
     DevNull,
+    /// `/dev/random`: a character device whose driver has no mmap method.
+    DevRandom,
     Memfd,
     Shm,
     ClosedFd,
 }
 
 impl ObjectKind {
-    pub const ALL: [(&'static str, ObjectKind); 11] = [
+    pub const ALL: [(&'static str, ObjectKind); 12] = [
         ("file", ObjectKind::File),
         ("dir", ObjectKind::Dir),
         ("pipe-read", ObjectKind::PipeRead),
@@ -189,6 +191,7 @@ impl ObjectKind {
         ("tcp-socket", ObjectKind::TcpSocket),
         ("dev-zero", ObjectKind::DevZero),
         ("dev-null", ObjectKind::DevNull),
+        ("dev-random", ObjectKind::DevRandom),
         ("memfd", ObjectKind::Memfd),
         ("shm", ObjectKind::Shm),
         ("closed-fd", ObjectKind::ClosedFd),
@@ -242,8 +245,8 @@ pub struct Object {
     pub fs: Fs,
     /// memfd only: seals added after the content is written.
     pub seals: NameSet,
-    /// file, dev-zero, dev-null: a second descriptor of the same file opened with these
-    /// flags (`fd = "second"`).
+    /// file, dev-zero, dev-null, dev-random: a second descriptor of the same file opened
+    /// with these flags (`fd = "second"`).
     pub second: Option<NameSet>,
 }
 
@@ -252,7 +255,7 @@ impl ObjectKind {
     pub fn opened_by_path(self) -> bool {
         matches!(
             self,
-            ObjectKind::File | ObjectKind::DevZero | ObjectKind::DevNull
+            ObjectKind::File | ObjectKind::DevZero | ObjectKind::DevNull | ObjectKind::DevRandom
         )
     }
 }
@@ -519,6 +522,8 @@ impl Call {
 pub enum Who {
     Parent,
     Child,
+    /// The process a second fork step (run in the child) makes.
+    Grandchild,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

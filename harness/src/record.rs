@@ -214,6 +214,11 @@ pub struct Record {
     /// Wait status of the process a fork step made (0 when there was none).
     pub fork_status: i32,
     pub forked: u32,
+    /// Wait status of the grandchild a second fork step (in the child) made, as the child
+    /// saw it (0 when there was none).
+    pub grandchild_status: i32,
+    /// 1 when a second fork step made a grandchild.
+    pub grandchild: u32,
     /// 1 when the case asserts where the call's mapping lies and `placed_at` holds the
     /// addresses it compares with, resolved after the call (0 otherwise). A full u32, so
     /// that no byte of the record is padding: the pipe carries every byte, and a
@@ -237,6 +242,8 @@ impl Record {
             failed_call: SetupCall::Unknown as u32,
             fork_status: 0,
             forked: 0,
+            grandchild_status: 0,
+            grandchild: 0,
             placed: 0,
             placed_at: [0; 2],
             call: RawOutcome::default(),
@@ -287,6 +294,10 @@ pub enum Part {
     /// `outcome.ret`, the end in `outcome.size` (resolved in the child, where bases such as
     /// `hole` exist).
     Placed = 8,
+    /// A second fork step (step `index`, in the child) made the grandchild.
+    GrandchildForked = 9,
+    /// The grandchild's wait status, in `values[0]`, sent by the child that waited for it.
+    GrandchildStatus = 10,
 }
 
 /// One part of a child's report, written with a single `write(2)`.
@@ -372,6 +383,11 @@ impl Record {
                     rec.steps.get_mut(i)?.state = RawOutcome::OK;
                 }
                 p if p == Part::ForkStatus as u32 => rec.fork_status = m.values[0],
+                p if p == Part::GrandchildForked as u32 => {
+                    rec.grandchild = 1;
+                    rec.steps.get_mut(i)?.state = RawOutcome::OK;
+                }
+                p if p == Part::GrandchildStatus as u32 => rec.grandchild_status = m.values[0],
                 p if p == Part::End as u32 => complete = true,
                 p if p == Part::Placed as u32 => {
                     rec.placed = 1;
@@ -463,6 +479,28 @@ mod tests {
         assert_eq!(f.record.fork_status, 9);
         assert_eq!(f.record.placed, 1);
         assert_eq!(f.record.placed_at, [0x8000_0000, 0x9000_0000]);
+        assert_eq!(f.record.grandchild, 0);
+    }
+
+    #[test]
+    fn a_second_fork_step_folds_into_the_grandchild_fields() {
+        let mut status = Message::new(Part::GrandchildStatus, 0);
+        status.values[0] = libc::SIGKILL;
+        let bytes = stream(&[
+            Message::new(Part::Start, 0),
+            Message::new(Part::Call, 0),
+            Message::new(Part::Forked, 0),
+            Message::new(Part::GrandchildForked, 2),
+            status,
+            Message::new(Part::ForkStatus, 0),
+            Message::new(Part::End, 0),
+        ]);
+        let f = Record::from_messages(&bytes).unwrap();
+        assert!(f.complete);
+        assert_eq!((f.record.forked, f.record.grandchild), (1, 1));
+        assert_eq!(f.record.steps[2].state, RawOutcome::OK);
+        assert_eq!(f.record.grandchild_status, libc::SIGKILL);
+        assert_eq!(f.record.fork_status, 0);
     }
 
     /// A child killed between two messages (or inside the write of one, which the pipe

@@ -342,11 +342,11 @@ fn check_plans_every_case_and_reports_what_only_the_whole_case_shows() {
 #[case::exec_bad_address("[[case.step]]\nexec = \"nowhere+1p\"\n", "nowhere")]
 #[case::second_on_a_memfd(
     "object = { kind = \"memfd\", size = \"1p\", second = \"O_RDONLY\" }\n",
-    "`second` applies only to file, dev-zero and dev-null objects"
+    "`second` applies only to file, dev-zero, dev-null and dev-random objects"
 )]
 #[case::open_on_a_pipe(
     "object = { kind = \"pipe-read\", open = \"O_RDONLY\" }\n",
-    "`open` applies only to file, dev-zero and dev-null objects"
+    "`open` applies only to file, dev-zero, dev-null and dev-random objects"
 )]
 #[case::second_with_two_modes(
     "object = { kind = \"dev-zero\", second = \"O_RDONLY|O_RDWR\" }\n",

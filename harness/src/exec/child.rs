@@ -245,7 +245,11 @@ impl Child<'_> {
         unsafe {
             let mut fds = [-1; 2];
             self.object_fd = match o.kind {
-                ObjectKind::File | ObjectKind::Dir | ObjectKind::DevZero | ObjectKind::DevNull => {
+                ObjectKind::File
+                | ObjectKind::Dir
+                | ObjectKind::DevZero
+                | ObjectKind::DevNull
+                | ObjectKind::DevRandom => {
                     let flags = if o.kind == ObjectKind::Dir {
                         libc::O_RDONLY | libc::O_DIRECTORY
                     } else {
@@ -600,64 +604,87 @@ impl Child<'_> {
         out
     }
 
-    /// Runs the steps; after a fork step each side runs its own, passing a baton through a
-    /// pipe pair so that they alternate exactly as the case lists them.
+    /// Runs the steps; after a fork step each process runs its own, passing a baton so that
+    /// they run exactly in the order the case lists them. Every process (parent, child and,
+    /// after a second fork step in the child, grandchild) has a baton pipe, all made before
+    /// the first fork so that each can hand the baton to any other: the holder writes one
+    /// byte to the pipe of the next step's process. A process whose step could not be
+    /// prepared runs nothing more but keeps handing the baton on, so no other waits for it.
     unsafe fn steps(&mut self) -> Who {
         let plan = self.plan;
         let mut me = Who::Parent;
         let mut forked = false;
         let mut has_baton = true;
-        // [read end, write end] of parent->child and child->parent.
-        let mut to_child = [-1; 2];
-        let mut to_parent = [-1; 2];
-        let mut pid: libc::pid_t = 0;
+        // [read end, write end] of each process's baton pipe, by `Who`.
+        let mut inbox = [[-1; 2]; 3];
+        // The process this one made: the child (in the parent), the grandchild (in the
+        // child).
+        let mut kid: libc::pid_t = 0;
+        // The grandchild could not be made: the child takes its turns, running nothing.
+        let mut proxy = false;
+        let mut stopped = false;
         for (i, step) in plan.steps.iter().enumerate().take(MAX_STEPS) {
             if forked {
-                let (rx, tx) = match me {
-                    Who::Parent => (to_parent[0], to_child[1]),
-                    Who::Child => (to_child[0], to_parent[1]),
-                };
-                if step.who != me {
+                let mine = step.who == me || (proxy && step.who == Who::Grandchild);
+                if !mine {
                     if has_baton {
-                        pass(tx);
+                        pass(inbox[step.who as usize][1]);
                         has_baton = false;
                     }
                     continue;
                 }
                 if !has_baton {
-                    wait_for(rx);
+                    wait_for(inbox[step.who as usize][0]);
                     has_baton = true;
                 }
             }
+            if stopped || step.who != me {
+                continue;
+            }
             if let ActionPlan::Fork = step.action {
+                let second = forked;
                 // SAFETY: pipe and fork are async-signal-safe.
-                unsafe {
-                    if libc::pipe(to_child.as_mut_ptr()) != 0
-                        || libc::pipe(to_parent.as_mut_ptr()) != 0
-                    {
+                let pid = unsafe {
+                    if !second && inbox.iter_mut().any(|p| libc::pipe(p.as_mut_ptr()) != 0) {
                         self.fail(Stage::Fork, SetupCall::Pipe, i);
                         return me;
                     }
                     let me_pid = libc::getpid();
-                    pid = libc::fork();
+                    let pid = libc::fork();
                     if pid == 0 && !die_with_parent(me_pid) {
                         libc::_exit(122);
                     }
-                }
+                    pid
+                };
                 if pid < 0 {
                     self.fail(Stage::Fork, SetupCall::Fork, i);
-                    return me;
+                    if !second {
+                        return me;
+                    }
+                    proxy = true;
+                    stopped = true;
+                    continue;
+                }
+                self.rec.steps[i].state = RawOutcome::OK;
+                if second {
+                    self.rec.grandchild = 1;
+                } else {
+                    self.rec.forked = 1;
                 }
                 forked = true;
-                self.rec.forked = 1;
-                self.rec.steps[i].state = RawOutcome::OK;
                 if pid != 0 {
                     // Once, by the process that goes on reporting to the end.
-                    self.send(&Message::new(Part::Forked, i as u32));
-                }
-                if pid == 0 {
-                    me = Who::Child;
+                    let part = if second {
+                        Part::GrandchildForked
+                    } else {
+                        Part::Forked
+                    };
+                    self.send(&Message::new(part, i as u32));
+                    kid = pid;
+                } else {
+                    me = if second { Who::Grandchild } else { Who::Child };
                     has_baton = false;
+                    kid = 0;
                 }
                 continue;
             }
@@ -666,30 +693,30 @@ impl Child<'_> {
             self.step_done(i, out);
             if self.rec.failed_stage != Stage::Done as u32 {
                 // The step could not be prepared: what follows would judge nothing.
-                break;
+                stopped = true;
             }
         }
-        if forked {
-            let tx = if me == Who::Parent {
-                to_child[1]
-            } else {
-                to_parent[1]
-            };
-            if has_baton {
-                pass(tx);
-            }
-            if me == Who::Parent {
-                let mut status = 0;
-                // SAFETY: waiting for our own child.
-                unsafe {
-                    libc::close(to_child[1]);
-                    libc::waitpid(pid, &mut status, 0);
+        if forked && kid > 0 {
+            let mut status = 0;
+            // SAFETY: closing our copies of the other processes' baton pipes, then waiting
+            // for our own child.
+            unsafe {
+                for (w, p) in inbox.iter().enumerate() {
+                    if w != me as usize {
+                        libc::close(p[1]);
+                    }
                 }
-                self.rec.fork_status = status;
-                let mut m = Message::new(Part::ForkStatus, 0);
-                m.values[0] = status;
-                self.send(&m);
+                libc::waitpid(kid, &mut status, 0);
             }
+            let mut m = if me == Who::Parent {
+                self.rec.fork_status = status;
+                Message::new(Part::ForkStatus, 0)
+            } else {
+                self.rec.grandchild_status = status;
+                Message::new(Part::GrandchildStatus, 0)
+            };
+            m.values[0] = status;
+            self.send(&m);
         }
         me
     }

@@ -280,6 +280,7 @@ impl Executor {
                 }
                 ObjectKind::DevZero => prep.object_path = c"/dev/zero".into(),
                 ObjectKind::DevNull => prep.object_path = c"/dev/null".into(),
+                ObjectKind::DevRandom => prep.object_path = c"/dev/random".into(),
                 ObjectKind::Memfd | ObjectKind::Shm => {
                     prep.content = content_of(o.size);
                     // A shm object is a file on a tmpfs (Linux's shm_open opens one under

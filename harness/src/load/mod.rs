@@ -546,14 +546,14 @@ fn convert_case(
         ctx.err(sc.span(), format!("at most {MAX_STEPS} steps"));
     }
     let mut steps = Vec::new();
-    let mut forked = false;
+    let mut forks = 0;
     for s in &c.step {
-        let step = convert_step(ctx, s, forked, object.as_ref());
+        let step = convert_step(ctx, s, forks, object.as_ref());
         if let Action::Call(call) = &step.action {
             gates::refuse_setup_only(ctx, s.span(), call);
             gates::refuse_outside_the_call(ctx, s.span(), call, "a step");
         }
-        forked |= matches!(step.action, Action::Fork);
+        forks += usize::from(matches!(step.action, Action::Fork));
         steps.push(step);
     }
     // Steps run after a call expected to fail too; there `result` is undefined.
@@ -1082,6 +1082,86 @@ read_from = "test"
         let moded = GOOD.replace("closed-fd\" }", "tcp-socket\", open = \"O_RDWR\" }");
         let errs = load(&moded).unwrap_err();
         assert!(errs[0].msg.contains("`open` applies only to"), "{errs:?}");
+    }
+
+    #[test]
+    fn a_dev_random_object_loads_with_an_open_mode_and_no_size() {
+        let dev = GOOD.replace("closed-fd\" }", "dev-random\", open = \"O_RDONLY\" }");
+        let cases = load(&dev).unwrap();
+        let o = cases[0].object.as_ref().unwrap();
+        assert_eq!(o.kind, ObjectKind::DevRandom);
+        assert_eq!(o.open.0, vec!["O_RDONLY".to_string()]);
+        let sized = GOOD.replace("closed-fd\" }", "dev-random\", size = \"1p\" }");
+        let errs = load(&sized).unwrap_err();
+        assert!(
+            errs[0]
+                .msg
+                .contains("`size` applies only to file, memfd and shm"),
+            "{errs:?}"
+        );
+        // Located at the object's line (line 8 of GOOD) and the `size` value's column.
+        assert_eq!(errs[0].line, 8, "{errs:?}");
+        assert!(errs[0].col > 1, "{errs:?}");
+    }
+
+    /// GOOD with these steps, and the 1-based line of the last occurrence of `at`.
+    fn with_steps(steps: &str, at: &str) -> (String, usize) {
+        let text = format!("{GOOD}{steps}");
+        let line = text[..text.rfind(at).unwrap()].lines().count() + 1;
+        (text, line)
+    }
+
+    #[test]
+    fn a_second_fork_step_in_the_child_makes_the_grandchild() {
+        let (text, _) = with_steps(
+            "[[case.step]]\nfork = true\n[[case.step]]\nin = \"child\"\nfork = true\n[[case.step]]\nin = \"grandchild\"\nread = \"null\"\nexpect = { fault = \"SIGSEGV\" }\n[[case.step]]\nin = \"parent\"\nread = \"null\"\nexpect = { fault = \"SIGSEGV\" }\n",
+            "x",
+        );
+        let cases = load(&text).unwrap();
+        let who: Vec<Who> = cases[0].steps.iter().map(|s| s.who).collect();
+        assert_eq!(
+            who,
+            [Who::Parent, Who::Child, Who::Grandchild, Who::Parent],
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn fork_steps_beyond_the_grandchild_are_located_errors() {
+        let bad = [
+            // A second fork must be the child's.
+            (
+                "[[case.step]]\nfork = true\n[[case.step]]\nfork = true\n",
+                "fork = true",
+                "a second fork step must be in = \"child\"",
+            ),
+            // A third fork.
+            (
+                "[[case.step]]\nfork = true\n[[case.step]]\nin = \"child\"\nfork = true\n[[case.step]]\nin = \"child\"\nfork = true\n",
+                "fork = true",
+                "a case forks at most twice",
+            ),
+            // The grandchild before the second fork.
+            (
+                "[[case.step]]\nfork = true\n[[case.step]]\nin = \"grandchild\"\nread = \"null\"\n",
+                "in = \"grandchild\"",
+                "needs an earlier second fork step",
+            ),
+            (
+                "[[case.step]]\nfork = true\n[[case.step]]\nin = \"sibling\"\nread = \"null\"\n",
+                "in = \"sibling\"",
+                "expected parent, child or grandchild",
+            ),
+        ];
+        for (steps, at, msg) in bad {
+            let (text, line) = with_steps(steps, at);
+            let errs = load(&text).unwrap_err();
+            assert!(
+                errs.iter()
+                    .any(|e| e.msg.contains(msg) && e.line == line && e.col > 1),
+                "{msg} at line {line}: {errs:?}"
+            );
+        }
     }
 
     #[test]

@@ -73,7 +73,9 @@ pub(super) fn convert_object(ctx: &mut Ctx, so: &Spanned<RawObject>) -> Object {
             if let Some(v) = v {
                 ctx.err(
                     v.span(),
-                    format!("`{key}` applies only to file, dev-zero and dev-null objects"),
+                    format!(
+                        "`{key}` applies only to file, dev-zero, dev-null and dev-random objects"
+                    ),
                 );
             }
         }

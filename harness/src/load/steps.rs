@@ -61,7 +61,7 @@ pub const MAX_VECTOR: usize = 16;
 pub(super) fn convert_step(
     ctx: &mut Ctx,
     ss: &Spanned<RawStep>,
-    forked: bool,
+    forks: usize,
     object: Option<&Object>,
 ) -> Step {
     let s = ss.get_ref();
@@ -97,15 +97,24 @@ pub(super) fn convert_step(
     let who = match s.who.as_ref().map(|w| (w, w.get_ref().as_str())) {
         None | Some((_, "parent")) => Who::Parent,
         Some((w, "child")) => {
-            if !forked {
+            if forks == 0 {
                 ctx.err(w.span(), "in = \"child\" needs an earlier fork step");
             }
             Who::Child
         }
+        Some((w, "grandchild")) => {
+            if forks < 2 {
+                ctx.err(
+                    w.span(),
+                    "in = \"grandchild\" needs an earlier second fork step (`fork = true` with `in = \"child\"`)",
+                );
+            }
+            Who::Grandchild
+        }
         Some((w, other)) => {
             ctx.err(
                 w.span(),
-                format!("bad `in` value `{other}`: expected parent or child"),
+                format!("bad `in` value `{other}`: expected parent, child or grandchild"),
             );
             Who::Parent
         }
@@ -223,8 +232,16 @@ pub(super) fn convert_step(
             byte: byte(ctx),
         }
     } else if let Some(f) = &s.fork {
-        if forked {
-            ctx.err(f.span(), "a case forks at most once");
+        match forks {
+            1 if who == Who::Parent => ctx.err(
+                f.span(),
+                "a second fork step must be in = \"child\": it makes the grandchild",
+            ),
+            0 | 1 => {}
+            _ => ctx.err(
+                f.span(),
+                "a case forks at most twice: in the parent, then in the child",
+            ),
         }
         if !*f.get_ref() {
             ctx.err(f.span(), "fork = false is not an action; remove the step");

@@ -954,6 +954,7 @@ impl<'a> Emitter<'a> {
             ObjectKind::TcpSocket => "OBJ_TCP_SOCKET",
             ObjectKind::DevZero => "OBJ_DEV_ZERO",
             ObjectKind::DevNull => "OBJ_DEV_NULL",
+            ObjectKind::DevRandom => "OBJ_DEV_RANDOM",
             ObjectKind::Memfd => "OBJ_MEMFD",
             ObjectKind::Shm => "OBJ_SHM",
             ObjectKind::ClosedFd => "OBJ_CLOSED_FD",
@@ -1172,6 +1173,7 @@ pub fn pieces(case: &Case, registry: &Registry, os: Os, arch: &str) -> Pieces {
         let who = match s.who {
             Who::Parent => 0,
             Who::Child => 1,
+            Who::Grandchild => 2,
         };
         let (code, text, kind) = e.action(&s.action);
         let code = code.replace("STEP_INDEX", &i.to_string());
@@ -1179,7 +1181,11 @@ pub fn pieces(case: &Case, registry: &Registry, os: Os, arch: &str) -> Pieces {
             w,
             "\t/* step {}{}: {} */",
             i + 1,
-            if who == 1 { ", in the child" } else { "" },
+            match who {
+                1 => ", in the child",
+                2 => ", in the grandchild",
+                _ => "",
+            },
             comment(&text)
         );
         if let Action::Fork = s.action {
@@ -1256,10 +1262,10 @@ pub fn pieces(case: &Case, registry: &Registry, os: Os, arch: &str) -> Pieces {
         let what = format!(
             "step {}{}",
             i + 1,
-            if s.who == Who::Child {
-                " (in the child)"
-            } else {
-                ""
+            match s.who {
+                Who::Child => " (in the child)",
+                Who::Grandchild => " (in the grandchild)",
+                Who::Parent => "",
             }
         );
         let _ = writeln!(
@@ -1269,7 +1275,7 @@ pub fn pieces(case: &Case, registry: &Registry, os: Os, arch: &str) -> Pieces {
             cstr(&step_texts[i])
         );
     }
-    j.push_str("\tif (rec->forked && WIFSIGNALED(rec->fork_status)) {\n\t\tchar n[32];\n\t\tsignal_name(n, sizeof n, WTERMSIG(rec->fork_status));\n\t\tprintf(\"the process made by the fork step died of %s\\n\", n);\n\t\tv = V_FAIL;\n\t}\n\treturn v;\n}\n\n");
+    j.push_str("\tif (rec->forked && WIFSIGNALED(rec->fork_status)) {\n\t\tchar n[32];\n\t\tsignal_name(n, sizeof n, WTERMSIG(rec->fork_status));\n\t\tprintf(\"the process made by the fork step died of %s\\n\", n);\n\t\tv = V_FAIL;\n\t}\n\tif (rec->grandchild && WIFSIGNALED(rec->grandchild_status)) {\n\t\tchar n[32];\n\t\tsignal_name(n, sizeof n, WTERMSIG(rec->grandchild_status));\n\t\tprintf(\"the grandchild made by the second fork step died of %s\\n\", n);\n\t\tv = V_FAIL;\n\t}\n\treturn v;\n}\n\n");
 
     // main
     let mut main = String::new();

@@ -7,7 +7,9 @@
 //!   `hang`); `verdict`: `pass`, `known deviation`, `fail` or `setup failed`.
 //! - When the child reported: `setup` is `"ok"` or `{stage, index, errno}` (where setup
 //!   stopped). After a good setup: `call` and `steps` (one outcome per step, fork steps
-//!   included) and, after a fork step, `fork` (how the forked process ended).
+//!   included) and, after a fork step, `fork` (how the forked process ended); after a
+//!   second fork step (in the child), `grandchild` (how the grandchild ended, as the child
+//!   saw it).
 //! - An outcome is `{state: "ok"}`, `{state: "errno", errno: NAME}`, `{state: "fault",
 //!   signal, code (si_code name), at (fault address relative to the step's address, as
 //!   `+0x..`, or `far (1 GiB or more)`)}`, `{state: "bytes differ", at (relative to the step's address or file
@@ -243,6 +245,12 @@ pub fn normalise(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> Value {
                 m.insert("steps".into(), Value::Array(steps));
                 if rec.forked == 1 {
                     m.insert("fork".into(), wait_status(rec.fork_status).into());
+                }
+                if rec.grandchild == 1 {
+                    m.insert(
+                        "grandchild".into(),
+                        wait_status(rec.grandchild_status).into(),
+                    );
                 }
             }
         }

@@ -11,7 +11,7 @@ static const char *const STAGE_NAME[] = { "done", "object", "mapping", "hole", "
                                           "limits", "signals", "fork", "step", "setup" };
 #define STAGE_COUNT 10
 enum { OBJ_NONE, OBJ_FILE, OBJ_DIR, OBJ_PIPE_READ, OBJ_PIPE_WRITE, OBJ_SOCKET, OBJ_TCP_SOCKET,
-       OBJ_DEV_ZERO, OBJ_DEV_NULL, OBJ_MEMFD, OBJ_SHM, OBJ_CLOSED_FD };
+       OBJ_DEV_ZERO, OBJ_DEV_NULL, OBJ_DEV_RANDOM, OBJ_MEMFD, OBJ_SHM, OBJ_CLOSED_FD };
 /* What a step's or the call's outcome reports beyond its state. */
 enum { K_OTHER, K_MMAP, K_MREMAP, K_READBACK, K_FORK, K_BUFFER, K_VMA };
 /* An expected outcome. */
@@ -34,6 +34,7 @@ struct record {
 	int failed_stage, failed_errno;
 	unsigned failed_index;
 	int fork_status, forked;
+	int grandchild_status, grandchild; /* a second fork step's process, waited for by the child */
 	int placed; /* 1: placed_at holds the addresses `placed` compares the result with */
 	uint64_t placed_at[2];
 	struct outcome call;
@@ -411,6 +412,9 @@ REPRO_UNUSED static inline int prepare_object(int kind, int tmpfs, int64_t size,
 	case OBJ_DEV_NULL:
 		snprintf(object_path, sizeof object_path, "/dev/null");
 		return 1;
+	case OBJ_DEV_RANDOM:
+		snprintf(object_path, sizeof object_path, "/dev/random");
+		return 1;
 	case OBJ_SHM:
 		snprintf(object_path, sizeof object_path, "/dev/shm/mmapconf-repro-%ld", (long)getpid());
 		return 1;
@@ -575,6 +579,7 @@ REPRO_UNUSED static inline int open_object(int open_flags, int seals, int second
 		break;
 	case OBJ_DEV_ZERO:
 	case OBJ_DEV_NULL:
+	case OBJ_DEV_RANDOM:
 		object_fd = open(object_path, open_flags);
 		break;
 	case OBJ_PIPE_READ:
@@ -1151,10 +1156,14 @@ REPRO_UNUSED static inline void step_exec(struct outcome *o, uintptr_t base)
 	o->state = ST_OK;
 }
 
-/* ---- Steps after a fork step alternate by a baton passed through two pipes ---- */
+/* ---- Steps after a fork step alternate by a baton passed through a pipe per process ---- */
 
-REPRO_UNUSED static int forked, has_baton = 1, me_child;
-REPRO_UNUSED static int to_child[2] = { -1, -1 }, to_parent[2] = { -1, -1 };
+/* Each process (0 parent, 1 child, 2 the grandchild a second fork step in the child makes)
+ * has a baton pipe; all three are made before the first fork so that each process can hand
+ * the baton to any other. The holder writes a byte to the pipe of the next step's process.
+ * A process that stopped early keeps handing the baton on, running nothing. */
+REPRO_UNUSED static int forked, has_baton = 1, me_who, proxy, stopped;
+REPRO_UNUSED static int inbox[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
 REPRO_UNUSED static pid_t fork_pid;
 
 REPRO_UNUSED static inline void pass_baton(int tx)
@@ -1170,62 +1179,75 @@ REPRO_UNUSED static inline void wait_baton(int rx)
 	}
 }
 
-/* Before step `i` made by `who_child`: 1 when this process runs it, 0 to skip it. */
-REPRO_UNUSED static inline int my_turn(int who_child)
+/* Before a step made by `who`: 1 when this process runs it, 0 to skip it. */
+REPRO_UNUSED static inline int my_turn(int who)
 {
-	if (!forked)
-		return 1;
-	int rx = me_child ? to_child[0] : to_parent[0];
-	int tx = me_child ? to_parent[1] : to_child[1];
-	if (who_child != me_child) {
-		if (has_baton) {
-			pass_baton(tx);
-			has_baton = 0;
+	if (forked) {
+		int mine = who == me_who || (proxy && who == 2);
+		if (!mine) {
+			if (has_baton) {
+				pass_baton(inbox[who][1]);
+				has_baton = 0;
+			}
+			return 0;
 		}
-		return 0;
+		if (!has_baton) {
+			wait_baton(inbox[who][0]);
+			has_baton = 1;
+		}
 	}
-	if (!has_baton) {
-		wait_baton(rx);
-		has_baton = 1;
-	}
-	return 1;
+	return !stopped && who == me_who;
 }
 
-/* The fork step: 1 to go on, 0 when fork failed. */
+/* A fork step (the first in the parent, a second in the child): 1 to go on, 0 when the
+ * first fork failed. A second fork that fails stops the child, which then takes the
+ * grandchild's turns. */
 REPRO_UNUSED static inline int step_fork(unsigned i)
 {
-	if (pipe(to_child) != 0 || pipe(to_parent) != 0) {
+	int second = forked;
+	if (!second)
+		for (int k = 0; k < 3; k++)
+			if (pipe(inbox[k]) != 0) {
+				fail_stage(STAGE_FORK, i);
+				return 0;
+			}
+	pid_t pid = fork();
+	if (pid < 0) {
 		fail_stage(STAGE_FORK, i);
-		return 0;
-	}
-	fork_pid = fork();
-	if (fork_pid < 0) {
-		fail_stage(STAGE_FORK, i);
-		return 0;
+		if (!second)
+			return 0;
+		proxy = stopped = 1;
+		return 1;
 	}
 	forked = 1;
-	rec->forked = 1;
 	rec->steps[i].state = ST_OK;
-	if (fork_pid == 0) {
-		me_child = 1;
+	if (second)
+		rec->grandchild = 1;
+	else
+		rec->forked = 1;
+	if (pid == 0) {
+		me_who = second ? 2 : 1;
 		has_baton = 0;
+		fork_pid = 0;
+	} else {
+		fork_pid = pid;
 	}
 	return 1;
 }
 
 REPRO_UNUSED static inline void end_steps(void)
 {
-	if (!forked)
+	if (!forked || fork_pid <= 0)
 		return;
-	int tx = me_child ? to_parent[1] : to_child[1];
-	if (has_baton)
-		pass_baton(tx);
-	if (!me_child) {
-		int status = 0;
-		close(to_child[1]);
-		waitpid(fork_pid, &status, 0);
+	int status = 0;
+	for (int k = 0; k < 3; k++)
+		if (k != me_who)
+			close(inbox[k][1]);
+	waitpid(fork_pid, &status, 0);
+	if (me_who == 0)
 		rec->fork_status = status;
-	}
+	else
+		rec->grandchild_status = status;
 }
 
 /* ---- Running the case in a forked child, with the case's timeout ---- */
@@ -1677,6 +1699,14 @@ REPRO_UNUSED static inline int finish(const char *id, int n_steps, const int *ki
 				printf(",\"fork\":\"killed by %s\"", a);
 			} else {
 				printf(",\"fork\":\"exited %d\"", WEXITSTATUS(rec->fork_status));
+			}
+		}
+		if (rec->grandchild) {
+			if (WIFSIGNALED(rec->grandchild_status)) {
+				signal_name(a, sizeof a, WTERMSIG(rec->grandchild_status));
+				printf(",\"grandchild\":\"killed by %s\"", a);
+			} else {
+				printf(",\"grandchild\":\"exited %d\"", WEXITSTATUS(rec->grandchild_status));
 			}
 		}
 	}
