@@ -144,6 +144,14 @@ pub fn release_in(range: &str, release: &str) -> Result<bool, String> {
 
 impl Entry {
     /// Whether the entry's conditions hold for `run`.
+    /// Whether any condition is given.
+    pub fn has_conditions(&self) -> bool {
+        !(self.arch.is_empty()
+            && self.page_size.is_empty()
+            && self.release.is_empty()
+            && self.under.is_empty())
+    }
+
     pub fn applies_to(&self, run: &Run) -> bool {
         let h = &run.host;
         (self.arch.is_empty() || self.arch.contains(&h.arch))
@@ -275,7 +283,29 @@ impl Expectations {
                         e.page_size = pages;
                     }
                 }
-                let unsplit = !others.is_empty() && e.arch.is_empty() && e.page_size.is_empty();
+                // Where neither tells the runs apart, the previous file's conditions for
+                // this case and observation are kept when they still do (a release range
+                // or an `under` written by hand: the generator cannot derive those).
+                if !others.is_empty() && e.arch.is_empty() && e.page_size.is_empty() {
+                    let kept = previous.cases.iter().find(|p| {
+                        p.id == e.id
+                            && p.observed == e.observed
+                            && p.has_conditions()
+                            && seen_on.iter().all(|r| p.applies_to(r))
+                            && !others.iter().any(|r| p.applies_to(r))
+                    });
+                    if let Some(p) = kept {
+                        e.arch = p.arch.clone();
+                        e.page_size = p.page_size.clone();
+                        e.release = p.release.clone();
+                        e.under = p.under.clone();
+                    }
+                }
+                let unsplit = !others.is_empty()
+                    && e.arch.is_empty()
+                    && e.page_size.is_empty()
+                    && e.release.is_empty()
+                    && e.under.is_empty();
                 e.note = previous
                     .cases
                     .iter()
@@ -637,5 +667,40 @@ observed = "ok"
         let d = e.cases.iter().find(|c| c.id == "d.unlisted").unwrap();
         assert_eq!(d.arch, ["aarch64"]);
         assert!(e.gate(&a64).passed() && e.gate(&x86).passed());
+    }
+
+    #[test]
+    fn a_release_condition_written_by_hand_survives_regeneration_while_it_still_holds() {
+        let mut old61 = qemu();
+        old61.host.release = "6.1.0".into();
+        let mut new612 = qemu();
+        new612.name = "qemu-new".into();
+        new612.host.release = "6.12.0".into();
+        new612.cases[3].verdict = "pass".into();
+        let observed = old61.cases[3].outcome();
+        let hand = Expectations {
+            runtime: "q".into(),
+            cases: vec![Entry {
+                id: "d.unlisted".into(),
+                observed: observed.clone(),
+                note: "fixed in 6.12".into(),
+                release: "<6.12".into(),
+                ..Entry::default()
+            }],
+        };
+        let runs = [old61.clone(), new612.clone()];
+        let e = Expectations::from_runs("q", &runs, &hand);
+        let d = e.cases.iter().find(|c| c.id == "d.unlisted").unwrap();
+        assert_eq!(
+            (d.release.as_str(), d.note.as_str()),
+            ("<6.12", "fixed in 6.12")
+        );
+        assert!(e.gate(&old61).passed() && e.gate(&new612).passed());
+        // A condition the runs now contradict is not kept.
+        let mut both = new612.clone();
+        both.cases[3].verdict = old61.cases[3].verdict.clone();
+        let e = Expectations::from_runs("q", &[old61, both], &hand);
+        let d = e.cases.iter().find(|c| c.id == "d.unlisted").unwrap();
+        assert!(d.release.is_empty(), "{d:?}");
     }
 }
