@@ -1543,18 +1543,23 @@ mod raw {
     }
 }
 
-/// A free range of `len` bytes between two guard pages that stay mapped: shared anonymous
-/// PROT_NONE pages, which merge with nothing a case maps (each has its own object), so a
-/// VMA a case observes at the hole's edge is never one of the harness's own mappings that
-/// happened to lie next to it (qemu-user 7.2 placed one there: "vma differs" by -0x2000,
-/// where the far smaller reproducer saw +0x0). Where shared anonymous memory cannot be
-/// had, the guards stay private PROT_NONE pages; runtime.c's find_hole does the same.
+/// A free range of `len` bytes between two guard pages that stay mapped: private
+/// PROT_NONE pages advised MADV_DONTDUMP (Linux) or MADV_NOCORE (FreeBSD), a flag that
+/// keeps them from merging with what a case maps next to them. So a VMA a case observes at
+/// the hole's edge is never one of the harness's own mappings that happened to lie next to
+/// it (qemu-user 7.2 placed one there: "vma differs" by -0x2000, where the far smaller
+/// reproducer saw +0x0). No MAP_SHARED: the harness's own memory has none. runtime.c's
+/// find_hole does the same.
 ///
 /// # Safety
 /// Raw system calls on memory this function maps itself.
 unsafe fn take_hole(len: usize, page: usize) -> Option<u64> {
     let total = len.checked_add(2 * page)?;
-    // SAFETY: a fresh reservation; the MAP_FIXED calls replace pages of it only.
+    #[cfg(target_os = "freebsd")]
+    const UNMERGEABLE: libc::c_int = libc::MADV_NOCORE;
+    #[cfg(not(target_os = "freebsd"))]
+    const UNMERGEABLE: libc::c_int = libc::MADV_DONTDUMP;
+    // SAFETY: a fresh reservation of this function's own.
     unsafe {
         let r = libc::mmap(
             std::ptr::null_mut(),
@@ -1568,16 +1573,9 @@ unsafe fn take_hole(len: usize, page: usize) -> Option<u64> {
             return None;
         }
         let base = r as usize;
-        for guard in [base, base + page + len] {
-            libc::mmap(
-                guard as *mut libc::c_void,
-                page,
-                libc::PROT_NONE,
-                libc::MAP_SHARED | libc::MAP_ANON | libc::MAP_FIXED,
-                -1,
-                0,
-            );
-        }
+        // Advice that fails (a runtime without it) leaves plain PROT_NONE guards.
+        libc::madvise(base as *mut libc::c_void, page, UNMERGEABLE);
+        libc::madvise((base + page + len) as *mut libc::c_void, page, UNMERGEABLE);
         libc::munmap((base + page) as *mut libc::c_void, len);
         Some((base + page) as u64)
     }

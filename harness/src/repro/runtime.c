@@ -686,17 +686,22 @@ REPRO_UNUSED static inline void *mincore_vec(size_t len)
 	return new_vec(len);
 }
 
-/* A free range between two guard pages that stay mapped: shared anonymous PROT_NONE
- * pages merge with nothing the case maps, so a VMA seen at the hole's edge is the case's
- * own (the harness does the same). Where MAP_SHARED fails they stay private PROT_NONE. */
+/* A free range between two guard pages that stay mapped: private PROT_NONE pages advised
+ * not to be dumped, a flag that keeps them from merging with what the case maps next to
+ * them, so a VMA seen at the hole's edge is the case's own (the harness does the same). */
 REPRO_UNUSED static inline int find_hole(size_t len)
 {
 	void *r = mmap(NULL, len + 2 * P, PROT_NONE, MAP_PRIVATE | MAP_ANON, -1, 0);
 	if (r == MAP_FAILED)
 		return 0;
 	uintptr_t base = (uintptr_t)r;
-	mmap((void *)base, P, PROT_NONE, MAP_SHARED | MAP_ANON | MAP_FIXED, -1, 0);
-	mmap((void *)(base + P + len), P, PROT_NONE, MAP_SHARED | MAP_ANON | MAP_FIXED, -1, 0);
+#if defined(__FreeBSD__)
+	madvise((void *)base, P, MADV_NOCORE);
+	madvise((void *)(base + P + len), P, MADV_NOCORE);
+#else
+	madvise((void *)base, P, MADV_DONTDUMP);
+	madvise((void *)(base + P + len), P, MADV_DONTDUMP);
+#endif
 	munmap((void *)(base + P), len);
 	hole = base + P;
 	return 1;
