@@ -274,6 +274,11 @@ fn vmmap_ends() -> Option<Vec<u64>> {
 
 #[cfg(target_os = "linux")]
 fn linux_top(page: u64) -> Option<u64> {
+    // The 32-bit ends (WINDOWS_32) lie too close together for a stack's end to tell them
+    // apart: only the probe decides there.
+    if usize::BITS == 32 {
+        return None;
+    }
     if cfg!(target_arch = "x86_64") {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").ok()?;
         let flags = cpuinfo.lines().find(|l| l.starts_with("flags"))?;
@@ -297,7 +302,9 @@ const WINDOWS_32: [u64; 5] = [0xbf00_0000, 0xc000_0000, 0xffff_e000, 0xffff_f000
 fn probe_top(page: u64) -> Option<u64> {
     if usize::BITS == 32 {
         return WINDOWS_32.into_iter().find(|&top| {
-            placed_at(top - page, page) && !placed_at(top, page) && !placed_at(top + page, page)
+            user_page_at(top - page, page)
+                && !user_page_at(top, page)
+                && !placed_at(top + page, page)
         });
     }
     // s390x: TASK_SIZE is -PAGE_SIZE (arch/s390/include/asm/processor.h TASK_SIZE_MAX)
@@ -305,7 +312,7 @@ fn probe_top(page: u64) -> Option<u64> {
     // refuses a hint: the top is one page below 2^64.
     if cfg!(target_arch = "s390x") {
         let top = page.wrapping_neg();
-        if placed_at(top - page, page) && !placed_at(top, page) {
+        if user_page_at(top - page, page) && !user_page_at(top, page) {
             return Some(top);
         }
     }
@@ -321,8 +328,39 @@ fn probe_top(page: u64) -> Option<u64> {
         // window below its real limit (arm64 and x86_64 with 52/57-bit addresses honour
         // hints strictly above the window): the next page must be refused too.
         .find(|&top| {
-            placed_at(top - page, page) && !placed_at(top, page) && !placed_at(top + page, page)
+            user_page_at(top - page, page)
+                && !user_page_at(top, page)
+                && !placed_at(top + page, page)
         })
+}
+
+/// Whether the page at `addr` belongs to the user address space: a hint lands there, or
+/// something of this process already sits there (a hint for an occupied page lands
+/// elsewhere: on 32-bit arm the stack can end exactly at TASK_SIZE, and the probe then
+/// found no top at all).
+fn user_page_at(addr: u64, page: u64) -> bool {
+    placed_at(addr, page) || mapped_at(addr, page)
+}
+
+/// Whether `addr` lies in a mapping of this process: Linux mincore(2) fails with ENOMEM
+/// for an unmapped page and for one past TASK_SIZE. FreeBSD's mincore reports unmapped
+/// pages of a valid range as not resident instead, so there only a hint tells.
+fn mapped_at(addr: u64, page: u64) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let Ok(start) = usize::try_from(addr) else {
+            return false;
+        };
+        let mut vec = [0u8; 1];
+        // SAFETY: mincore only reads the page tables and writes one byte per page into
+        // `vec`, which has room for the one page asked about.
+        unsafe { libc::mincore(start as *mut libc::c_void, page as usize, vec.as_mut_ptr()) == 0 }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (addr, page);
+        false
+    }
 }
 
 /// Whether a PROT_NONE page hinted at `addr` lands exactly there (it is unmapped again);
@@ -503,8 +541,33 @@ mod tests {
     fn the_linux_reading_from_the_system_agrees_with_the_measured_top() {
         let page = page_size() as u64;
         if let Some(measured) = probe_top(page) {
-            assert_eq!(linux_top(page), Some(measured));
+            let expected = (usize::BITS == 64).then_some(measured);
+            assert_eq!(linux_top(page), expected);
         }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_page_the_process_already_maps_counts_as_user_space_although_no_hint_lands_there() {
+        let page = page_size() as u64;
+        // SAFETY: a fresh private page, unmapped below.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                page as usize,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANON,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(p, libc::MAP_FAILED);
+        let addr = p as u64;
+        assert!(!placed_at(addr, page), "a hint landed on an occupied page");
+        assert!(mapped_at(addr, page) && user_page_at(addr, page));
+        // SAFETY: the page mapped above.
+        unsafe { libc::munmap(p, page as usize) };
+        assert!(!mapped_at(addr, page), "an unmapped page counted as mapped");
     }
 
     #[test]
