@@ -67,11 +67,17 @@ pub fn not_here(case: &Case, os: Os, host: &Host) -> Option<String> {
         .any(|s| matches!(s.action, Action::Vma { .. }))
     {
         match os {
+            // sysctl KERN_PROC_VMMAP of the process itself needs no /proc, but
+            // sysctl_kern_proc_vmmap() (sys/kern/kern_proc.c) asks pget(PGET_CANDEBUG),
+            // and p_candebug() (kern_prot.c) checks PRIV_DEBUG_UNPRIV before it lets a
+            // process debug itself: security.bsd.unprivileged_proc_debug=0 refuses it to
+            // a non-root process. The planner asks once for its own list's size.
             Os::Freebsd => {
-                return Some(
-                    "FreeBSD has no /proc/self/maps (its VMA list, sysctl KERN_PROC_VMMAP, is not read by the vma step yet)"
-                        .into(),
-                );
+                if let Err(e) = freebsd_vmmap_readable() {
+                    return Some(format!(
+                        "sysctl KERN_PROC_VMMAP of this process fails ({e}; security.bsd.unprivileged_proc_debug=0?): the vma step cannot read the mapping's extent"
+                    ));
+                }
             }
             Os::Linux => {
                 if let Err(e) = std::fs::File::open(LINUX_MAPS) {
@@ -83,6 +89,41 @@ pub fn not_here(case: &Case, os: Os, host: &Host) -> Option<String> {
         }
     }
     None
+}
+
+/// Whether this process may read its own VMA list (sysctl KERN_PROC_VMMAP, the FreeBSD
+/// `vma` step's source): the size query, with no buffer.
+#[cfg(target_os = "freebsd")]
+fn freebsd_vmmap_readable() -> Result<(), std::io::Error> {
+    let mib = [
+        libc::CTL_KERN,
+        libc::KERN_PROC,
+        libc::KERN_PROC_VMMAP,
+        std::process::id() as libc::c_int,
+    ];
+    let mut len: libc::size_t = 0;
+    // SAFETY: a size query: no old buffer, no new value.
+    let r = unsafe {
+        libc::sysctl(
+            mib.as_ptr(),
+            mib.len() as libc::c_uint,
+            std::ptr::null_mut(),
+            &mut len,
+            std::ptr::null(),
+            0,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Planning for FreeBSD elsewhere (`check`): nothing here to ask.
+#[cfg(not(target_os = "freebsd"))]
+fn freebsd_vmmap_readable() -> Result<(), std::io::Error> {
+    Ok(())
 }
 
 /// Where Linux lists a process's VMAs, one line each (the `vma` step).

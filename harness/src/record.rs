@@ -135,10 +135,12 @@ pub enum SetupCall {
     Socket = 20,
     /// An fd_stat step's fstat of the call's descriptor.
     Fstat = 21,
+    /// A vma step's sysctl KERN_PROC_VMMAP (FreeBSD).
+    Sysctl = 22,
 }
 
 impl SetupCall {
-    const ALL: [SetupCall; 22] = [
+    const ALL: [SetupCall; 23] = [
         SetupCall::Unknown,
         SetupCall::Open,
         SetupCall::Pipe,
@@ -161,6 +163,7 @@ impl SetupCall {
         SetupCall::Write,
         SetupCall::Socket,
         SetupCall::Fstat,
+        SetupCall::Sysctl,
     ];
 
     pub fn from_raw(v: u32) -> SetupCall {
@@ -195,6 +198,7 @@ impl SetupCall {
             SetupCall::FamilyCall => "the setup call",
             SetupCall::Write => "write",
             SetupCall::Fstat => "fstat",
+            SetupCall::Sysctl => "sysctl(KERN_PROC_VMMAP)",
         }
     }
 }

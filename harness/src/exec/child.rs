@@ -893,7 +893,7 @@ impl Child<'_> {
                             out.got_len = 4;
                             let same = start.is_none_or(|s| s == v.start)
                                 && end.is_none_or(|e| e == v.end)
-                                && perms.is_none_or(|p| p == v.perms);
+                                && perms.is_none_or(|p| maps::perms_match(&p, &v.perms));
                             out.state = if same {
                                 RawOutcome::OK
                             } else {

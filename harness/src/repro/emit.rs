@@ -838,7 +838,7 @@ impl<'a> Emitter<'a> {
                     opt(end)
                 );
                 let mut text = format!(
-                    "the /proc/self/maps line containing {}",
+                    "the VMA (Linux: /proc/self/maps line, FreeBSD: KERN_PROC_VMMAP entry) containing {}",
                     self.addr_value(addr)
                 );
                 if let Some(a) = start {
@@ -1363,8 +1363,11 @@ pub(crate) const PRELUDE: &str = r#"
 #include <time.h>
 #include <unistd.h>
 #if defined(__FreeBSD__)
+#include <stddef.h>
 #include <sys/param.h>
 #include <sys/mount.h>
+#include <sys/sysctl.h>
+#include <sys/user.h>
 #else
 #include <sys/syscall.h>
 #include <sys/vfs.h>

@@ -826,7 +826,76 @@ REPRO_UNUSED static inline int maps_line(const char *l, const char *e, uint64_t 
 	return 1;
 }
 
-/* The VMA containing `addr` (its /proc/self/maps line) must start at `start`, end at `end`
+/* A vma step's outcome from the VMA found (or not): its extent relative to `addr` (`at`,
+ * `size`) and permissions (`got`), and whether they are as given. The fourth character is
+ * compared only where the kernel's record tells it (FreeBSD writes '?' where it cannot). */
+REPRO_UNUSED static inline int vma_outcome(struct outcome *o, uintptr_t addr, int found, uint64_t s, uint64_t e,
+                                           const char p[4], int has_start, uintptr_t start, int has_end,
+                                           uintptr_t end, const char *perms)
+{
+	if (!found) {
+		o->state = ST_VMA_DIFFERS;
+		return 1;
+	}
+	o->at = (int64_t)(s - addr);
+	o->size = (int64_t)(e - addr);
+	memcpy(o->got, p, 4);
+	o->got_len = 4;
+	int same_perms = !perms || (memcmp(perms, p, 3) == 0 && (p[3] == '?' || perms[3] == p[3]));
+	int same = (!has_start || start == s) && (!has_end || end == e) && same_perms;
+	o->state = same ? ST_OK : ST_VMA_DIFFERS;
+	return 1;
+}
+
+#if defined(__FreeBSD__)
+/* The VMA containing `addr`: its kinfo_vmentry in sysctl {CTL_KERN, KERN_PROC,
+ * KERN_PROC_VMMAP, pid}, records packed to kve_structsize (sys/kern/kern_proc.c
+ * kern_proc_vmmap_out()), read into a static buffer and walked as the harness does
+ * (exec/maps.rs kve_find): r, w, x from kve_protection, then 'p' for a copy-on-write entry
+ * (KVME_FLAG_COW: a private mapping of an object, or an entry fork copied) and '?'
+ * where the record does not tell private from shared. 0 when the sysctl fails (errno set;
+ * ENOMEM: the list outgrew the buffer) or a record does not walk (EINVAL). */
+REPRO_UNUSED static inline int step_vma(struct outcome *o, uintptr_t addr, int has_start, uintptr_t start,
+                                        int has_end, uintptr_t end, const char *perms)
+{
+	static unsigned char buf[1 << 20];
+	const size_t fixed = offsetof(struct kinfo_vmentry, kve_path);
+	int mib[4] = { CTL_KERN, KERN_PROC, KERN_PROC_VMMAP, (int)getpid() };
+	size_t len = sizeof buf, at = 0;
+	int found = 0;
+	uint64_t s = 0, e = 0;
+	char p[4] = { 0 };
+	o->args[0] = addr;
+	o->args[1] = has_start ? start : 0;
+	o->args[2] = has_end ? end : 0;
+	if (sysctl(mib, 4, buf, &len, NULL, 0) != 0)
+		return 0;
+	while (at < len && !found) {
+		struct kinfo_vmentry k;
+		if (len - at < fixed) {
+			errno = EINVAL;
+			return 0;
+		}
+		memcpy(&k, buf + at, fixed);
+		if (k.kve_structsize < (int)fixed || (size_t)k.kve_structsize > len - at) {
+			errno = EINVAL;
+			return 0;
+		}
+		if (k.kve_start <= addr && addr < k.kve_end) {
+			s = k.kve_start;
+			e = k.kve_end;
+			p[0] = (k.kve_protection & KVME_PROT_READ) ? 'r' : '-';
+			p[1] = (k.kve_protection & KVME_PROT_WRITE) ? 'w' : '-';
+			p[2] = (k.kve_protection & KVME_PROT_EXEC) ? 'x' : '-';
+			p[3] = (k.kve_flags & KVME_FLAG_COW) ? 'p' : '?';
+			found = 1;
+		}
+		at += (size_t)k.kve_structsize;
+	}
+	return vma_outcome(o, addr, found, s, e, p, has_start, start, has_end, end, perms);
+}
+#else
+/* Linux: the VMA containing `addr` (its /proc/self/maps line) must start at `start`, end at `end`
  * and show `perms`, each where given. Records its extent relative to `addr` (`at`, `size`)
  * and its permissions (`got`); 0 when the file cannot be read (errno set). */
 REPRO_UNUSED static inline int step_vma(struct outcome *o, uintptr_t addr, int has_start, uintptr_t start,
@@ -871,18 +940,9 @@ REPRO_UNUSED static inline int step_vma(struct outcome *o, uintptr_t addr, int h
 			break;
 	}
 	close(fd);
-	if (!found) {
-		o->state = ST_VMA_DIFFERS;
-		return 1;
-	}
-	o->at = (int64_t)(s - addr);
-	o->size = (int64_t)(e - addr);
-	memcpy(o->got, p, 4);
-	o->got_len = 4;
-	int same = (!has_start || start == s) && (!has_end || end == e) && (!perms || memcmp(perms, p, 4) == 0);
-	o->state = same ? ST_OK : ST_VMA_DIFFERS;
-	return 1;
+	return vma_outcome(o, addr, found, s, e, p, has_start, start, has_end, end, perms);
 }
+#endif
 
 /* The process's locked bytes (Linux: VmLck of /proc/self/status) must be `bytes`. */
 REPRO_UNUSED static inline int step_locked(struct outcome *o, uint64_t bytes)
