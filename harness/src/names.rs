@@ -540,6 +540,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn prot_max_takes_prot_names_and_exists_on_freebsd_only() {
+        let set = NameSet::parse("PROT_READ|PROT_MAX(PROT_READ|PROT_WRITE)", &PROT).unwrap();
+        assert_eq!(set.0, ["PROT_READ", "PROT_MAX(PROT_READ|PROT_WRITE)"]);
+        for bad in ["PROT_MAX(MAP_SHARED)", "PROT_MAX()", "PROT_MAX(PROT_READ|)"] {
+            let e = NameSet::parse(bad, &PROT).unwrap_err();
+            assert!(e.contains("PROT_MAX takes PROT_* names"), "{bad}: {e}");
+        }
+        assert!(NameSet::parse("MAP_SHARED|PROT_MAX(PROT_READ)", &MAP).is_err());
+        let v = set.resolve(&PROT);
+        if cfg!(target_os = "freebsd") {
+            // sys/sys/mman.h: PROT_MAX(prot) is prot << 16.
+            assert_eq!(v, Ok(0x1 | (0x3 << 16)));
+        } else {
+            assert_eq!(
+                v.unwrap_err(),
+                "PROT_MAX(prot) does not exist on this OS (it is freebsd's)"
+            );
+        }
+    }
+
+    #[test]
     fn errnos_outside_the_case_table_are_named_too() {
         assert_eq!(errno_name(libc::ENOSPC), "ENOSPC");
         assert_eq!(errno_name(libc::EROFS), "EROFS");

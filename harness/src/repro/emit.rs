@@ -156,6 +156,8 @@ pub struct Emitter<'a> {
     names: BTreeMap<String, Option<i64>>,
     map_vars: Vec<String>,
     uses_map_aligned: bool,
+    /// FreeBSD's PROT_MAX(prot) macro (FreeBSD 13 and later) appears in a prot.
+    uses_prot_max: bool,
 }
 
 impl<'a> Emitter<'a> {
@@ -179,6 +181,7 @@ impl<'a> Emitter<'a> {
             names: BTreeMap::new(),
             map_vars,
             uses_map_aligned: false,
+            uses_prot_max: false,
         }
     }
 
@@ -208,7 +211,9 @@ impl<'a> Emitter<'a> {
                 .strip_prefix("PROT_MAX(")
                 .and_then(|r| r.strip_suffix(')'))
             {
-                // FreeBSD's macro; its argument's names get their fallbacks too.
+                // FreeBSD's macro; its argument's names get their fallbacks too, and a
+                // header without it (Linux, FreeBSD 12) makes the program name it and exit 2.
+                self.uses_prot_max = true;
                 if let Ok(set) = NameSet::parse(inner, &names::PROT) {
                     for x in &set.0 {
                         self.name(x, &names::PROT);
@@ -1489,10 +1494,18 @@ fn guards(e: &Emitter, os: Os, arch: &str) -> (String, String, String) {
     if e.uses_map_aligned {
         out.push_str("#ifndef MAP_ALIGNED\n# define MAP_ALIGNED(n) 0\n# define REPRO_LACKS_MAP_ALIGNED 1\n#endif\n");
     }
+    if e.uses_prot_max {
+        out.push_str(
+            "#ifndef PROT_MAX\n# define PROT_MAX(p) 0\n# define REPRO_LACKS_PROT_MAX 1\n#endif\n",
+        );
+    }
     let mut lacking_list = String::from("static const char *const LACKING[] = {\n");
     let mut lacking: Vec<&str> = e.names.keys().map(String::as_str).collect();
     if e.uses_map_aligned {
         lacking.push("MAP_ALIGNED");
+    }
+    if e.uses_prot_max {
+        lacking.push("PROT_MAX");
     }
     for n in lacking {
         let _ = writeln!(lacking_list, "#ifdef REPRO_LACKS_{n}\n\t\"{n}\",\n#endif");
@@ -1579,4 +1592,35 @@ fn header(out: &mut String, case: &Case, registry: &Registry, os: Os) {
         }
     }
     out.push_str(" */\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::names::Os;
+
+    #[test]
+    fn a_prot_max_case_writes_the_macro_and_names_it_where_the_header_lacks_it() {
+        let suite = crate::embedded::suite().expect("the built-in cases load");
+        let case = suite
+            .cases
+            .iter()
+            .find(|c| {
+                c.id == "mmap.prot-max.read-only-max-then-mprotect-to-read-write-fails-with-eacces"
+            })
+            .expect("the PROT_MAX case");
+        let src = super::source(case, &suite.registry, Os::Freebsd, "x86_64");
+        assert!(src.contains("PROT_READ|PROT_MAX(PROT_READ)"));
+        assert!(src.contains(
+            "#ifndef PROT_MAX\n# define PROT_MAX(p) 0\n# define REPRO_LACKS_PROT_MAX 1\n#endif"
+        ));
+        assert!(src.contains("#ifdef REPRO_LACKS_PROT_MAX\n\t\"PROT_MAX\",\n#endif"));
+        // A case without it carries no such guard.
+        let other = suite
+            .cases
+            .iter()
+            .find(|c| c.id == "mmap.vma.adjacent-anonymous-pages-merge-observed")
+            .expect("a vma case");
+        let src = super::source(other, &suite.registry, Os::Freebsd, "x86_64");
+        assert!(!src.contains("REPRO_LACKS_PROT_MAX"));
+    }
 }
