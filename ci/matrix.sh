@@ -41,6 +41,8 @@ if [ -z "${MMAPCONF_BIN_AARCH64:-}" ]; then
     MMAPCONF_BIN_AARCH64=
 fi
 bin=$(readlink -f "$MMAPCONF_BIN")
+# The VM runners compare their reproducers' repro.json with this one (it runs here).
+export MMAPCONF_HOST_BIN=$bin
 bin_a64=${MMAPCONF_BIN_AARCH64:+$(readlink -f "$MMAPCONF_BIN_AARCH64")}
 cases_args=()
 if [ -n "${MMAPCONF_CASES:-}" ]; then cases_args=(--cases "$(readlink -f "$MMAPCONF_CASES")"); fi
