@@ -141,6 +141,9 @@ host_run() (
   [ "$rc" != 2 ] || exit 2
   runner=host
   . "$k/lib.sh"
+  # The C reproducers on this kernel, for this build's arch (i686: 32-bit compat).
+  outdir=$scratch
+  repro_on "$scratch/runs/$name" "$(case ${2:-} in -i686*) echo i686 ;; *) uname -m ;; esac)" "" "$b"
   finish "$scratch/runs/$name/results.json"
 )
 

@@ -244,8 +244,9 @@ SH
 
 # repro_on RUNDIR ARCH VIA MMAPCONF...: runs the C reproducers on the runtime of the run in
 # RUNDIR and compares them with it. MMAPCONF... is mmapconf as the run ran it (`"$runsc"
-# FLAGS do -- "$bin"`, `"$qemu" "$bin"`): there it writes the reproducers (`repro --all`,
-# so the runtime's own planner picks the cases), which are compiled statically for ARCH
+# FLAGS do -- "$bin"`, `"$qemu" "$bin"`): there it writes the reproducers (`repro --all
+# --bundle`, so the runtime's own planner picks the cases; 64 to a program, each case
+# still run as a process of its own), which are compiled statically for ARCH
 # (musl-gcc -static for the host's arch, else cc -static; aarch64-linux-gnu-gcc -static
 # for aarch64 elsewhere; each object is cached by its source's SHA-256 under
 # target/repro-cache/ARCH, or $MMAPCONF_REPRO_CACHE/ARCH, so a runtime's runs and later
@@ -265,7 +266,9 @@ repro_build() {
   shift 2
   repro_pick_cc "$dir" "$arch" || return 1
   mkdir -p "$dir/src"
-  if ! "$@" "${cases_args[@]}" repro --all --out "$dir/src" >"$dir/gen.log" 2>&1; then
+  # Bundles, 64 cases to a program: a runtime compiles a few dozen files, not a thousand.
+  repro_unit=bundles
+  if ! "$@" "${cases_args[@]}" repro --all --bundle --out "$dir/src" >"$dir/gen.log" 2>&1; then
     echo "$runner: $(basename "$dir"): reproducers not run: repro --all failed: $(tail -1 "$dir/gen.log")"
     return 1
   fi
@@ -275,7 +278,7 @@ repro_build() {
 # repro_pick_cc DIR ARCH: sets repro_cc (musl-gcc or cc for the host's arch, Debian's
 # cross gcc for ARCH otherwise: ARCH-linux-gnu-gcc, arm-linux-gnueabihf-gcc for armv7),
 # repro_arch and repro_n=0; returns 1, after a line naming DIR's run, when there is none.
-# With repro_install=1 a missing cross gcc and its static libc (gcc-TRIPLE,
+# Unless repro_install=0, a missing cross gcc and its static libc (gcc-TRIPLE,
 # libc6-dev-DEBARCH-cross) are apt-get installed first; failing that is such a line too.
 repro_pick_cc() {
   local cc triple debarch want
@@ -291,7 +294,7 @@ repro_pick_cc() {
       *) triple=$2-linux-gnu debarch=$2 ;;
     esac
     cc=$triple-gcc
-    if [ "${repro_install:-0}" = 1 ] && { ! command -v "$cc" >/dev/null 2>&1 ||
+    if [ "${repro_install:-1}" = 1 ] && { ! command -v "$cc" >/dev/null 2>&1 ||
          ! [ -e "/usr/$triple/lib/libc.a" ]; }; then
       want=("gcc-$triple" "libc6-dev-$debarch-cross")
       lock_target apt
