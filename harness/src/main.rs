@@ -996,7 +996,13 @@ fn init_reproducers(bins: &str, dest: &str) -> String {
     };
     let start = std::time::Instant::now();
     let limit = std::time::Duration::from_secs(60);
-    let file = run_bins::run(&run_bins::targets(&list, None, limit), None, limit, 1, &|_| {});
+    let file = run_bins::run(
+        &run_bins::targets(&list, None, limit),
+        None,
+        limit,
+        1,
+        &|_| {},
+    );
     let written = serde_json::to_string_pretty(&file)
         .map_err(|e| e.to_string())
         .and_then(|t| std::fs::write(dest, t + "\n").map_err(|e| e.to_string()));

@@ -268,7 +268,6 @@ pub fn run(
     }
 }
 
-
 /// The check with the reproducers compiled in bundles ([`super::bundle`]).
 fn bundled(
     cases: &[Case],

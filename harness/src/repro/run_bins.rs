@@ -61,14 +61,17 @@ pub fn targets(bins: &[PathBuf], via: Option<&Path>, limit: Duration) -> Vec<Tar
             continue;
         }
         match run_binary_with(via, bin, &["--list"], limit) {
-            Ok(ran) if ran.status == Some(0) => {
-                out.extend(ran.stdout.lines().filter(|l| !l.is_empty()).map(|id| Target {
-                    bin: bin.clone(),
-                    case: id.to_string(),
-                    arg: Some(id.to_string()),
-                    unlisted: None,
-                }))
-            }
+            Ok(ran) if ran.status == Some(0) => out.extend(
+                ran.stdout
+                    .lines()
+                    .filter(|l| !l.is_empty())
+                    .map(|id| Target {
+                        bin: bin.clone(),
+                        case: id.to_string(),
+                        arg: Some(id.to_string()),
+                        unlisted: None,
+                    }),
+            ),
             other => {
                 let why = match other {
                     Ok(ran) => format!("`{name} --list` exited {:?}", ran.status),
@@ -202,8 +205,18 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            [("x.one", Some("x.one")), ("x.two", Some("x.two")), ("bundle-0064", None)]
+            [
+                ("x.one", Some("x.one")),
+                ("x.two", Some("x.two")),
+                ("bundle-0064", None)
+            ]
         );
-        assert!(f.reproducers[2].error.as_deref().unwrap().contains("--list"));
+        assert!(
+            f.reproducers[2]
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("--list")
+        );
     }
 }
