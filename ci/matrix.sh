@@ -41,6 +41,8 @@ if [ -z "${MMAPCONF_BIN_AARCH64:-}" ]; then
     MMAPCONF_BIN_AARCH64=
 fi
 bin=$(readlink -f "$MMAPCONF_BIN")
+# The VM runners compare their reproducers' repro.json with this one (it runs here).
+export MMAPCONF_HOST_BIN=$bin
 bin_a64=${MMAPCONF_BIN_AARCH64:+$(readlink -f "$MMAPCONF_BIN_AARCH64")}
 cases_args=()
 if [ -n "${MMAPCONF_CASES:-}" ]; then cases_args=(--cases "$(readlink -f "$MMAPCONF_CASES")"); fi
@@ -139,6 +141,9 @@ host_run() (
   [ "$rc" != 2 ] || exit 2
   runner=host
   . "$k/lib.sh"
+  # The C reproducers on this kernel, for this build's arch (i686: 32-bit compat).
+  outdir=$scratch
+  repro_on "$scratch/runs/$name" "$(case ${2:-} in -i686*) echo i686 ;; *) uname -m ;; esac)" "" "$b"
   finish "$scratch/runs/$name/results.json"
 )
 

@@ -244,8 +244,9 @@ SH
 
 # repro_on RUNDIR ARCH VIA MMAPCONF...: runs the C reproducers on the runtime of the run in
 # RUNDIR and compares them with it. MMAPCONF... is mmapconf as the run ran it (`"$runsc"
-# FLAGS do -- "$bin"`, `"$qemu" "$bin"`): there it writes the reproducers (`repro --all`,
-# so the runtime's own planner picks the cases), which are compiled statically for ARCH
+# FLAGS do -- "$bin"`, `"$qemu" "$bin"`): there it writes the reproducers (`repro --all
+# --bundle`, so the runtime's own planner picks the cases; 64 to a program, each case
+# still run as a process of its own), which are compiled statically for ARCH
 # (musl-gcc -static for the host's arch, else cc -static; aarch64-linux-gnu-gcc -static
 # for aarch64 elsewhere; each object is cached by its source's SHA-256 under
 # target/repro-cache/ARCH, or $MMAPCONF_REPRO_CACHE/ARCH, so a runtime's runs and later
@@ -265,23 +266,45 @@ repro_build() {
   shift 2
   repro_pick_cc "$dir" "$arch" || return 1
   mkdir -p "$dir/src"
-  if ! "$@" "${cases_args[@]}" repro --all --out "$dir/src" >"$dir/gen.log" 2>&1; then
+  # Bundles, 64 cases to a program: a runtime compiles a few dozen files, not a thousand.
+  repro_unit=bundles
+  if ! "$@" "${cases_args[@]}" repro --all --bundle --out "$dir/src" >"$dir/gen.log" 2>&1; then
     echo "$runner: $(basename "$dir"): reproducers not run: repro --all failed: $(tail -1 "$dir/gen.log")"
     return 1
   fi
   repro_compile "$dir"
 }
 
-# repro_pick_cc DIR ARCH: sets repro_cc (musl-gcc or cc for the host's arch,
-# ARCH-linux-gnu-gcc otherwise), repro_arch and repro_n=0; returns 1, after a line naming
-# DIR's run, when there is none.
+# repro_pick_cc DIR ARCH: sets repro_cc (musl-gcc or cc for the host's arch, Debian's
+# cross gcc for ARCH otherwise: ARCH-linux-gnu-gcc, arm-linux-gnueabihf-gcc for armv7),
+# repro_arch and repro_n=0; returns 1, after a line naming DIR's run, when there is none.
+# Unless repro_install=0, a missing cross gcc and its static libc (gcc-TRIPLE,
+# libc6-dev-DEBARCH-cross) are apt-get installed first; failing that is such a line too.
 repro_pick_cc() {
-  local cc
+  local cc triple debarch want
   repro_n=0 repro_arch=$2
   if [ "$2" = "$(uname -m)" ]; then
     for cc in musl-gcc cc ""; do command -v "$cc" >/dev/null 2>&1 && break; done
   else
-    cc=$2-linux-gnu-gcc
+    case $2 in
+      armv7) triple=arm-linux-gnueabihf debarch=armhf ;;
+      i686) triple=i686-linux-gnu debarch=i386 ;;
+      aarch64) triple=aarch64-linux-gnu debarch=arm64 ;;
+      powerpc64le) triple=powerpc64le-linux-gnu debarch=ppc64el ;;
+      *) triple=$2-linux-gnu debarch=$2 ;;
+    esac
+    cc=$triple-gcc
+    if [ "${repro_install:-1}" = 1 ] && { ! command -v "$cc" >/dev/null 2>&1 ||
+         ! [ -e "/usr/$triple/lib/libc.a" ]; }; then
+      want=("gcc-$triple" "libc6-dev-$debarch-cross")
+      lock_target apt
+      if ! command -v "$cc" >/dev/null 2>&1 || ! [ -e "/usr/$triple/lib/libc.a" ]; then
+        echo "$runner: apt-get install ${want[*]} (for the reproducers)" >&2
+        apt-get install -y -q "${want[@]}" >/dev/null 2>&1 ||
+          { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q "${want[@]}" >/dev/null 2>&1; } || true
+      fi
+      unlock_target
+    fi
     command -v "$cc" >/dev/null 2>&1 || cc=""
   fi
   repro_cc=$cc
@@ -322,7 +345,81 @@ repro_compare() {
   set +e
   "$@" repro --compare "$rundir" >"$rundir/repro-compare.txt" 2>&1
   set -e
-  echo "$runner: $(basename "$rundir"): $repro_n reproducers built with $repro_cc: $(tail -1 "$rundir/repro-compare.txt")"
+  echo "$runner: $(basename "$rundir"): $repro_n ${repro_unit:-reproducers} built with $repro_cc: $(tail -1 "$rundir/repro-compare.txt")"
+}
+
+# The C reproducers in a VM, in two boots of the same kernel and initramfs. The channel
+# both ways is the ext4 image that init mounts on /tmp (vm_disk; init unmounts it before
+# powering off): the first boot's planner writes the reproducers of the cases that apply
+# on that kernel into it, in bundles (a static glibc binary per case would not fit), the
+# host reads them off with debugfs, compiles them statically for the guest's arch
+# (repro_compile, cached by source) and writes a fresh image holding the binaries; the
+# run's boot runs them after the suite and leaves repro.json in the image.
+#
+# vm_repro_gen SCRATCH ARCH BOOTFN: the first boot (`BOOTFN WORDS...` boots the VM with
+# those extra kernel command-line words, its console into SCRATCH) and the compile. Sets
+# vm_repro_words to the run boot's words, or leaves it empty after a line saying why the
+# reproducers are not run. MMAPCONF_REPRO=0 turns it off.
+vm_repro_words=()
+vm_repro_gen() {
+  local scratch=$1 arch=$2 boot=$3 dir=$1/repro img=$1/tmp.ext4 n
+  vm_repro_words=()
+  [ "${MMAPCONF_REPRO:-1}" != 0 ] || return 0
+  if [ ${#vm_disk[@]} -eq 0 ]; then
+    echo "$runner: reproducers not run: /tmp is a tmpfs here, and the reproducers come and go on its ext4 disk"
+    return 0
+  fi
+  command -v debugfs >/dev/null || {
+    echo "$runner: reproducers not run: no debugfs (e2fsprogs) to read the VM's disk"
+    return 0
+  }
+  repro_install=1 repro_pick_cc "$dir" "$arch" || return 0
+  mkdir -p "$dir"
+  "$boot" mmapconf_repro_src=/tmp/repro-src mmapconf_repro_bundle=1 >"$dir/gen.log" 2>&1 || true
+  # An unclean image (the VM died before init unmounted /tmp): replay its journal first.
+  e2fsck -p "$img" >/dev/null 2>&1 || true
+  debugfs -R "rdump /repro-src $dir" "$img" >"$dir/debugfs.log" 2>&1 || true
+  n=$(find "$dir/repro-src" -name 'bundle-*.c' 2>/dev/null | wc -l)
+  if [ "$n" = 0 ]; then
+    echo "$runner: reproducers not run: the generating boot wrote none: $(grep -a 'mmapconf init' "$scratch/gen-console.log" 2>/dev/null | tail -1)"
+    return 0
+  fi
+  mv "$dir/repro-src" "$dir/src"
+  repro_unit=bundles repro_compile "$dir"
+  repro_unit=bundles
+  if [ "$repro_n" != "$n" ]; then
+    echo "$runner: $((n - repro_n)) of $n reproducer bundles did not build ($repro_cc): $(grep -m1 -A3 'error:' "$dir/build.log" | head -2 | paste -sd ' ')"
+    # The cases of a bundle that did not build show as broken in the comparison; with
+    # none built there is nothing to run.
+    [ "$repro_n" != 0 ] || return 0
+  fi
+  # A fresh /tmp image holding only the binaries: the run starts from an empty disk, as
+  # without reproducers.
+  mkdir -p "$dir/disk/repro-bin"
+  cp "$dir/bin/"* "$dir/disk/repro-bin/" 2>/dev/null || true
+  mkfs.ext4 -q -F -d "$dir/disk" "$img"
+  vm_repro_words=(mmapconf_repro_bins=/tmp/repro-bin mmapconf_repro_out=/tmp/repro.json)
+}
+
+# vm_repro_collect SCRATCH RUNDIR: after the run's boot, copies repro.json off the disk into
+# RUNDIR and compares it with the run's results.json (with $MMAPCONF_HOST_BIN, an mmapconf
+# that runs on this host, else the guest's binary if it does).
+vm_repro_collect() {
+  local scratch=$1 rundir=$2 img=$1/tmp.ext4 host_bin=${MMAPCONF_HOST_BIN:-$bin}
+  [ ${#vm_repro_words[@]} -gt 0 ] || return 0
+  rm -f "$rundir/repro.json" "$rundir/repro-compare.txt"
+  e2fsck -p "$img" >/dev/null 2>&1 || true
+  debugfs -R "dump /repro.json $rundir/repro.json" "$img" >/dev/null 2>&1 || true
+  if ! [ -s "$rundir/repro.json" ]; then
+    rm -f "$rundir/repro.json"
+    echo "$runner: $(basename "$rundir"): the reproducers left no repro.json: $(grep -a 'mmapconf init: .*reproducers\|cannot write' "$rundir/console.log" | tail -1)"
+    return 0
+  fi
+  if ! "$host_bin" --version >/dev/null 2>&1; then
+    echo "$runner: $(basename "$rundir"): repro.json written; no mmapconf that runs here to compare it (set MMAPCONF_HOST_BIN)"
+    return 0
+  fi
+  repro_compare "$rundir" "$host_bin"
 }
 
 repro_on() {

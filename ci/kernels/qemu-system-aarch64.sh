@@ -67,25 +67,31 @@ under="qemu-system-aarch64 $qver TCG -M virt -cpu max, Debian kernel $krel ($kve
 # As in qemu-system.sh: every word has '=' or is the kernel's own; panic=-1 + -no-reboot.
 cmdline="console=ttyAMA0 rdinit=/init panic=-1 mmapconf_results=/dev/hvc0 ${vm_tmp_env[*]}"
 cmdline+=" mmapconf_under=\"$under\""
+# vm_boot TIMEOUT CONSOLE RESULTS WORDS...: one boot, WORDS added to the command line.
+vm_boot() {
+  local t=$1 con=$2 res=$3
+  shift 3
+  timeout -k 5 "$t" "$qemu" -M virt -accel tcg -cpu max -m 1024 -smp 2 -no-reboot -nographic \
+    -kernel "$image" -initrd "$scratch/initrd.gz" -append "$cmdline${*:+ $*}" "${vm_disk[@]}" \
+    -serial "file:$con" \
+    -device virtio-serial-pci -chardev "file,id=results,path=$res" \
+    -device virtconsole,chardev=results \
+    -monitor none -nic none </dev/null
+}
+gen_boot() { vm_boot 150 "$scratch/gen-console.log" "$scratch/gen-results" "$@"; }
+vm_repro_gen "$scratch" aarch64 gen_boot
+limit=$((150 + ${#vm_repro_words[@]} * 200))
 start=$(now)
 set +e
-timeout -k 5 150 "$qemu" -M virt -accel tcg -cpu max -m 1024 -smp 2 -no-reboot -nographic \
-  -kernel "$image" -initrd "$scratch/initrd.gz" -append "$cmdline" "${vm_disk[@]}" \
-  -serial "file:$run/console.log" \
-  -device virtio-serial-pci -chardev "file,id=results,path=$run/results.json" \
-  -device virtconsole,chardev=results \
-  -monitor none -nic none </dev/null
+vm_boot "$limit" "$run/console.log" "$run/results.json" "${vm_repro_words[@]}"
 qrc=$?
 set -e
 took=$(since "$start")
 boot=$(sed -n 's/^\[ *\([0-9.]*\)\] Run \/init as init process.*/\1/p' "$run/console.log" | head -1)
 echo "$runner: $name: qemu exited $qrc after ${took}s (init started at ${boot:-?}s guest time)"
 if [ "$qrc" = 124 ]; then
-  echo "$runner: timed out after 150 s; last console lines:"
+  echo "$runner: timed out after $limit s; last console lines:"
   tail -5 "$run/console.log"
 fi
-# The C reproducers are not run in a VM: its one channel back is the serial port that
-# carries results.json, and the reproducers must be written by the guest's own planner
-# and compiled on the host in between (UML does that through its hostfs root: uml.sh).
-echo "$runner: $name: reproducers not run: a VM hands back only results.json (see uml.sh for a runtime that runs them)"
+vm_repro_collect "$scratch" "$run"
 finish "$run/results.json"

@@ -138,39 +138,56 @@ if [ "$virtio" = ccw ]; then vm_modules="VIRTIO_BLK:virtio_blk CRYPTO_CRC32C:crc
 [ "$axis" = s390x ] && vm_tmpfs_why="ext4 on virtio-blk oopsed this kernel under TCG (ext4_mb_new_blocks)"
 vm_init_arch=
 [ "$axis" = amd64-ia32 ] && vm_init_arch=x86-64
+# The reproducers' arch (repro_pick_cc's name for it): the binary's.
+case $axis in
+  ppc64el) repro_arch_of_axis=powerpc64le ;;
+  s390x) repro_arch_of_axis=s390x ;;
+  riscv64*) repro_arch_of_axis=riscv64 ;;
+  armhf) repro_arch_of_axis=armv7 ;;
+  amd64-ia32) repro_arch_of_axis=i686 ;;
+  *) repro_arch_of_axis=x86_64 ;;
+esac
 vm_initramfs "$bin" "$busybox" "$scratch"
 [ "$virtio" = ccw ] && vm_disk=("${vm_disk[@]/virtio-blk-pci/virtio-blk-ccw}")
 page=$(sed -n 's/^CONFIG_\(PPC_\|ARM64_\)\?\([0-9]*K\)_PAGES=y/\2/p' "$kconfig" | head -1)
 under="$qemu $qver TCG ${machine[*]}, Debian kernel $krel ($kver${page:+, $page pages}${kopts:+, $kopts}), $vm_tmp_under"
 
-results_dev=()
-case $axis in
-  ppc64el) results_dev=(-serial "file:$run/results.json") ;;
-  amd64-*) results_dev=(-serial "file:$run/results.json") ;;
-  *) results_dev=(-device "virtio-serial-$virtio" -chardev "file,id=results,path=$run/results.json"
-                  -device virtconsole,chardev=results) ;;
-esac
+# results_dev FILE: QEMU's arguments for the results channel into FILE.
+results_dev() {
+  case $axis in
+    ppc64el | amd64-*) results_dev=(-serial "file:$1") ;;
+    *) results_dev=(-device "virtio-serial-$virtio" -chardev "file,id=results,path=$1"
+                    -device virtconsole,chardev=results) ;;
+  esac
+}
 
 # As in qemu-system.sh: every word has '=' or is the kernel's own; panic=-1 + -no-reboot.
 cmdline="console=$console rdinit=/init panic=-1 $kopts mmapconf_results=$results ${vm_tmp_env[*]}"
 cmdline+=" mmapconf_under=\"$under\""
+# vm_boot TIMEOUT CONSOLE RESULTS WORDS...: one boot, WORDS added to the command line.
+vm_boot() {
+  local t=$1 con=$2
+  results_dev "$3"
+  shift 3
+  timeout -k 5 "$t" "$qemu" -accel tcg "${machine[@]}" -m 1024 -no-reboot -nographic \
+    -kernel "$image" -initrd "$scratch/initrd.gz" -append "$cmdline${*:+ $*}" "${vm_disk[@]}" \
+    -serial "file:$con" "${results_dev[@]}" \
+    -monitor none -nic none </dev/null
+}
+gen_boot() { vm_boot "$timeout" "$scratch/gen-console.log" "$scratch/gen-results" "$@"; }
+vm_repro_gen "$scratch" "$repro_arch_of_axis" gen_boot
+limit=$((timeout + ${#vm_repro_words[@]} * 250))
 start=$(now)
 set +e
-timeout -k 5 "$timeout" "$qemu" -accel tcg "${machine[@]}" -m 1024 -no-reboot -nographic \
-  -kernel "$image" -initrd "$scratch/initrd.gz" -append "$cmdline" "${vm_disk[@]}" \
-  -serial "file:$run/console.log" "${results_dev[@]}" \
-  -monitor none -nic none </dev/null
+vm_boot "$limit" "$run/console.log" "$run/results.json" "${vm_repro_words[@]}"
 qrc=$?
 set -e
 took=$(since "$start")
 boot=$(sed -n 's/^\[ *\([0-9.]*\)\] Run \/init as init process.*/\1/p' "$run/console.log" | head -1)
 echo "$runner: $name: qemu exited $qrc after ${took}s (init started at ${boot:-?}s guest time)"
 if [ "$qrc" = 124 ]; then
-  echo "$runner: timed out after $timeout s; last console lines:"
+  echo "$runner: timed out after $limit s; last console lines:"
   tail -5 "$run/console.log"
 fi
-# The C reproducers are not run in a VM: its one channel back is the serial port that
-# carries results.json, and the reproducers must be written by the guest's own planner
-# and compiled on the host in between (UML does that through its hostfs root: uml.sh).
-echo "$runner: $name: reproducers not run: a VM hands back only results.json (see uml.sh for a runtime that runs them)"
+vm_repro_collect "$scratch" "$run"
 finish "$run/results.json"

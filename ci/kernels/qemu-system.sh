@@ -13,6 +13,9 @@
 # The initramfs (mkinitramfs.py) holds /init and /dev/console; /tmp is an ext4 image on
 # virtio-blk, its modules loaded by a busybox shim (vm_initramfs in lib.sh). The console
 # is ttyS0, into OUTDIR/<run>/console.log; results.json comes over ttyS1 into a file.
+# The C reproducers (MMAPCONF_REPRO=0: not): a first boot writes them onto the /tmp disk
+# and the run's boot runs them (vm_repro_gen and vm_repro_collect in lib.sh), into
+# OUTDIR/<run>/repro.json and repro-compare.txt.
 # Optional env: KERNEL_DEB=path (a linux-image-*.deb to boot instead, e.g. trixie's from
 # fetch-newer.sh --deb linux-image-amd64), QEMU_SYSTEM=path (another qemu-system-x86_64),
 # MMAPCONF_GUEST_FILES=DIR (files copied into the initramfs as well; a testing aid).
@@ -74,12 +77,22 @@ under="qemu-system-x86_64 $qver TCG -cpu max, Debian kernel $krel ($kver), $vm_t
 # exits) instead of leaving it to the timeout; -nic none skips the NIC's boot ROM.
 cmdline="console=ttyS0 rdinit=/init panic=-1 mmapconf_results=/dev/ttyS1 ${vm_tmp_env[*]}"
 cmdline+=" mmapconf_under=\"$under\""
+# vm_boot TIMEOUT CONSOLE RESULTS WORDS...: one boot, WORDS added to the command line.
+vm_boot() {
+  local t=$1 con=$2 res=$3
+  shift 3
+  timeout -k 5 "$t" "$qemu" -accel tcg -cpu max -m 1024 -smp 2 -no-reboot -nographic \
+    -kernel "$kdir/vmlinux" -initrd "$scratch/initrd.gz" -append "$cmdline${*:+ $*}" \
+    "${vm_disk[@]}" -serial "file:$con" -serial "file:$res" \
+    -monitor none -nic none </dev/null
+}
+gen_boot() { vm_boot 120 "$scratch/gen-console.log" "$scratch/gen-results" "$@"; }
+vm_repro_gen "$scratch" x86_64 gen_boot
+# The reproducers run after the suite: about as long again.
+limit=$((120 + ${#vm_repro_words[@]} * 200))
 start=$(now)
 set +e
-timeout -k 5 120 "$qemu" -accel tcg -cpu max -m 1024 -smp 2 -no-reboot -nographic \
-  -kernel "$kdir/vmlinux" -initrd "$scratch/initrd.gz" -append "$cmdline" \
-  "${vm_disk[@]}" -serial "file:$run/console.log" -serial "file:$run/results.json" \
-  -monitor none -nic none </dev/null
+vm_boot "$limit" "$run/console.log" "$run/results.json" "${vm_repro_words[@]}"
 qrc=$?
 set -e
 took=$(since "$start")
@@ -87,11 +100,8 @@ took=$(since "$start")
 boot=$(sed -n 's/^\[ *\([0-9.]*\)\] Run \/init as init process.*/\1/p' "$run/console.log" | head -1)
 echo "$runner: $name: qemu exited $qrc after ${took}s (init started at ${boot:-?}s guest time)"
 if [ "$qrc" = 124 ]; then
-  echo "$runner: timed out after 120 s; last console lines:"
+  echo "$runner: timed out after $limit s; last console lines:"
   tail -5 "$run/console.log"
 fi
-# The C reproducers are not run in a VM: its one channel back is the serial port that
-# carries results.json, and the reproducers must be written by the guest's own planner
-# and compiled on the host in between (UML does that through its hostfs root: uml.sh).
-echo "$runner: $name: reproducers not run: a VM hands back only results.json (see uml.sh for a runtime that runs them)"
+vm_repro_collect "$scratch" "$run"
 finish "$run/results.json"

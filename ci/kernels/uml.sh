@@ -13,7 +13,7 @@
 # glibc than the host's), MMAPCONF_GUEST_FILES=DIR (files copied into the guest root as
 # well; a testing aid).
 # The C reproducers (MMAPCONF_REPRO=0: not): a first, short boot writes them with the UML
-# kernel's own planner (mmapconf_repro_src), the host compiles them statically with
+# kernel's own planner (mmapconf_repro_src, in bundles), the host compiles them statically with
 # musl-gcc (lib.sh repro_compile, cached), and the run's boot runs them after the suite
 # (mmapconf_repro_bins), writing repro.json beside results.json; repro-compare.txt is the
 # host's comparison of the two.
@@ -90,10 +90,11 @@ repro_words=() repro_t=0
 if [ "${MMAPCONF_REPRO:-1}" != 0 ] && repro_pick_cc "$scratch/repro" x86_64; then
   mkdir -p "$scratch/root/repro/src"
   set +e
-  timeout -k 10 60 "${boot[@]}" mmapconf_repro_src=/repro/src </dev/null >"$scratch/repro-gen.log" 2>&1
+  timeout -k 10 60 "${boot[@]}" mmapconf_repro_src=/repro/src mmapconf_repro_bundle=1 </dev/null >"$scratch/repro-gen.log" 2>&1
   set -e
   if [ -n "$(find "$scratch/root/repro/src" -name '*.c' -print -quit)" ]; then
-    repro_compile "$scratch/root/repro"
+    repro_unit=bundles repro_compile "$scratch/root/repro"
+    repro_unit=bundles
     repro_words=(mmapconf_repro_bins=/repro/bin mmapconf_repro_out=/repro.json)
     # UML starts a process in tens of milliseconds: a second or so per ten reproducers.
     repro_t=300

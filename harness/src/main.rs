@@ -169,6 +169,11 @@ enum Command {
         /// one copy of the runtime, each case still run as a process of its own).
         #[arg(long, requires = "check")]
         standalone: bool,
+        /// With --all: write them a few dozen to a file (bundle-NNNN.c, run as
+        /// `BIN CASE_ID`; `BIN --list` names its cases), for a runtime that takes few,
+        /// small binaries (a VM's disk); --run-bins runs such bundles case by case.
+        #[arg(long, requires = "all")]
+        bundle: bool,
         /// C compiler for --check.
         #[arg(long, default_value = "cc")]
         cc: String,
@@ -179,7 +184,7 @@ enum Command {
         #[arg(short, long)]
         jobs: Option<usize>,
         /// Run the reproducers built in DIR (executables named after their case, e.g. by
-        /// `musl-gcc -static`) on this runtime and write their exit statuses and
+        /// `musl-gcc -static`, or bundles named bundle-*) on this runtime and write their exit statuses and
         /// observation lines to --out FILE (repro.json, beside the results.json of a run
         /// on the same runtime). Needs no cases and no harness.
         #[arg(long, value_name = "DIR", conflicts_with_all = ["check", "all"])]
@@ -392,6 +397,7 @@ fn main() -> ExitCode {
             out,
             check,
             standalone,
+            bundle,
             cc,
             cflags,
             jobs,
@@ -406,6 +412,7 @@ fn main() -> ExitCode {
                 out,
                 check,
                 standalone,
+                bundle,
                 cc,
                 cflags,
                 jobs,
@@ -509,6 +516,9 @@ fn init_main() -> ! {
     );
     if let Some(dir) = &settings.repro_src {
         let code = match load_suite(None) {
+            Some(suite) if settings.repro_bundle => {
+                mmapconf::repro::cli::write_bundles(&suite, &Host::detect(), Path::new(dir))
+            }
             Some(suite) => mmapconf::repro::cli::write_all(&suite, &Host::detect(), Path::new(dir)),
             None => 2,
         };
@@ -985,7 +995,14 @@ fn init_reproducers(bins: &str, dest: &str) -> String {
         Err(e) => return format!("reproducers not run: {e}"),
     };
     let start = std::time::Instant::now();
-    let file = run_bins::run(&list, None, std::time::Duration::from_secs(60), 1, &|_| {});
+    let limit = std::time::Duration::from_secs(60);
+    let file = run_bins::run(
+        &run_bins::targets(&list, None, limit),
+        None,
+        limit,
+        1,
+        &|_| {},
+    );
     let written = serde_json::to_string_pretty(&file)
         .map_err(|e| e.to_string())
         .and_then(|t| std::fs::write(dest, t + "\n").map_err(|e| e.to_string()));

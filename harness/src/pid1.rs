@@ -10,12 +10,15 @@
 //!   cases run on a disk filesystem as they do on a host;
 //! - `mmapconf_repro_bins` and `mmapconf_repro_out`: after the run, the compiled C
 //!   reproducers in that directory are run on the same kernel and their record written to
-//!   that file (repro.json), for `mmapconf repro --compare` on the host. For a root the
-//!   host can read back (User-Mode Linux's hostfs); a VM's serial channel carries only
-//!   results.json;
+//!   that file (repro.json), for `mmapconf repro --compare` on the host;
 //! - `mmapconf_repro_src`: instead of running the suite, write the C reproducers of the
 //!   cases that apply on this kernel into that directory (`repro --all --out`), for the host
-//!   to compile before it boots the same kernel again with `mmapconf_repro_bins`.
+//!   to compile before it boots the same kernel again with `mmapconf_repro_bins`;
+//!   `mmapconf_repro_bundle=1` writes them in bundles (`repro --all --bundle`), as a VM
+//!   whose binaries are statically linked with glibc needs (one per case would not fit);
+//! - the host reads a VM's reproducers and repro.json back from the ext4 disk that init
+//!   mounts on `/tmp` (`mmapconf_tmp`); init unmounts it before powering off, so the
+//!   image is clean when the host opens it.
 
 use std::path::Path;
 
@@ -37,6 +40,8 @@ pub struct Settings {
     pub repro: Option<(String, String)>,
     /// Write the reproducers here and run nothing.
     pub repro_src: Option<String>,
+    /// With `repro_src`: write them in bundles (`mmapconf_repro_bundle=1`).
+    pub repro_bundle: bool,
 }
 
 impl Settings {
@@ -48,6 +53,7 @@ impl Settings {
             tmp_device: var("mmapconf_tmp"),
             repro: var("mmapconf_repro_bins").zip(var("mmapconf_repro_out")),
             repro_src: var("mmapconf_repro_src"),
+            repro_bundle: var("mmapconf_repro_bundle").is_some_and(|v| v == "1"),
         }
     }
 }
@@ -111,8 +117,16 @@ pub fn deliver(results: &Path, dest: &str) -> std::io::Result<usize> {
     Ok(bytes.len())
 }
 
-/// Syncs and powers the machine off; never returns.
+/// Unmounts /tmp (a disk the host reads back: its journal must be clean), syncs and
+/// powers the machine off; never returns.
 pub fn power_off() -> ! {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = std::env::set_current_dir("/");
+        if let Err(e) = nix::mount::umount("/tmp") {
+            println!("mmapconf init: cannot unmount /tmp: {e}");
+        }
+    }
     nix::unistd::sync();
     #[cfg(target_os = "linux")]
     {

@@ -1,8 +1,11 @@
-//! Many reproducers as one program, for the differential check: the fixed prelude and
+//! Many reproducers as one program, for the differential check and for runtimes: the fixed prelude and
 //! runtime once, then each case's own part (its expectations, `run_case`, `judge` and
 //! `main`) with its top-level names given a per-case prefix, and a `main` that runs the
-//! case named by its one argument. A process runs one case, as a standalone file does,
-//! and prints the same lines: the runtime's text and each case's text are the file's.
+//! case named by its one argument (`--list` names them all). A process runs one case, as
+//! a standalone file does, and prints the same lines: the runtime's text and each case's
+//! text are the file's. `repro --all --bundle` writes them for a runtime whose binaries
+//! must be few and small (a VM's initramfs or disk: one static glibc binary per case
+//! would be most of a gigabyte).
 //!
 //! Why: a standalone file costs the compiler its 1,600-line runtime and the system
 //! headers each time (0.2 s at -O1 here, 994 files about 110 s on 2 cores); a bundle pays
@@ -11,6 +14,16 @@
 use super::emit::{PRELUDE, Pieces};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
+
+/// Cases per bundle: enough that the runtime's cost is shared, few enough that the
+/// bundles keep every CPU busy and a bundle that does not build names few cases.
+pub const PER_BUNDLE: usize = 64;
+
+/// The file name of the bundle that starts with the `n`th applicable case: `bundle-` is
+/// how a runner tells a bundle (`--list` it) from a one-case reproducer.
+pub fn file_stem(n: usize) -> String {
+    format!("bundle-{n:04}")
+}
 
 /// The C identifiers a case part defines at file scope: `static uintptr_t a, b;`,
 /// `static const struct expect want_0 = ...`, `static void run_case(void)`,
@@ -40,7 +53,8 @@ pub fn top_level_names(part: &str) -> Vec<String> {
     names.into_iter().collect()
 }
 
-/// One program holding `cases` (id and pieces, all for one OS): run it as `PROGRAM ID`.
+/// One program holding `cases` (id and pieces, all for one OS): run it as `PROGRAM ID`;
+/// `PROGRAM --list` prints the ids it holds.
 pub fn source(cases: &[(&str, &Pieces)]) -> String {
     let mut out = String::new();
     out.push_str("/* mmapconf repro --check: reproducers bundled around one runtime. */\n");
@@ -73,6 +87,12 @@ pub fn source(cases: &[(&str, &Pieces)]) -> String {
     }
     out.push_str("\nint main(int argc, char **argv)\n{\n");
     out.push_str("\tif (argc != 2) {\n\t\tfprintf(stderr, \"usage: %s CASE_ID\\n\", argv[0]);\n\t\treturn 2;\n\t}\n");
+    // `--list`: the cases it holds, a line each, so a runner needs no manifest beside it.
+    out.push_str("\tif (strcmp(argv[1], \"--list\") == 0) {\n");
+    for (id, _) in cases {
+        let _ = writeln!(out, "\t\tputs({});", super::emit::cstr(id));
+    }
+    out.push_str("\t\treturn 0;\n\t}\n");
     for (i, (id, _)) in cases.iter().enumerate() {
         let _ = writeln!(
             out,

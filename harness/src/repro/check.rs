@@ -97,7 +97,17 @@ pub fn run_binary(bin: &Path, limit: Duration) -> Result<Ran, String> {
 /// [`run_binary`] under `via` when given (an emulator such as `qemu-aarch64`, run as
 /// `via BIN`).
 pub fn run_binary_via(via: Option<&Path>, bin: &Path, limit: Duration) -> Result<Ran, String> {
-    let cmd = match via {
+    run_binary_with(via, bin, &[], limit)
+}
+
+/// [`run_binary_via`] with arguments (a bundle's case id, or `--list`).
+pub fn run_binary_with(
+    via: Option<&Path>,
+    bin: &Path,
+    args: &[&str],
+    limit: Duration,
+) -> Result<Ran, String> {
+    let mut cmd = match via {
         Some(v) => {
             let mut c = Command::new(v);
             c.arg(bin);
@@ -105,6 +115,7 @@ pub fn run_binary_via(via: Option<&Path>, bin: &Path, limit: Duration) -> Result
         }
         None => Command::new(bin),
     };
+    cmd.args(args);
     run_command(cmd, bin, limit)
 }
 
@@ -257,10 +268,6 @@ pub fn run(
     }
 }
 
-/// Cases per bundle: enough that the runtime's cost is shared, few enough that the
-/// bundles keep every CPU busy and a bundle that does not build names few cases.
-const PER_BUNDLE: usize = 64;
-
 /// The check with the reproducers compiled in bundles ([`super::bundle`]).
 fn bundled(
     cases: &[Case],
@@ -289,7 +296,7 @@ fn bundled(
     let ready: Vec<usize> = (0..cases.len())
         .filter(|&i| matches!(prepared[i], Prepared::Ready(..)))
         .collect();
-    let chunks: Vec<&[usize]> = ready.chunks(PER_BUNDLE).collect();
+    let chunks: Vec<&[usize]> = ready.chunks(super::bundle::PER_BUNDLE).collect();
     // Each bundle compiled: its binary, or why not.
     let built: Vec<Result<PathBuf, String>> = in_parallel(&chunks, opts.jobs, |chunk| {
         let members: Vec<(&str, &super::emit::Pieces)> = chunk

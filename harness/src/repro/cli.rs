@@ -18,6 +18,8 @@ pub struct Request {
     pub check: bool,
     /// With `check`: compile each reproducer alone, not in bundles.
     pub standalone: bool,
+    /// With `all`: bundles rather than one file per case.
+    pub bundle: bool,
     pub cc: String,
     pub cflags: Vec<String>,
     pub jobs: Option<usize>,
@@ -74,7 +76,8 @@ fn run_bins(req: &Request, dir: &Path) -> u8 {
         );
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     };
-    let file = super::run_bins::run(&bins, req.via.as_deref(), req.timeout, jobs, &progress);
+    let targets = super::run_bins::targets(&bins, req.via.as_deref(), req.timeout);
+    let file = super::run_bins::run(&targets, req.via.as_deref(), req.timeout, jobs, &progress);
     let text = match serde_json::to_string_pretty(&file) {
         Ok(t) => t + "\n",
         Err(e) => {
@@ -139,7 +142,11 @@ pub fn main(req: &Request, suite: &Suite, harness: &(dyn Fn(&Plan) -> Observatio
             eprintln!("error: --all needs --out DIR");
             return 2;
         };
-        return write_all(suite, &host, out);
+        return if req.bundle {
+            write_bundles(suite, &host, out)
+        } else {
+            write_all(suite, &host, out)
+        };
     }
     let Some(id) = &req.case else {
         eprintln!("error: name a case id, or give --all --out DIR, or --check");
@@ -174,6 +181,46 @@ fn write_file(dir: &Path, id: &str, src: &str) -> Result<PathBuf, ()> {
         .and_then(|_| std::fs::write(&path, src))
         .map_err(|e| eprintln!("error: cannot write {}: {e}", path.display()))?;
     Ok(path)
+}
+
+/// `repro --all --bundle --out DIR`: every applicable case's reproducer for this OS and
+/// host, [`super::bundle::PER_BUNDLE`] to a file (`bundle-NNNN.c`; run as `BIN CASE_ID`).
+pub fn write_bundles(suite: &Suite, host: &Host, out: &Path) -> u8 {
+    let Some(os) = host.os else {
+        eprintln!("error: this OS is not one the cases know: no reproducer applies");
+        return 2;
+    };
+    let mut ready = Vec::new();
+    let mut skipped = 0;
+    for case in &suite.cases {
+        match crate::plan::plan(case, host) {
+            Ok(crate::plan::Planned::Ready(_)) => ready.push((
+                case.id.as_str(),
+                super::emit::pieces(case, &suite.registry, os, &host.arch),
+            )),
+            Ok(crate::plan::Planned::NotApplicable(_)) => skipped += 1,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        }
+    }
+    let mut files = 0;
+    for (n, chunk) in ready.chunks(super::bundle::PER_BUNDLE).enumerate() {
+        let members: Vec<(&str, &super::emit::Pieces)> =
+            chunk.iter().map(|(id, p)| (*id, p)).collect();
+        let stem = super::bundle::file_stem(n * super::bundle::PER_BUNDLE);
+        if write_file(out, &stem, &super::bundle::source(&members)).is_err() {
+            return 2;
+        }
+        files += 1;
+    }
+    println!(
+        "wrote {} reproducers in {files} bundles to {} ({skipped} cases do not apply here)",
+        ready.len(),
+        out.display()
+    );
+    0
 }
 
 /// `repro --all --out DIR`: every applicable case's reproducer for this OS and host.

@@ -127,8 +127,8 @@ pub struct HarnessCase<'a> {
 
 /// Every case of a run held against the reproducers run on the same runtime, in the
 /// run's order, then the reproducers for cases the run does not have. A case the harness
-/// did not run, or that has no reproducer there, is not applicable (with why): it is not
-/// compared.
+/// did not run is not applicable (with why): it is not compared. One the harness ran with
+/// no reproducer beside it is broken: its program did not build or start.
 pub fn against_results(cases: &[HarnessCase], repro: &ReproFile) -> Vec<CaseCheck> {
     let mut out = Vec::new();
     for c in cases {
@@ -144,7 +144,14 @@ pub fn against_results(cases: &[HarnessCase], repro: &ReproFile) -> Vec<CaseChec
                     c.verdict
                 ),
             },
-            (_, None) => Verdict::NotApplicable {
+            // The harness ran it and the same planner wrote it, so its program is missing
+            // because it did not build or start: a defect, not a case left out.
+            (Some(_), None) => Verdict::Broken {
+                why:
+                    "the harness ran it here, but no reproducer of it ran (did its program build?)"
+                        .into(),
+            },
+            (None, None) => Verdict::NotApplicable {
                 why: "no reproducer of it ran here".into(),
             },
         };
@@ -251,6 +258,36 @@ mod tests {
     }
 
     #[test]
+    fn a_case_the_harness_ran_without_a_reproducer_beside_it_is_broken_not_left_out() {
+        let h = obs("pass", "EINVAL");
+        let cases = [
+            HarnessCase {
+                id: "ran",
+                verdict: "pass",
+                normal: Some(&h),
+            },
+            HarnessCase {
+                id: "skipped",
+                verdict: "not-applicable",
+                normal: None,
+            },
+        ];
+        let none = ReproFile {
+            tool: "mmapconf".into(),
+            version: String::new(),
+            via: String::new(),
+            reproducers: vec![],
+        };
+        let checks = against_results(&cases, &none);
+        assert!(
+            matches!(checks[0].verdict, Verdict::Broken { .. }),
+            "{checks:?}"
+        );
+        assert!(matches!(checks[1].verdict, Verdict::NotApplicable { .. }));
+        assert_eq!(tally(&checks), [0, 0, 1, 1]);
+    }
+
+    #[test]
     fn the_same_observation_agrees_and_another_differs_with_both_sides_kept() {
         let h = obs("pass", "EINVAL");
         assert!(matches!(
@@ -316,6 +353,7 @@ mod tests {
         let checks = against_results(&cases, &file);
         let ids: Vec<&str> = checks.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["same", "other", "na", "none-ran", "extra"]);
-        assert_eq!(tally(&checks), [1, 1, 0, 3]);
+        // none-ran: the harness ran it, its program did not: broken.
+        assert_eq!(tally(&checks), [1, 1, 1, 2]);
     }
 }

@@ -697,12 +697,12 @@ REPRO_UNUSED static inline int find_hole(size_t len)
 	uintptr_t base = (uintptr_t)r;
 #if defined(__FreeBSD__)
 	madvise((void *)base, P, MADV_NOCORE);
-	madvise((void *)(base + P + len), P, MADV_NOCORE);
+	madvise((void *)(uintptr_t)(base + P + len), P, MADV_NOCORE);
 #else
 	madvise((void *)base, P, MADV_DONTDUMP);
-	madvise((void *)(base + P + len), P, MADV_DONTDUMP);
+	madvise((void *)(uintptr_t)(base + P + len), P, MADV_DONTDUMP);
 #endif
-	munmap((void *)(base + P), len);
+	munmap((void *)(uintptr_t)(base + P), len);
 	hole = base + P;
 	return 1;
 }
