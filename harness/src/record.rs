@@ -135,10 +135,14 @@ pub enum SetupCall {
     Socket = 20,
     /// An fd_stat step's fstat of the call's descriptor.
     Fstat = 21,
+    /// unshare(CLONE_NEWNS) for a `fs = "noexec"` object's private mount.
+    Unshare = 22,
+    /// Making / private, or mounting the noexec tmpfs.
+    Mount = 23,
 }
 
 impl SetupCall {
-    const ALL: [SetupCall; 22] = [
+    const ALL: [SetupCall; 24] = [
         SetupCall::Unknown,
         SetupCall::Open,
         SetupCall::Pipe,
@@ -161,6 +165,8 @@ impl SetupCall {
         SetupCall::Write,
         SetupCall::Socket,
         SetupCall::Fstat,
+        SetupCall::Unshare,
+        SetupCall::Mount,
     ];
 
     pub fn from_raw(v: u32) -> SetupCall {
@@ -195,6 +201,8 @@ impl SetupCall {
             SetupCall::FamilyCall => "the setup call",
             SetupCall::Write => "write",
             SetupCall::Fstat => "fstat",
+            SetupCall::Unshare => "unshare",
+            SetupCall::Mount => "mount",
         }
     }
 }
