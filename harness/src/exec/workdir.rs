@@ -600,6 +600,42 @@ mod tests {
         assert_eq!(m.permissions().mode() & 0o7777, 0o600);
     }
 
+    /// An append-only file cannot be unlinked: removing the entry, the whole directory, and
+    /// the sweep of a dead run's directory clear the attribute first. Where the attribute
+    /// cannot be set here (no CAP_LINUX_IMMUTABLE, tmpfs without the flag) nothing is shown.
+    #[test]
+    fn an_append_only_file_is_removed_on_every_path() {
+        let parent = tempfile::tempdir().unwrap();
+        let w = WorkDir::create(parent.path()).unwrap();
+        if let Err(e) = w.create_file_append_only(c"case-0.dat", b"abc", None) {
+            eprintln!("append-only attribute not available here: {e}");
+            return;
+        }
+        let path = w.path().join("case-0.dat");
+        // It really is append-only: a plain unlink is refused.
+        assert!(std::fs::remove_file(&path).is_err());
+        w.remove(c"case-0.dat");
+        assert!(std::fs::symlink_metadata(&path).is_err());
+        w.create_file_append_only(c"case-1.dat", b"abc", None)
+            .unwrap();
+        w.remove_all().unwrap();
+        assert!(!w.path().exists());
+        // A run killed with one left behind: the next run's sweep removes it.
+        let w = WorkDir::create(parent.path()).unwrap();
+        w.create_file_append_only(c"case-2.dat", b"abc", None)
+            .unwrap();
+        let dir = w.path().to_path_buf();
+        drop(w);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut removed = remove_stale(parent.path());
+        while removed == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            removed = remove_stale(parent.path());
+        }
+        assert_eq!(removed, 1);
+        assert!(!dir.exists());
+    }
+
     #[test]
     fn an_entry_for_the_dropped_uid_belongs_to_it_alone() {
         let parent = tempfile::tempdir().unwrap();
