@@ -119,6 +119,13 @@ fn setup_missing(
     {
         return Some(why);
     }
+    // A case about PR_SET_MDWE's own errors: where prctl has no MDWE option at all (before
+    // Linux 6.3, qemu-user) its EINVAL would come from the unknown option, not the mask.
+    if matches!(case.call, Call::Mdwe { .. })
+        && let Err(why) = has(SetupNeed::Mdwe)
+    {
+        return Some(why);
+    }
     case.setup.iter().find_map(|c| {
         let need = match c {
             Call::Mdwe { .. } => SetupNeed::Mdwe,
