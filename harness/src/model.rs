@@ -234,6 +234,17 @@ pub enum Fs {
     /// writeback): not applicable where the work directory is on tmpfs.
     Storage,
     Tmpfs,
+    /// A private tmpfs mounted MS_NOEXEC in the child's own mount namespace (Linux), on a
+    /// directory of the work directory: gone with the child's namespace.
+    Noexec,
+}
+
+/// A file attribute set on a `file` object after its content is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attr {
+    /// Linux FS_APPEND_FL (chattr +a), FreeBSD UF_APPEND: writes only at the end; no
+    /// unlink, so the harness clears it before removing the file.
+    AppendOnly,
 }
 
 #[derive(Debug, Clone)]
@@ -243,6 +254,8 @@ pub struct Object {
     pub content: Content,
     pub open: NameSet,
     pub fs: Fs,
+    /// file only: an attribute set after the content is written.
+    pub attr: Option<Attr>,
     /// memfd only: seals added after the content is written.
     pub seals: NameSet,
     /// file, dev-zero, dev-null, dev-random: a second descriptor of the same file opened

@@ -75,6 +75,7 @@ pub struct ObjectPlan {
     pub content: Content,
     pub open_flags: i32,
     pub fs: Fs,
+    pub attr: Option<Attr>,
     pub seals: i32,
     /// Flags of the second descriptor of the same file, when the case asks for one.
     pub second_flags: Option<i32>,
@@ -757,6 +758,31 @@ impl Planner<'_> {
                 "no tmpfs directory found, and none could be mounted (only a root run mounts one; or set MMAPCONF_TMPFS)".into(),
             ));
         }
+        if o.kind == ObjectKind::File && o.fs == Fs::Noexec {
+            if self.case.privilege == Privilege::Unprivileged {
+                return Err(Why::Invalid(
+                    "fs = \"noexec\" cannot be combined with privilege = \"unprivileged\": the private mount is root's (mode 0700)".into(),
+                ));
+            }
+            match self.os {
+                Os::Freebsd => {
+                    return Err(Why::NotApplicable(
+                        "FreeBSD has no per-process mount namespace: a noexec tmpfs would be mounted for the whole system, and left mounted by a run killed before it unmounts it; the suite does not make one there".into(),
+                    ));
+                }
+                Os::Linux => {
+                    if let Err(why) = crate::plan_gates::noexec_mount_here() {
+                        return Err(Why::NotApplicable(why));
+                    }
+                }
+            }
+        }
+        if o.kind == ObjectKind::File
+            && let Some(attr) = o.attr
+            && let Err(why) = crate::plan_gates::attr_here(attr, o.fs, self.os)
+        {
+            return Err(Why::NotApplicable(why));
+        }
         if o.kind == ObjectKind::File && o.fs == Fs::Storage {
             let dir = std::env::temp_dir();
             if is_tmpfs(&dir) {
@@ -772,6 +798,7 @@ impl Planner<'_> {
             content: o.content,
             open_flags: self.names(&o.open, &names::OPEN)?,
             fs: o.fs,
+            attr: o.attr,
             seals: self.names(&o.seals, &names::SEAL)?,
             second_flags: o
                 .second

@@ -160,6 +160,13 @@ fn setup_missing(
     {
         return Some(why);
     }
+    // A case about PR_SET_MDWE's own errors: where prctl has no MDWE option at all (before
+    // Linux 6.3, qemu-user) its EINVAL would come from the unknown option, not the mask.
+    if matches!(case.call, Call::Mdwe { .. })
+        && let Err(why) = has(SetupNeed::Mdwe)
+    {
+        return Some(why);
+    }
     case.setup.iter().find_map(|c| {
         let need = match c {
             Call::Mdwe { .. } => SetupNeed::Mdwe,
@@ -231,6 +238,86 @@ fn process_madvise_here() -> i64 {
 #[cfg(not(target_os = "linux"))]
 fn has_here(need: SetupNeed) -> Result<(), String> {
     Err(format!("{need:?} is Linux's"))
+}
+
+/// Whether a child of this process can mount its own noexec tmpfs (`fs = "noexec"`):
+/// asked once, by a forked process that does what a case's child does (unshare(CLONE_NEWNS),
+/// make / private, mount a tmpfs MS_NOEXEC on the temporary directory in its own namespace)
+/// and exits; nothing outside that namespace changes. No CAP_SYS_ADMIN (an unprivileged
+/// run), a runtime without mount namespaces (gVisor rootless) or a seccomp filter says why
+/// not.
+#[cfg(target_os = "linux")]
+pub fn noexec_mount_here() -> Result<(), String> {
+    use std::sync::OnceLock;
+    static HERE: OnceLock<Result<(), String>> = OnceLock::new();
+    HERE.get_or_init(|| {
+        let Ok(dir) = std::ffi::CString::new(std::env::temp_dir().into_os_string().into_encoded_bytes())
+        else {
+            return Err("the temporary directory's path holds a NUL byte".into());
+        };
+        match crate::exec::noexec::probe(&dir) {
+            Ok(()) => Ok(()),
+            Err((step, errno)) => Err(format!(
+                "a private noexec tmpfs cannot be mounted here: {step} fails with {} (needs CAP_SYS_ADMIN and mount namespaces)",
+                crate::names::errno_name(errno)
+            )),
+        }
+    })
+    .clone()
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn noexec_mount_here() -> Result<(), String> {
+    Err("a private noexec mount needs Linux mount namespaces".into())
+}
+
+/// Whether files of `fs` can be given `attr` here (`attr = "append-only"`): asked once per
+/// file system kind, on a file in a fresh work directory there (removed again; a run killed
+/// meanwhile leaves it to the next run's sweep, which clears the attribute too). Where the
+/// attribute cannot be set (no CAP_LINUX_IMMUTABLE: EPERM; a file system without the flag:
+/// ENOTTY, EOPNOTSUPP) the case is not applicable.
+pub fn attr_here(attr: crate::model::Attr, fs: crate::model::Fs, os: Os) -> Result<(), String> {
+    use crate::model::{Attr, Fs};
+    use std::sync::{Mutex, OnceLock};
+    let Attr::AppendOnly = attr;
+    if os != Os::Linux && os != Os::Freebsd {
+        return Err("no append-only attribute on this OS".into());
+    }
+    type Seen = Vec<(Fs, Result<(), String>)>;
+    static SEEN: OnceLock<Mutex<Seen>> = OnceLock::new();
+    let seen = SEEN.get_or_init(|| Mutex::new(Vec::new()));
+    let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, r)) = seen.iter().find(|(f, _)| *f == fs) {
+        return r.clone();
+    }
+    let parent = match fs {
+        Fs::Tmpfs => crate::plan::host_tmpfs(),
+        _ => Some(std::env::temp_dir()),
+    };
+    let r = match parent {
+        None => Err("no tmpfs directory to make an append-only file in".into()),
+        Some(parent) => probe_append_only(&parent),
+    };
+    seen.push((fs, r.clone()));
+    r
+}
+
+fn probe_append_only(parent: &std::path::Path) -> Result<(), String> {
+    let dir = crate::exec::workdir::WorkDir::create(parent).map_err(|e| {
+        format!(
+            "no work directory in {} to try the append-only attribute: {e}",
+            parent.display()
+        )
+    })?;
+    let r = dir.create_file_append_only(c"append-only-probe", b"x", None);
+    let _ = dir.remove_all();
+    r.map_err(|e| {
+        format!(
+            "the append-only attribute cannot be set on a file in {} ({}; Linux needs CAP_LINUX_IMMUTABLE and a file system with FS_APPEND_FL, FreeBSD one with UF_APPEND)",
+            parent.display(),
+            crate::names::os_error(&e)
+        )
+    })
 }
 
 #[cfg(test)]

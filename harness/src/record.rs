@@ -137,10 +137,14 @@ pub enum SetupCall {
     Fstat = 21,
     /// A vma step's sysctl KERN_PROC_VMMAP (FreeBSD).
     Sysctl = 22,
+    /// unshare(CLONE_NEWNS) for a `fs = "noexec"` object's private mount.
+    Unshare = 23,
+    /// Making / private, or mounting the noexec tmpfs.
+    Mount = 24,
 }
 
 impl SetupCall {
-    const ALL: [SetupCall; 23] = [
+    const ALL: [SetupCall; 25] = [
         SetupCall::Unknown,
         SetupCall::Open,
         SetupCall::Pipe,
@@ -164,6 +168,8 @@ impl SetupCall {
         SetupCall::Socket,
         SetupCall::Fstat,
         SetupCall::Sysctl,
+        SetupCall::Unshare,
+        SetupCall::Mount,
     ];
 
     pub fn from_raw(v: u32) -> SetupCall {
@@ -199,6 +205,8 @@ impl SetupCall {
             SetupCall::Write => "write",
             SetupCall::Fstat => "fstat",
             SetupCall::Sysctl => "sysctl(KERN_PROC_VMMAP)",
+            SetupCall::Unshare => "unshare",
+            SetupCall::Mount => "mount",
         }
     }
 }

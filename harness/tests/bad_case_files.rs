@@ -416,6 +416,30 @@ fn check_plans_every_case_and_reports_what_only_the_whole_case_shows() {
     "[[case.step]]\ncall = { fn = \"process_madvise\", addr = \"null\", iov = [], advice = \"MADV_COLD\" }\n",
     "process_madvise takes no `addr`"
 )]
+#[case::bad_fs(
+    "object = { kind = \"file\", size = \"1p\", fs = \"nfs\" }\n",
+    "bad fs `nfs`: expected disk, storage, tmpfs or noexec"
+)]
+#[case::bad_attr(
+    "object = { kind = \"file\", size = \"1p\", attr = \"immutable\" }\n",
+    "bad attr `immutable`"
+)]
+#[case::attr_on_memfd(
+    "object = { kind = \"memfd\", size = \"1p\", attr = \"append-only\" }\n",
+    "`attr` applies only to file objects"
+)]
+#[case::append_only_written_without_o_append(
+    "object = { kind = \"file\", size = \"1p\", attr = \"append-only\" }\n",
+    "opens for writing only with O_APPEND"
+)]
+#[case::append_only_second_without_o_append(
+    "object = { kind = \"file\", size = \"1p\", open = \"O_RDONLY\", second = \"O_WRONLY\", attr = \"append-only\" }\n",
+    "add |O_APPEND to `second`"
+)]
+#[case::append_only_on_noexec(
+    "object = { kind = \"file\", size = \"1p\", open = \"O_RDONLY\", fs = \"noexec\", attr = \"append-only\" }\n",
+    "cannot be combined with fs = \"noexec\""
+)]
 fn format_v2_mistakes_are_located(#[case] extra: &str, #[case] msg: &str) {
     // Top-level keys go before the call table; steps after everything.
     let base = one_case(1, "len = \"1p\"");

@@ -71,6 +71,10 @@ struct Child<'a> {
     vec: (*mut c_void, usize),
     /// process_madvise's descriptor, made in setup (`Pidfd::Own`, `Pidfd::Exited`).
     pidfd: c_int,
+    /// The directory the object's name is relative to: the prepared work directory, or,
+    /// after a `fs = "noexec"` mount, that directory as this namespace sees it (a
+    /// descriptor opened before unshare walks the runner's mounts, not ours).
+    dir_fd: c_int,
     bases: Bases,
 }
 
@@ -99,6 +103,7 @@ pub unsafe fn run(plan: &Plan, prep: &Prepared, report_fd: c_int) -> ! {
             lowest_free: -1,
             vec: (std::ptr::null_mut(), 0),
             pidfd: -1,
+            dir_fd: prep.dir_fd,
             bases: Bases {
                 result: 0,
                 mappings: [0; crate::load::MAX_MAPPINGS],
@@ -255,6 +260,9 @@ impl Child<'_> {
                     } else {
                         o.open_flags
                     };
+                    if o.kind == ObjectKind::File && o.fs == crate::model::Fs::Noexec {
+                        self.make_noexec_file(o)?;
+                    }
                     let fd = self.open_prepared(flags);
                     if fd < 0 {
                         return Err(SetupCall::Open);
@@ -325,6 +333,48 @@ impl Child<'_> {
                 }
             }
             Ok(())
+        }
+    }
+
+    /// `fs = "noexec"`: mounts the private noexec tmpfs on the prepared directory (see
+    /// exec::noexec) and makes the object's file in it, with its content; the caller then
+    /// opens it as any file.
+    unsafe fn make_noexec_file(&mut self, o: &ObjectPlan) -> Result<(), SetupCall> {
+        #[cfg(target_os = "linux")]
+        // SAFETY: raw system calls with names prepared before fork.
+        unsafe {
+            // The mount point is named relative to the work directory.
+            if libc::fchdir(self.prep.dir_fd) != 0 {
+                return Err(SetupCall::Open);
+            }
+            super::noexec::mount_private_noexec(&self.prep.mount_dir)?;
+            // unshare moved the working directory into the new namespace; the prepared
+            // descriptor still names the runner's view, without the new mount.
+            self.dir_fd = libc::open(
+                c".".as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            );
+            if self.dir_fd < 0 {
+                return Err(SetupCall::Open);
+            }
+            let fd = libc::openat(
+                self.dir_fd,
+                self.prep.name.as_ptr(),
+                libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                0o600,
+            );
+            if fd < 0 {
+                return Err(SetupCall::Open);
+            }
+            let r = self.fill_object(fd, o);
+            libc::close(fd);
+            r
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = o;
+            nix::errno::Errno::set_raw(libc::ENOSYS);
+            Err(SetupCall::Mount)
         }
     }
 
@@ -1036,9 +1086,9 @@ impl Child<'_> {
         let p = self.prep;
         // SAFETY: a descriptor and names prepared before fork.
         unsafe {
-            if p.dir_fd >= 0 {
+            if self.dir_fd >= 0 {
                 libc::openat(
-                    p.dir_fd,
+                    self.dir_fd,
                     p.name.as_ptr(),
                     flags | libc::O_NOFOLLOW | lfs::O_LARGE,
                 )

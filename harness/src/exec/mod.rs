@@ -13,6 +13,8 @@
 mod child;
 pub(crate) mod locks;
 pub(crate) mod maps;
+#[cfg(target_os = "linux")]
+pub mod noexec;
 pub mod signals;
 pub mod tmpfs;
 pub mod workdir;
@@ -39,6 +41,10 @@ pub struct Prepared {
     /// it; -1 for none.
     pub dir_fd: libc::c_int,
     pub name: CString,
+    /// `fs = "noexec"`: the empty directory (relative to `dir_fd`) on which the child
+    /// mounts its private noexec tmpfs; `name` is the file inside it, which the child
+    /// creates and fills. Empty otherwise.
+    pub mount_dir: CString,
     pub content: Vec<u8>,
     /// A shm_open call's name: on Linux relative to `shm_dir_fd` (the private tmpfs work
     /// directory: glibc's shm_open opens a file on the /dev/shm tmpfs), on FreeBSD an
@@ -224,7 +230,14 @@ impl Executor {
         };
         let (record, end) = fork_and_observe(plan, &prepared, gate);
         if let Some(dir) = made {
-            dir.remove(&prepared.name);
+            // An append-only file has its attribute cleared first (workdir's remove); a
+            // noexec object's mount ended with the child's namespace, its directory is
+            // empty here.
+            if prepared.mount_dir.is_empty() {
+                dir.remove(&prepared.name);
+            } else {
+                dir.remove(&prepared.mount_dir);
+            }
         }
         self.remove_shm_name(plan, &prepared);
         Observation {
@@ -247,6 +260,7 @@ impl Executor {
             object_path: CString::default(),
             dir_fd: -1,
             name: CString::default(),
+            mount_dir: CString::default(),
             content: Vec::new(),
             shm_name: CString::default(),
             shm_dir_fd: -1,
@@ -260,14 +274,30 @@ impl Executor {
             let content_of =
                 |size: u64| (0..size).map(|i| o.content.byte_at(i)).collect::<Vec<u8>>();
             match o.kind {
+                ObjectKind::File if o.fs == Fs::Noexec => {
+                    // The child mounts the tmpfs in its own namespace and makes the file.
+                    prep.mount_dir =
+                        CString::new(format!("case-{n}.noexec")).map_err(std::io::Error::other)?;
+                    prep.name = CString::new(format!("case-{n}.noexec/case-{n}.dat"))
+                        .map_err(std::io::Error::other)?;
+                    self.disk.create_dir(&prep.mount_dir, None)?;
+                    prep.content = content_of(o.size);
+                    prep.dir_fd = self.disk.raw_fd();
+                    made = Some(&*self.disk);
+                }
                 ObjectKind::File => {
                     let dir = match o.fs {
-                        Fs::Disk | Fs::Storage => &*self.disk,
+                        Fs::Disk | Fs::Storage | Fs::Noexec => &*self.disk,
                         Fs::Tmpfs => self.tmpfs_dir()?,
                     };
                     prep.name =
                         CString::new(format!("case-{n}.dat")).map_err(std::io::Error::other)?;
-                    dir.create_file(&prep.name, &content_of(o.size), owner)?;
+                    match o.attr {
+                        None => dir.create_file(&prep.name, &content_of(o.size), owner)?,
+                        Some(crate::model::Attr::AppendOnly) => {
+                            dir.create_file_append_only(&prep.name, &content_of(o.size), owner)?
+                        }
+                    }
                     prep.dir_fd = dir.raw_fd();
                     made = Some(dir);
                 }

@@ -147,6 +147,23 @@ impl WorkDir {
         self.new_file(name, content, owner).map(drop)
     }
 
+    /// Creates file `name` as [`create_file`](Self::create_file), then makes it
+    /// append-only ([`set_append_only`]). On failure the file is removed again.
+    pub fn create_file_append_only(
+        &self,
+        name: &CStr,
+        content: &[u8],
+        owner: Option<u32>,
+    ) -> io::Result<()> {
+        let file = self.new_file(name, content, owner)?;
+        let r = set_append_only(file.as_fd(), true);
+        drop(file);
+        if r.is_err() {
+            self.remove(name);
+        }
+        r
+    }
+
     /// Creates file `name` as [`create_file`](Self::create_file), then gives it `mode`
     /// (fchmod of the descriptor we made: never a path). A shm_open case's existing object.
     pub fn create_file_mode(
@@ -233,11 +250,90 @@ fn give(fd: BorrowedFd, owner: Option<u32>) -> io::Result<()> {
     Ok(())
 }
 
-/// Unlinks `name` in `dir`; a directory is emptied first. Symlinks are removed, never
-/// followed.
+/// Linux FS_APPEND_FL (include/uapi/linux/fs.h); the libc crate lacks it.
+#[cfg(target_os = "linux")]
+const FS_APPEND_FL: libc::c_int = 0x20;
+
+/// Sets (`on`) or clears the append-only attribute of the open file `fd`: Linux
+/// FS_IOC_SETFLAGS with FS_APPEND_FL (CAP_LINUX_IMMUTABLE), FreeBSD fchflags UF_APPEND
+/// (the owner may). The other flags are kept as they are.
+pub fn set_append_only(fd: BorrowedFd, on: bool) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let mut flags: libc::c_int = 0;
+        // SAFETY: FS_IOC_GETFLAGS writes one int (the kernel's ioctl takes an int despite
+        // the macro's long) to our variable.
+        if unsafe { libc::ioctl(fd.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut flags) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let new = if on {
+            flags | FS_APPEND_FL
+        } else {
+            flags & !FS_APPEND_FL
+        };
+        if new == flags {
+            return Ok(());
+        }
+        // SAFETY: FS_IOC_SETFLAGS reads one int from our variable.
+        if unsafe { libc::ioctl(fd.as_raw_fd(), libc::FS_IOC_SETFLAGS, &new) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+    #[cfg(target_os = "freebsd")]
+    {
+        let st = fstat(fd).map_err(io_err)?;
+        let flags = st.st_flags as libc::c_ulong;
+        let new = if on {
+            flags | libc::UF_APPEND
+        } else {
+            flags & !(libc::UF_APPEND | libc::SF_APPEND)
+        };
+        if new == flags {
+            return Ok(());
+        }
+        // SAFETY: fchflags on a descriptor we own.
+        if unsafe { libc::fchflags(fd.as_raw_fd(), new) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
+    {
+        let _ = (fd, on);
+        Err(io::Error::from_raw_os_error(libc::ENOTSUP))
+    }
+}
+
+/// Clears the append-only attribute of regular file `name` in `dir` (an append-only file
+/// cannot be unlinked). Returns whether the file was opened and the attribute is now off.
+fn clear_append_only_at(dir: BorrowedFd, name: &CStr) -> bool {
+    // O_NONBLOCK: a FIFO planted under the name must not block the open.
+    let Ok(fd) = openat(
+        dir,
+        name,
+        OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return false;
+    };
+    let regular = fstat(&fd).is_ok_and(|st| {
+        nix::sys::stat::SFlag::from_bits_truncate(st.st_mode) & nix::sys::stat::SFlag::S_IFMT
+            == nix::sys::stat::SFlag::S_IFREG
+    });
+    regular && set_append_only(fd.as_fd(), false).is_ok()
+}
+
+/// Unlinks `name` in `dir`; a directory is emptied first, an append-only file has the
+/// attribute cleared first. Symlinks are removed, never followed.
 fn remove_entry(dir: BorrowedFd, name: &CStr) {
+    let mut r = unlinkat(dir, name, UnlinkatFlags::NoRemoveDir);
+    // An append-only file (the `attr` cases): Linux and FreeBSD answer EPERM.
+    if r == Err(Errno::EPERM) && clear_append_only_at(dir, name) {
+        r = unlinkat(dir, name, UnlinkatFlags::NoRemoveDir);
+    }
     // Linux answers EISDIR for a directory, FreeBSD EPERM.
-    if let Err(Errno::EISDIR | Errno::EPERM) = unlinkat(dir, name, UnlinkatFlags::NoRemoveDir) {
+    if let Err(Errno::EISDIR | Errno::EPERM) = r {
         if let Ok(sub) = open_dir_at(dir, name) {
             remove_contents(sub.as_fd());
         }
@@ -502,6 +598,42 @@ mod tests {
         assert_eq!(names, vec![CString::new(mine).unwrap()]);
         let m = std::fs::symlink_metadata(w.path().join("shm-names")).unwrap();
         assert_eq!(m.permissions().mode() & 0o7777, 0o600);
+    }
+
+    /// An append-only file cannot be unlinked: removing the entry, the whole directory, and
+    /// the sweep of a dead run's directory clear the attribute first. Where the attribute
+    /// cannot be set here (no CAP_LINUX_IMMUTABLE, tmpfs without the flag) nothing is shown.
+    #[test]
+    fn an_append_only_file_is_removed_on_every_path() {
+        let parent = tempfile::tempdir().unwrap();
+        let w = WorkDir::create(parent.path()).unwrap();
+        if let Err(e) = w.create_file_append_only(c"case-0.dat", b"abc", None) {
+            eprintln!("append-only attribute not available here: {e}");
+            return;
+        }
+        let path = w.path().join("case-0.dat");
+        // It really is append-only: a plain unlink is refused.
+        assert!(std::fs::remove_file(&path).is_err());
+        w.remove(c"case-0.dat");
+        assert!(std::fs::symlink_metadata(&path).is_err());
+        w.create_file_append_only(c"case-1.dat", b"abc", None)
+            .unwrap();
+        w.remove_all().unwrap();
+        assert!(!w.path().exists());
+        // A run killed with one left behind: the next run's sweep removes it.
+        let w = WorkDir::create(parent.path()).unwrap();
+        w.create_file_append_only(c"case-2.dat", b"abc", None)
+            .unwrap();
+        let dir = w.path().to_path_buf();
+        drop(w);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut removed = remove_stale(parent.path());
+        while removed == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            removed = remove_stale(parent.path());
+        }
+        assert_eq!(removed, 1);
+        assert!(!dir.exists());
     }
 
     #[test]

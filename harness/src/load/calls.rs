@@ -154,7 +154,7 @@ pub(super) fn convert_call(ctx: &mut Ctx, sc: &Spanned<RawCall>, has_object: boo
         other => {
             ctx.err(
                 c.func.span(),
-                format!("unknown fn `{other}`; valid: mmap, munmap, mprotect, msync, madvise, mincore, mlock, munlock, mremap, minherit, mlockall, munlockall, mlock2, mseal, process_madvise, shm_open, and in `setup` mdwe"),
+                format!("unknown fn `{other}`; valid: mmap, munmap, mprotect, msync, madvise, mincore, mlock, munlock, mremap, minherit, mlockall, munlockall, mlock2, mseal, process_madvise, shm_open, and, in `setup` or as the case's call, mdwe"),
             );
             (&[], &[])
         }

@@ -126,12 +126,13 @@ pub(super) fn convert_setup(
         .collect()
 }
 
-/// `mdwe` puts the process in a state; it is not a call of the family under test.
+/// `mdwe` puts the process in a state; it is not a call of the family a step makes (the
+/// case's own call may be one, for prctl's errors).
 pub(super) fn refuse_setup_only(ctx: &mut Ctx, span: std::ops::Range<usize>, call: &Call) {
     if matches!(call, Call::Mdwe { .. }) {
         ctx.err(
             span,
-            "mdwe (prctl PR_SET_MDWE) is a setup call: list it in `setup`",
+            "mdwe (prctl PR_SET_MDWE) is a setup call or the case's call, not a step: list it in `setup`",
         );
     }
 }

@@ -19,6 +19,7 @@ pub(super) struct RawObject {
     content: Option<Spanned<String>>,
     open: Option<Spanned<String>>,
     fs: Option<Spanned<String>>,
+    attr: Option<Spanned<String>>,
     second: Option<Spanned<String>>,
 }
 
@@ -67,6 +68,11 @@ pub(super) fn convert_object(ctx: &mut Ctx, so: &Spanned<RawObject>) -> Object {
         && let Some(v) = &o.fs
     {
         ctx.err(v.span(), "`fs` applies only to file objects");
+    }
+    if kind != ObjectKind::File
+        && let Some(v) = &o.attr
+    {
+        ctx.err(v.span(), "`attr` applies only to file objects");
     }
     if !kind.opened_by_path() {
         for (key, v) in [("open", &o.open), ("second", &o.second)] {
@@ -122,20 +128,54 @@ pub(super) fn convert_object(ctx: &mut Ctx, so: &Spanned<RawObject>) -> Object {
         None | Some((_, "disk")) => Fs::Disk,
         Some((_, "storage")) => Fs::Storage,
         Some((_, "tmpfs")) => Fs::Tmpfs,
+        Some((_, "noexec")) => Fs::Noexec,
         Some((f, other)) => {
             ctx.err(
                 f.span(),
-                format!("bad fs `{other}`: expected disk, storage or tmpfs"),
+                format!("bad fs `{other}`: expected disk, storage, tmpfs or noexec"),
             );
             Fs::Disk
         }
     };
+    let attr = match o.attr.as_ref().map(|a| (a, a.get_ref().as_str())) {
+        None => None,
+        Some((_, "append-only")) => Some(Attr::AppendOnly),
+        Some((a, other)) => {
+            ctx.err(
+                a.span(),
+                format!("bad attr `{other}`: expected append-only"),
+            );
+            None
+        }
+    };
+    if let (Some(Attr::AppendOnly), Some(a)) = (attr, &o.attr) {
+        if fs == Fs::Noexec {
+            ctx.err(
+                a.span(),
+                "attr = \"append-only\" cannot be combined with fs = \"noexec\" (the noexec file is made in the child's own mount namespace)",
+            );
+        }
+        // open(2) refuses write access to an append-only file without O_APPEND (EPERM):
+        // that would be setup failure, never the case's outcome.
+        for (key, mode) in [("open", Some(&open)), ("second", second.as_ref())] {
+            if let Some(m) = mode
+                && m.0.iter().any(|n| n == "O_WRONLY" || n == "O_RDWR")
+                && !m.0.iter().any(|n| n == "O_APPEND")
+            {
+                ctx.err(
+                    a.span(),
+                    format!("an append-only file opens for writing only with O_APPEND: add |O_APPEND to `{key}` (open(2) fails with EPERM otherwise)"),
+                );
+            }
+        }
+    }
     Object {
         kind,
         size,
         content,
         open,
         fs,
+        attr,
         seals,
         second,
     }

@@ -946,7 +946,9 @@ impl<'a> Emitter<'a> {
     fn object(&mut self, o: Option<&Object>) -> (String, String) {
         let Some(o) = o else {
             return (
-                self.with_shm_name("prepare_object(OBJ_NONE, 0, 0, C_SEQ, 0)".into()),
+                self.with_shm_name(
+                    "prepare_object(OBJ_NONE, FS_DISK, ATTR_NONE, 0, C_SEQ, 0)".into(),
+                ),
                 "open_object(0, 0, -1)".into(),
             );
         };
@@ -970,15 +972,21 @@ impl<'a> Emitter<'a> {
             Content::Byte(b) => ("C_BYTE", b),
         };
         let fs = match o.fs {
-            Fs::Disk | Fs::Storage => 0,
-            Fs::Tmpfs => 1,
+            Fs::Disk | Fs::Storage => "FS_DISK",
+            Fs::Tmpfs => "FS_TMPFS",
+            Fs::Noexec => "FS_NOEXEC",
+        };
+        let attr = match o.attr {
+            None => "ATTR_NONE",
+            Some(Attr::AppendOnly) => "ATTR_APPEND_ONLY",
         };
         let size = if o.kind.has_content() {
             format!("(int64_t)({})", cexpr(&o.size, Ctx::Off))
         } else {
             "0".into()
         };
-        let prepare = format!("prepare_object({kind}, {fs}, {size}, {content}, {byte:#04x})");
+        let prepare =
+            format!("prepare_object({kind}, {fs}, {attr}, {size}, {content}, {byte:#04x})");
         let prepare = self.with_shm_name(prepare);
         let open = self.flags(&o.open, &names::OPEN);
         let seals = self.flags(&o.seals, &names::SEAL);
@@ -1374,6 +1382,9 @@ pub(crate) const PRELUDE: &str = r#"
 #include <sys/sysctl.h>
 #include <sys/user.h>
 #else
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 #endif

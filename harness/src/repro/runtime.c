@@ -362,10 +362,89 @@ REPRO_UNUSED static inline int make_work_dir(int tmpfs)
 	return chmod(work_dir, 0777) == 0;
 }
 
+/* Where a file object lives (fs) and the attribute it is given (attr). */
+enum { FS_DISK, FS_TMPFS, FS_NOEXEC };
+enum { ATTR_NONE, ATTR_APPEND_ONLY };
+REPRO_UNUSED static int object_fs = FS_DISK, object_attr = ATTR_NONE;
+/* fs = "noexec": the empty directory the child mounts its private noexec tmpfs on. */
+REPRO_UNUSED static char noexec_dir[600];
+
+#if defined(__linux__)
+#ifndef FS_IOC_GETFLAGS
+#define FS_IOC_GETFLAGS _IOR('f', 1, long)
+#define FS_IOC_SETFLAGS _IOW('f', 2, long)
+#endif
+#ifndef FS_APPEND_FL
+#define FS_APPEND_FL 0x00000020
+#endif
+#endif
+
+/* Sets or clears the append-only attribute of an open file: Linux FS_IOC_SETFLAGS with
+ * FS_APPEND_FL (needs CAP_LINUX_IMMUTABLE), FreeBSD fchflags UF_APPEND. */
+REPRO_UNUSED static inline int set_append_only(int fd, int on)
+{
+#if defined(__linux__)
+	int flags = 0;
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0)
+		return 0;
+	flags = on ? (flags | FS_APPEND_FL) : (flags & ~FS_APPEND_FL);
+	return ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+#elif defined(__FreeBSD__)
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return 0;
+	unsigned long flags = st.st_flags;
+	flags = on ? (flags | UF_APPEND) : (flags & ~(unsigned long)(UF_APPEND | SF_APPEND));
+	return fchflags(fd, flags) == 0;
+#else
+	(void)fd;
+	(void)on;
+	return 0;
+#endif
+}
+
+/* fs = "noexec", in the child: a mount namespace of its own, every mount private (nothing
+ * propagates out), a tmpfs mounted MS_NOEXEC on noexec_dir, and the file made there. The
+ * mount ends with the child's namespace; nothing is left to unmount. */
+REPRO_UNUSED static inline int make_noexec_file(void)
+{
+#if defined(__linux__)
+	if (unshare(CLONE_NEWNS) != 0) {
+		perror("setup: unshare(CLONE_NEWNS)");
+		return 0;
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+		perror("setup: mount(/, MS_REC|MS_PRIVATE)");
+		return 0;
+	}
+	if (mount("mmapconf", noexec_dir, "tmpfs", MS_NOEXEC | MS_NOSUID | MS_NODEV, "mode=0700") != 0) {
+		perror("setup: mount(tmpfs, MS_NOEXEC)");
+		return 0;
+	}
+	int fd = open(object_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return 0;
+	for (uint64_t done = 0; done < object_size;) {
+		ssize_t n = write(fd, object_buf + done, (size_t)(object_size - done));
+		if (n <= 0) {
+			close(fd);
+			return 0;
+		}
+		done += (uint64_t)n;
+	}
+	return close(fd) == 0;
+#else
+	fprintf(stderr, "setup: a private noexec mount needs Linux mount namespaces\n");
+	return 0;
+#endif
+}
+
 /* Prepares what the child opens: the file, the directory, the content. */
-REPRO_UNUSED static inline int prepare_object(int kind, int tmpfs, int64_t size, int content, int byte)
+REPRO_UNUSED static inline int prepare_object(int kind, int fs, int attr, int64_t size, int content, int byte)
 {
 	object_kind = kind;
+	object_fs = fs;
+	object_attr = attr;
 	object_content = content;
 	object_byte = byte;
 	if (size < 0) {
@@ -382,8 +461,18 @@ REPRO_UNUSED static inline int prepare_object(int kind, int tmpfs, int64_t size,
 	}
 	switch (kind) {
 	case OBJ_FILE: {
-		if (!make_work_dir(tmpfs))
+		if (!make_work_dir(fs == FS_TMPFS))
 			return 0;
+		if (fs == FS_NOEXEC) {
+			/* The child mounts the tmpfs and makes the file in it. */
+			snprintf(noexec_dir, sizeof noexec_dir, "%s/case.noexec", work_dir);
+			if (mkdir(noexec_dir, 0700) != 0) {
+				noexec_dir[0] = 0;
+				return 0;
+			}
+			snprintf(object_path, sizeof object_path, "%s/case.dat", noexec_dir);
+			return 1;
+		}
 		snprintf(object_path, sizeof object_path, "%s/case.dat", work_dir);
 		int fd = open(object_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
 		if (fd < 0)
@@ -397,9 +486,17 @@ REPRO_UNUSED static inline int prepare_object(int kind, int tmpfs, int64_t size,
 			done += (uint64_t)n;
 		}
 		/* Unprivileged cases reopen the file by path for readback. */
-		if (fchmod(fd, 0666) != 0 || close(fd) != 0)
+		if (fchmod(fd, 0666) != 0) {
+			close(fd);
 			return 0;
-		return 1;
+		}
+		/* Set after the content is written; remove_object clears it again. */
+		if (attr == ATTR_APPEND_ONLY && !set_append_only(fd, 1)) {
+			perror("setup: making the file append-only");
+			close(fd);
+			return 0;
+		}
+		return close(fd) == 0;
 	}
 	case OBJ_DIR:
 		if (!make_work_dir(0))
@@ -536,8 +633,19 @@ REPRO_UNUSED static inline int repro_shm_open(int oflag, unsigned mode)
 REPRO_UNUSED static inline void remove_object(void)
 {
 	remove_shm_name();
+	/* An append-only file cannot be unlinked: the attribute goes first. */
+	if (object_kind == OBJ_FILE && object_attr == ATTR_APPEND_ONLY && object_path[0]) {
+		int fd = open(object_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+		if (fd >= 0) {
+			set_append_only(fd, 0);
+			close(fd);
+		}
+	}
 	if (object_kind == OBJ_FILE || object_kind == OBJ_SHM)
 		unlink(object_path);
+	/* The noexec mount ended with the child's namespace: the directory is empty here. */
+	if (noexec_dir[0])
+		rmdir(noexec_dir);
 	if (object_kind == OBJ_DIR)
 		rmdir(object_path);
 	if (work_dir[0])
@@ -572,6 +680,8 @@ REPRO_UNUSED static inline int open_object(int open_flags, int seals, int second
 	case OBJ_NONE:
 		return 1;
 	case OBJ_FILE:
+		if (object_fs == FS_NOEXEC && !make_noexec_file())
+			return 0;
 		object_fd = open(object_path, open_flags);
 		break;
 	case OBJ_DIR:
