@@ -32,6 +32,12 @@ pub struct Plan {
     /// then finds the hole, then makes those with `at` (which may be placed in it).
     pub mappings: Vec<MappingPlan>,
     pub hole_len: usize,
+    /// The absolute range (`null+...`) a MAP_FIXED mmap call replaces: the child checks,
+    /// with the hole, that nothing of its own lies there (Linux), so the call never
+    /// replaces the program's own image or heap. Static binaries are linked at 0x10000000
+    /// on ppc64 (page 2^12 at 64 KiB) and at 0x1000000 on s390x (page 2^12 at 4 KiB).
+    /// Something there is setup failure at the hole stage with EEXIST.
+    pub fixed_absolute: Option<(u64, usize)>,
     pub drop_privilege: bool,
     /// (resource, soft limit) pairs.
     pub limits: Vec<(i32, u64)>,
@@ -524,6 +530,27 @@ fn check_hosts() -> &'static [(Os, Host)] {
     })
 }
 
+/// [`Plan::fixed_absolute`] of a case whose call is `call`.
+fn fixed_absolute(case: &Case, call: &CallPlan) -> Option<(u64, usize)> {
+    let Call::Mmap { flags, .. } = &case.call else {
+        return None;
+    };
+    if !flags.0.iter().any(|f| f == "MAP_FIXED") {
+        return None;
+    }
+    match call {
+        CallPlan::Mmap {
+            addr: RAddr {
+                base: RBase::Null,
+                off,
+            },
+            len,
+            ..
+        } if *len > 0 => Some((*off as u64, *len)),
+        _ => None,
+    }
+}
+
 fn na(reason: String) -> Planned {
     Planned::NotApplicable(reason)
 }
@@ -697,6 +724,7 @@ impl Planner<'_> {
             object,
             mappings,
             hole_len: self.size(&case.hole, "hole")?,
+            fixed_absolute: fixed_absolute(case, &call),
             drop_privilege: case.privilege == Privilege::Unprivileged && host.is_root(),
             limits,
             call,
@@ -1370,6 +1398,22 @@ mod tests {
             Planned::Ready(p) => *p,
             Planned::NotApplicable(r) => panic!("not applicable: {r}"),
         }
+    }
+
+    #[rstest]
+    #[case("null+0x1000p", "MAP_PRIVATE|MAP_ANON|MAP_FIXED", Some((0x1000 * 65536, 65536)))]
+    #[case("null+0x1000p", "MAP_PRIVATE|MAP_ANON|MAP_FIXED_NOREPLACE", None)]
+    #[case("hole", "MAP_PRIVATE|MAP_ANON|MAP_FIXED", None)]
+    #[case("null+0x1000p", "MAP_PRIVATE|MAP_ANON", None)]
+    fn only_a_map_fixed_call_at_an_absolute_address_is_checked_for_the_programs_own_pages(
+        #[case] addr: &str,
+        #[case] flags: &str,
+        #[case] want: Option<(u64, usize)>,
+    ) {
+        let c = case(&format!(
+            "call = {{ fn = \"mmap\", addr = \"{addr}\", len = \"1p\", prot = \"PROT_READ\", flags = \"{flags}\" }}\nexpect = {{ result = \"ok\" }}"
+        ));
+        assert_eq!(ready(plan(&c, &host(65536, 0)).unwrap()).fixed_absolute, want);
     }
 
     #[rstest]

@@ -1104,6 +1104,22 @@ pub fn pieces(case: &Case, registry: &Registry, os: Os, arch: &str) -> Pieces {
         "\tif (!find_hole({})) {{\n\t\tfail_stage(STAGE_HOLE, 0);\n\t\treturn;\n\t}}",
         cexpr(&case.hole, Ctx::Size)
     );
+    // As the harness (plan.rs fixed_absolute): a MAP_FIXED call at an absolute address
+    // must not replace this program's own image or heap.
+    if let Call::Mmap {
+        addr, len, flags, ..
+    } = &case.call
+        && addr.base == AddrBase::Null
+        && addr.offset.is_some()
+        && flags.0.iter().any(|f| f == "MAP_FIXED")
+    {
+        let _ = writeln!(
+            w,
+            "\tif (range_in_use({}, {})) {{ /* our own image or heap is there */\n\t\terrno = EEXIST;\n\t\tfail_stage(STAGE_HOLE, 0);\n\t\treturn;\n\t}}",
+            e.addr_value(addr),
+            cexpr(len, Ctx::Size)
+        );
+    }
     for (i, m) in case
         .mappings
         .iter()

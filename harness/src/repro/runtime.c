@@ -817,6 +817,22 @@ REPRO_UNUSED static inline int find_hole(size_t len)
 	return 1;
 }
 
+/* Whether a page of [addr, addr + len) is mapped in this process (Linux: mincore fails
+ * with ENOMEM on an unmapped page); elsewhere 0, as in the harness. */
+REPRO_UNUSED static inline int range_in_use(uintptr_t addr, uint64_t len)
+{
+#if defined(__linux__)
+	unsigned char v;
+	for (uint64_t at = 0; at < len; at += P)
+		if (mincore((void *)(addr + (uintptr_t)at), (size_t)P, &v) == 0)
+			return 1;
+#else
+	(void)addr;
+	(void)len;
+#endif
+	return 0;
+}
+
 REPRO_UNUSED static inline int drop_privilege(void)
 {
 	return setgroups(0, NULL) == 0 && setgid(65534) == 0 && setuid(65534) == 0;
