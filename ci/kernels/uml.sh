@@ -90,7 +90,10 @@ repro_words=() repro_t=0
 if [ "${MMAPCONF_REPRO:-1}" != 0 ] && repro_pick_cc "$scratch/repro" x86_64; then
   mkdir -p "$scratch/root/repro/src"
   set +e
-  timeout -k 10 60 "${boot[@]}" mmapconf_repro_src=/repro/src mmapconf_repro_bundle=1 </dev/null >"$scratch/repro-gen.log" 2>&1
+  # /tmp on the same disk as in the run: cases about a disk file system (fs = "storage")
+  # apply only there, and the planner must pick the cases the run will run.
+  timeout -k 10 60 "${boot[@]}" mmapconf_repro_src=/repro/src mmapconf_repro_bundle=1 \
+    mmapconf_tmp=/dev/ubda </dev/null >"$scratch/repro-gen.log" 2>&1
   set -e
   if [ -n "$(find "$scratch/root/repro/src" -name '*.c' -print -quit)" ]; then
     repro_unit=bundles repro_compile "$scratch/root/repro"
