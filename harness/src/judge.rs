@@ -385,10 +385,24 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
             stage.what(),
             nix::errno::Errno::from_raw(rec.failed_errno).desc()
         );
+        // The absolute range a MAP_FIXED call would replace holds this program's own
+        // pages (plan.rs fixed_absolute): the case cannot be run in this process layout.
+        let own_pages = stage == Stage::Hole
+            && rec.failed_errno == libc::EEXIST
+            && plan.fixed_absolute.is_some();
         if stage == Stage::Privilege {
             r.observed = what.clone();
             r.verdict = Verdict::NotApplicable;
             r.message = format!("cannot run unprivileged here: {what}");
+        } else if own_pages {
+            let (addr, len) = plan.fixed_absolute.unwrap_or_default();
+            r.observed = what.clone();
+            r.verdict = Verdict::NotApplicable;
+            r.message = format!(
+                "[{addr:#x}, {:#x}) holds this program's own pages here (its image or heap), \
+                 which the MAP_FIXED call would replace",
+                addr.saturating_add(len as u64)
+            );
         } else {
             r.set_broken(Trouble {
                 call: call.to_string(),
@@ -961,6 +975,27 @@ mod tests {
         rec.failed_errno = libc::EPERM;
         let r = judge(&case, &plan, os, &observe(Some(rec), ChildEnd::Exited(0)));
         assert_eq!(r.verdict, Verdict::NotApplicable);
+    }
+
+    #[test]
+    fn an_absolute_map_fixed_target_holding_the_programs_own_pages_does_not_apply() {
+        let (case, plan) = setup(
+            "call = { fn = \"mmap\", addr = \"null+0x1000p\", len = \"1p\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED\" }\nexpect = { result = \"ok\" }",
+        );
+        assert!(plan.fixed_absolute.is_some());
+        let os = Host::detect().os.unwrap();
+        let mut rec = Record::new();
+        rec.failed_stage = Stage::Hole as u32;
+        rec.failed_errno = libc::EEXIST;
+        let r = judge(&case, &plan, os, &observe(Some(rec), ChildEnd::Exited(0)));
+        assert_eq!(r.verdict, Verdict::NotApplicable);
+        assert!(r.message.contains("own pages"), "{}", r.message);
+        // Any other failure to find the hole is still the harness's trouble.
+        let mut rec = Record::new();
+        rec.failed_stage = Stage::Hole as u32;
+        rec.failed_errno = libc::ENOMEM;
+        let r = judge(&case, &plan, os, &observe(Some(rec), ChildEnd::Exited(0)));
+        assert_eq!(r.verdict, Verdict::Broken);
     }
 
     const NOREPLACE_THEN_READ: &str = "mapping = [{ name = \"m\", len = \"1p\" }]\n\

@@ -1413,7 +1413,10 @@ mod tests {
         let c = case(&format!(
             "call = {{ fn = \"mmap\", addr = \"{addr}\", len = \"1p\", prot = \"PROT_READ\", flags = \"{flags}\" }}\nexpect = {{ result = \"ok\" }}"
         ));
-        assert_eq!(ready(plan(&c, &host(65536, 0)).unwrap()).fixed_absolute, want);
+        assert_eq!(
+            ready(plan(&c, &host(65536, 0)).unwrap()).fixed_absolute,
+            want
+        );
     }
 
     #[rstest]

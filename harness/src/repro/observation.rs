@@ -260,7 +260,8 @@ pub fn normalise(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> Value {
         Verdict::Pass => "pass",
         Verdict::KnownDeviation => "known deviation",
         Verdict::Fail => "fail",
-        // Only a failed privilege drop makes a planned case not applicable.
+        // Only a failed privilege drop, or an absolute MAP_FIXED target holding the
+        // program's own pages, makes a planned case not applicable.
         Verdict::NotApplicable => "setup failed",
         // Harness trouble: for a reproducer, its setup failed (exit 2).
         Verdict::Broken => "setup failed",
