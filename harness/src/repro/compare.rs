@@ -134,10 +134,14 @@ pub fn against_results(cases: &[HarnessCase], repro: &ReproFile) -> Vec<CaseChec
     for c in cases {
         let ran = repro.reproducers.iter().find(|r| r.case == c.id);
         let verdict = match (c.normal, ran) {
-            (Some(h), Some(r)) => compare(h.clone(), r.outcome(), r.exit),
-            (None, Some(_)) if c.verdict == "not-applicable" => Verdict::NotApplicable {
+            // Not applicable is also decided in the child (a failed privilege drop, an
+            // absolute MAP_FIXED target holding the harness's own pages): the harness did
+            // not run the case, so there is nothing to compare, whatever the other
+            // program, with its own layout, managed.
+            (_, _) if c.verdict == "not-applicable" => Verdict::NotApplicable {
                 why: "the harness found it not applicable here".into(),
             },
+            (Some(h), Some(r)) => compare(h.clone(), r.outcome(), r.exit),
             (None, Some(_)) => Verdict::NotApplicable {
                 why: format!(
                     "results.json has no normal observation of it (verdict {})",
@@ -255,6 +259,27 @@ mod tests {
             error: None,
             elapsed_us: 0,
         }
+    }
+
+    #[test]
+    fn a_case_the_harness_found_not_applicable_in_its_child_is_not_compared() {
+        let h = obs("setup failed", "EEXIST");
+        let cases = [HarnessCase {
+            id: "own-pages",
+            verdict: "not-applicable",
+            normal: Some(&h),
+        }];
+        let file = ReproFile {
+            tool: "mmapconf".into(),
+            version: String::new(),
+            via: String::new(),
+            reproducers: vec![ran("own-pages", Some(0), Some(obs("pass", "EINVAL")))],
+        };
+        let checks = against_results(&cases, &file);
+        assert!(
+            matches!(checks[0].verdict, Verdict::NotApplicable { .. }),
+            "{checks:?}"
+        );
     }
 
     #[test]
