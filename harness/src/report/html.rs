@@ -39,7 +39,7 @@ a{color:#0b57d0}
 
 /// The most rows a column's block of (b) shows on a folded page, as the
 /// Markdown's ((b) rows past it link their reproducers in one line, (c) its own).
-const HTML_B_ROWS: usize = 8;
+const HTML_B_ROWS: usize = 4;
 
 fn mark_base(mark: Mark) -> &'static str {
     match mark {

@@ -103,10 +103,10 @@ fn folded_section(m: &Merged, section: &str, ids: &[String], s: &mut String) {
 }
 
 /// The most rows a column's block of (b) shows on a folded (matrix) page.
-pub const MATRIX_B_ROWS: usize = 8;
+pub const MATRIX_B_ROWS: usize = 4;
 
 /// The most never-observed clauses a column's list in (d) shows on a folded page.
-pub const MATRIX_D_ROWS: usize = 3;
+pub const MATRIX_D_ROWS: usize = 2;
 
 /// The most disagreements between reproducers and harness the page lists (merged.json
 /// has them all).

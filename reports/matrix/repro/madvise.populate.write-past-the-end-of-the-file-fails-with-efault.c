@@ -45,9 +45,15 @@
 #include <time.h>
 #include <unistd.h>
 #if defined(__FreeBSD__)
+#include <stddef.h>
 #include <sys/param.h>
 #include <sys/mount.h>
+#include <sys/sysctl.h>
+#include <sys/user.h>
 #else
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 #endif
@@ -684,10 +690,89 @@ REPRO_UNUSED static inline int make_work_dir(int tmpfs)
 	return chmod(work_dir, 0777) == 0;
 }
 
+/* Where a file object lives (fs) and the attribute it is given (attr). */
+enum { FS_DISK, FS_TMPFS, FS_NOEXEC };
+enum { ATTR_NONE, ATTR_APPEND_ONLY };
+REPRO_UNUSED static int object_fs = FS_DISK, object_attr = ATTR_NONE;
+/* fs = "noexec": the empty directory the child mounts its private noexec tmpfs on. */
+REPRO_UNUSED static char noexec_dir[600];
+
+#if defined(__linux__)
+#ifndef FS_IOC_GETFLAGS
+#define FS_IOC_GETFLAGS _IOR('f', 1, long)
+#define FS_IOC_SETFLAGS _IOW('f', 2, long)
+#endif
+#ifndef FS_APPEND_FL
+#define FS_APPEND_FL 0x00000020
+#endif
+#endif
+
+/* Sets or clears the append-only attribute of an open file: Linux FS_IOC_SETFLAGS with
+ * FS_APPEND_FL (needs CAP_LINUX_IMMUTABLE), FreeBSD fchflags UF_APPEND. */
+REPRO_UNUSED static inline int set_append_only(int fd, int on)
+{
+#if defined(__linux__)
+	int flags = 0;
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0)
+		return 0;
+	flags = on ? (flags | FS_APPEND_FL) : (flags & ~FS_APPEND_FL);
+	return ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+#elif defined(__FreeBSD__)
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return 0;
+	unsigned long flags = st.st_flags;
+	flags = on ? (flags | UF_APPEND) : (flags & ~(unsigned long)(UF_APPEND | SF_APPEND));
+	return fchflags(fd, flags) == 0;
+#else
+	(void)fd;
+	(void)on;
+	return 0;
+#endif
+}
+
+/* fs = "noexec", in the child: a mount namespace of its own, every mount private (nothing
+ * propagates out), a tmpfs mounted MS_NOEXEC on noexec_dir, and the file made there. The
+ * mount ends with the child's namespace; nothing is left to unmount. */
+REPRO_UNUSED static inline int make_noexec_file(void)
+{
+#if defined(__linux__)
+	if (unshare(CLONE_NEWNS) != 0) {
+		perror("setup: unshare(CLONE_NEWNS)");
+		return 0;
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+		perror("setup: mount(/, MS_REC|MS_PRIVATE)");
+		return 0;
+	}
+	if (mount("mmapconf", noexec_dir, "tmpfs", MS_NOEXEC | MS_NOSUID | MS_NODEV, "mode=0700") != 0) {
+		perror("setup: mount(tmpfs, MS_NOEXEC)");
+		return 0;
+	}
+	int fd = open(object_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return 0;
+	for (uint64_t done = 0; done < object_size;) {
+		ssize_t n = write(fd, object_buf + done, (size_t)(object_size - done));
+		if (n <= 0) {
+			close(fd);
+			return 0;
+		}
+		done += (uint64_t)n;
+	}
+	return close(fd) == 0;
+#else
+	fprintf(stderr, "setup: a private noexec mount needs Linux mount namespaces\n");
+	return 0;
+#endif
+}
+
 /* Prepares what the child opens: the file, the directory, the content. */
-REPRO_UNUSED static inline int prepare_object(int kind, int tmpfs, int64_t size, int content, int byte)
+REPRO_UNUSED static inline int prepare_object(int kind, int fs, int attr, int64_t size, int content, int byte)
 {
 	object_kind = kind;
+	object_fs = fs;
+	object_attr = attr;
 	object_content = content;
 	object_byte = byte;
 	if (size < 0) {
@@ -704,8 +789,18 @@ REPRO_UNUSED static inline int prepare_object(int kind, int tmpfs, int64_t size,
 	}
 	switch (kind) {
 	case OBJ_FILE: {
-		if (!make_work_dir(tmpfs))
+		if (!make_work_dir(fs == FS_TMPFS))
 			return 0;
+		if (fs == FS_NOEXEC) {
+			/* The child mounts the tmpfs and makes the file in it. */
+			snprintf(noexec_dir, sizeof noexec_dir, "%s/case.noexec", work_dir);
+			if (mkdir(noexec_dir, 0700) != 0) {
+				noexec_dir[0] = 0;
+				return 0;
+			}
+			snprintf(object_path, sizeof object_path, "%s/case.dat", noexec_dir);
+			return 1;
+		}
 		snprintf(object_path, sizeof object_path, "%s/case.dat", work_dir);
 		int fd = open(object_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
 		if (fd < 0)
@@ -719,9 +814,17 @@ REPRO_UNUSED static inline int prepare_object(int kind, int tmpfs, int64_t size,
 			done += (uint64_t)n;
 		}
 		/* Unprivileged cases reopen the file by path for readback. */
-		if (fchmod(fd, 0666) != 0 || close(fd) != 0)
+		if (fchmod(fd, 0666) != 0) {
+			close(fd);
 			return 0;
-		return 1;
+		}
+		/* Set after the content is written; remove_object clears it again. */
+		if (attr == ATTR_APPEND_ONLY && !set_append_only(fd, 1)) {
+			perror("setup: making the file append-only");
+			close(fd);
+			return 0;
+		}
+		return close(fd) == 0;
 	}
 	case OBJ_DIR:
 		if (!make_work_dir(0))
@@ -858,8 +961,19 @@ REPRO_UNUSED static inline int repro_shm_open(int oflag, unsigned mode)
 REPRO_UNUSED static inline void remove_object(void)
 {
 	remove_shm_name();
+	/* An append-only file cannot be unlinked: the attribute goes first. */
+	if (object_kind == OBJ_FILE && object_attr == ATTR_APPEND_ONLY && object_path[0]) {
+		int fd = open(object_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+		if (fd >= 0) {
+			set_append_only(fd, 0);
+			close(fd);
+		}
+	}
 	if (object_kind == OBJ_FILE || object_kind == OBJ_SHM)
 		unlink(object_path);
+	/* The noexec mount ended with the child's namespace: the directory is empty here. */
+	if (noexec_dir[0])
+		rmdir(noexec_dir);
 	if (object_kind == OBJ_DIR)
 		rmdir(object_path);
 	if (work_dir[0])
@@ -894,6 +1008,8 @@ REPRO_UNUSED static inline int open_object(int open_flags, int seals, int second
 	case OBJ_NONE:
 		return 1;
 	case OBJ_FILE:
+		if (object_fs == FS_NOEXEC && !make_noexec_file())
+			return 0;
 		object_fd = open(object_path, open_flags);
 		break;
 	case OBJ_DIR:
@@ -1008,20 +1124,41 @@ REPRO_UNUSED static inline void *mincore_vec(size_t len)
 	return new_vec(len);
 }
 
-/* A free range between two guard pages that stay mapped: shared anonymous PROT_NONE
- * pages merge with nothing the case maps, so a VMA seen at the hole's edge is the case's
- * own (the harness does the same). Where MAP_SHARED fails they stay private PROT_NONE. */
+/* A free range between two guard pages that stay mapped: private PROT_NONE pages advised
+ * not to be dumped, a flag that keeps them from merging with what the case maps next to
+ * them, so a VMA seen at the hole's edge is the case's own (the harness does the same). */
 REPRO_UNUSED static inline int find_hole(size_t len)
 {
 	void *r = mmap(NULL, len + 2 * P, PROT_NONE, MAP_PRIVATE | MAP_ANON, -1, 0);
 	if (r == MAP_FAILED)
 		return 0;
 	uintptr_t base = (uintptr_t)r;
-	mmap((void *)base, P, PROT_NONE, MAP_SHARED | MAP_ANON | MAP_FIXED, -1, 0);
-	mmap((void *)(base + P + len), P, PROT_NONE, MAP_SHARED | MAP_ANON | MAP_FIXED, -1, 0);
-	munmap((void *)(base + P), len);
+#if defined(__FreeBSD__)
+	madvise((void *)base, P, MADV_NOCORE);
+	madvise((void *)(uintptr_t)(base + P + len), P, MADV_NOCORE);
+#else
+	madvise((void *)base, P, MADV_DONTDUMP);
+	madvise((void *)(uintptr_t)(base + P + len), P, MADV_DONTDUMP);
+#endif
+	munmap((void *)(uintptr_t)(base + P), len);
 	hole = base + P;
 	return 1;
+}
+
+/* Whether a page of [addr, addr + len) is mapped in this process (Linux: mincore fails
+ * with ENOMEM on an unmapped page); elsewhere 0, as in the harness. */
+REPRO_UNUSED static inline int range_in_use(uintptr_t addr, uint64_t len)
+{
+#if defined(__linux__)
+	unsigned char v;
+	for (uint64_t at = 0; at < len; at += P)
+		if (mincore((void *)(addr + (uintptr_t)at), (size_t)P, &v) == 0)
+			return 1;
+#else
+	(void)addr;
+	(void)len;
+#endif
+	return 0;
 }
 
 REPRO_UNUSED static inline int drop_privilege(void)
@@ -1143,7 +1280,76 @@ REPRO_UNUSED static inline int maps_line(const char *l, const char *e, uint64_t 
 	return 1;
 }
 
-/* The VMA containing `addr` (its /proc/self/maps line) must start at `start`, end at `end`
+/* A vma step's outcome from the VMA found (or not): its extent relative to `addr` (`at`,
+ * `size`) and permissions (`got`), and whether they are as given. The fourth character is
+ * compared only where the kernel's record tells it (FreeBSD writes '?' where it cannot). */
+REPRO_UNUSED static inline int vma_outcome(struct outcome *o, uintptr_t addr, int found, uint64_t s, uint64_t e,
+                                           const char p[4], int has_start, uintptr_t start, int has_end,
+                                           uintptr_t end, const char *perms)
+{
+	if (!found) {
+		o->state = ST_VMA_DIFFERS;
+		return 1;
+	}
+	o->at = (int64_t)(s - addr);
+	o->size = (int64_t)(e - addr);
+	memcpy(o->got, p, 4);
+	o->got_len = 4;
+	int same_perms = !perms || (memcmp(perms, p, 3) == 0 && (p[3] == '?' || perms[3] == p[3]));
+	int same = (!has_start || start == s) && (!has_end || end == e) && same_perms;
+	o->state = same ? ST_OK : ST_VMA_DIFFERS;
+	return 1;
+}
+
+#if defined(__FreeBSD__)
+/* The VMA containing `addr`: its kinfo_vmentry in sysctl {CTL_KERN, KERN_PROC,
+ * KERN_PROC_VMMAP, pid}, records packed to kve_structsize (sys/kern/kern_proc.c
+ * kern_proc_vmmap_out()), read into a static buffer and walked as the harness does
+ * (exec/maps.rs kve_find): r, w, x from kve_protection, then 'p' for a copy-on-write entry
+ * (KVME_FLAG_COW: a private mapping of an object, or an entry fork copied) and '?'
+ * where the record does not tell private from shared. 0 when the sysctl fails (errno set;
+ * ENOMEM: the list outgrew the buffer) or a record does not walk (EINVAL). */
+REPRO_UNUSED static inline int step_vma(struct outcome *o, uintptr_t addr, int has_start, uintptr_t start,
+                                        int has_end, uintptr_t end, const char *perms)
+{
+	static unsigned char buf[1 << 20];
+	const size_t fixed = offsetof(struct kinfo_vmentry, kve_path);
+	int mib[4] = { CTL_KERN, KERN_PROC, KERN_PROC_VMMAP, (int)getpid() };
+	size_t len = sizeof buf, at = 0;
+	int found = 0;
+	uint64_t s = 0, e = 0;
+	char p[4] = { 0 };
+	o->args[0] = addr;
+	o->args[1] = has_start ? start : 0;
+	o->args[2] = has_end ? end : 0;
+	if (sysctl(mib, 4, buf, &len, NULL, 0) != 0)
+		return 0;
+	while (at < len && !found) {
+		struct kinfo_vmentry k;
+		if (len - at < fixed) {
+			errno = EINVAL;
+			return 0;
+		}
+		memcpy(&k, buf + at, fixed);
+		if (k.kve_structsize < (int)fixed || (size_t)k.kve_structsize > len - at) {
+			errno = EINVAL;
+			return 0;
+		}
+		if (k.kve_start <= addr && addr < k.kve_end) {
+			s = k.kve_start;
+			e = k.kve_end;
+			p[0] = (k.kve_protection & KVME_PROT_READ) ? 'r' : '-';
+			p[1] = (k.kve_protection & KVME_PROT_WRITE) ? 'w' : '-';
+			p[2] = (k.kve_protection & KVME_PROT_EXEC) ? 'x' : '-';
+			p[3] = (k.kve_flags & KVME_FLAG_COW) ? 'p' : '?';
+			found = 1;
+		}
+		at += (size_t)k.kve_structsize;
+	}
+	return vma_outcome(o, addr, found, s, e, p, has_start, start, has_end, end, perms);
+}
+#else
+/* Linux: the VMA containing `addr` (its /proc/self/maps line) must start at `start`, end at `end`
  * and show `perms`, each where given. Records its extent relative to `addr` (`at`, `size`)
  * and its permissions (`got`); 0 when the file cannot be read (errno set). */
 REPRO_UNUSED static inline int step_vma(struct outcome *o, uintptr_t addr, int has_start, uintptr_t start,
@@ -1188,18 +1394,9 @@ REPRO_UNUSED static inline int step_vma(struct outcome *o, uintptr_t addr, int h
 			break;
 	}
 	close(fd);
-	if (!found) {
-		o->state = ST_VMA_DIFFERS;
-		return 1;
-	}
-	o->at = (int64_t)(s - addr);
-	o->size = (int64_t)(e - addr);
-	memcpy(o->got, p, 4);
-	o->got_len = 4;
-	int same = (!has_start || start == s) && (!has_end || end == e) && (!perms || memcmp(perms, p, 4) == 0);
-	o->state = same ? ST_OK : ST_VMA_DIFFERS;
-	return 1;
+	return vma_outcome(o, addr, found, s, e, p, has_start, start, has_end, end, perms);
 }
+#endif
 
 /* The process's locked bytes (Linux: VmLck of /proc/self/status) must be `bytes`. */
 REPRO_UNUSED static inline int step_locked(struct outcome *o, uint64_t bytes)
@@ -2130,7 +2327,7 @@ int main(void)
 	}
 	signal(SIGINT, on_stop);
 	signal(SIGTERM, on_stop);
-	if (!prepare_object(OBJ_FILE, 0, (int64_t)(1*P), C_SEQ, 0x00)) {
+	if (!prepare_object(OBJ_FILE, FS_DISK, ATTR_NONE, (int64_t)(1*P), C_SEQ, 0x00)) {
 		remove_object();
 		fprintf(stderr, "setup: preparing the object failed\n");
 		return 2;
