@@ -267,7 +267,6 @@ repro_build() {
   repro_pick_cc "$dir" "$arch" || return 1
   mkdir -p "$dir/src"
   # Bundles, 64 cases to a program: a runtime compiles a few dozen files, not a thousand.
-  repro_unit=bundles
   if ! "$@" "${cases_args[@]}" repro --all --bundle --out "$dir/src" >"$dir/gen.log" 2>&1; then
     echo "$runner: $(basename "$dir"): reproducers not run: repro --all failed: $(tail -1 "$dir/gen.log")"
     return 1
@@ -345,7 +344,7 @@ repro_compare() {
   set +e
   "$@" repro --compare "$rundir" >"$rundir/repro-compare.txt" 2>&1
   set -e
-  echo "$runner: $(basename "$rundir"): $repro_n ${repro_unit:-reproducers} built with $repro_cc: $(tail -1 "$rundir/repro-compare.txt")"
+  echo "$runner: $(basename "$rundir"): $repro_n bundles built with $repro_cc: $(tail -1 "$rundir/repro-compare.txt")"
 }
 
 # The C reproducers in a VM, in two boots of the same kernel and initramfs. The channel
@@ -385,8 +384,7 @@ vm_repro_gen() {
     return 0
   fi
   mv "$dir/repro-src" "$dir/src"
-  repro_unit=bundles repro_compile "$dir"
-  repro_unit=bundles
+  repro_compile "$dir"
   if [ "$repro_n" != "$n" ]; then
     echo "$runner: $((n - repro_n)) of $n reproducer bundles did not build ($repro_cc): $(grep -m1 -A3 'error:' "$dir/build.log" | head -2 | paste -sd ' ')"
     # The cases of a bundle that did not build show as broken in the comparison; with

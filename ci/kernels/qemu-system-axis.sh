@@ -41,44 +41,45 @@ cache=$(readlink -f "$cache")
 seed_downloads kernels-cache
 
 # Per axis: the binary's ELF machine, qemu, its package, the kernel metapackage and suite,
-# busybox's arch, the console, the results device and the machine's arguments. The
+# busybox's arch, the reproducers' arch (repro_pick_cc's name for the binary's), the
+# console, the results device and the machine's arguments. The
 # results channel is a second console the kernel has built in (hvc1 of spapr-vty, a virtio
 # console, or the second 8250 UART).
 extra=() kopts='' virtio=pci timeout=150 kimage=vmlinuz
 case $axis in
   ppc64el)
-    elf='64-bit LSB.*PowerPC' qemu=qemu-system-ppc64 qpkg=qemu-system-ppc
+    elf='64-bit LSB.*PowerPC' qemu=qemu-system-ppc64 qpkg=qemu-system-ppc rarch=powerpc64le
     kpkg=linux-image-powerpc64le-64k:ppc64el ksuite=unstable bbarch=ppc64el
     console=hvc0 results=/dev/hvc1 kimage=vmlinux
     machine=(-M pseries,x-vof=on -cpu power9 -smp 1)
     ;;
   s390x)
-    elf='64-bit MSB.*S/390' qemu=qemu-system-s390x qpkg=qemu-system-s390x
+    elf='64-bit MSB.*S/390' qemu=qemu-system-s390x qpkg=qemu-system-s390x rarch=s390x
     kpkg=linux-image-s390x:s390x ksuite=unstable bbarch=s390x
     console=ttysclp0 results=/dev/hvc0 virtio=ccw
     machine=(-M s390-ccw-virtio -cpu max -smp 1)
     ;;
   riscv64 | riscv64-sv48 | riscv64-sv39)
-    elf='RISC-V' qemu=qemu-system-riscv64 qpkg=qemu-system-misc
+    elf='RISC-V' qemu=qemu-system-riscv64 qpkg=qemu-system-misc rarch=riscv64
     kpkg=linux-image-riscv64:riscv64 ksuite=trixie-main bbarch=riscv64
     console=ttyS0 results=/dev/hvc0 kimage=vmlinux
     machine=(-M virt -cpu rv64 -smp 2 -bios default)
     case $axis in riscv64-sv48) kopts=no5lvl ;; riscv64-sv39) kopts=no4lvl ;; esac
     ;;
   armhf)
-    elf='32-bit LSB.*ARM' qemu=qemu-system-arm qpkg=qemu-system-arm
+    elf='32-bit LSB.*ARM' qemu=qemu-system-arm qpkg=qemu-system-arm rarch=armv7
     kpkg=linux-image-armmp-lpae:armhf ksuite=trixie-main bbarch=armhf
     console=ttyAMA0 results=/dev/hvc0
     machine=(-M virt,highmem=off -cpu cortex-a15 -smp 2)
     ;;
   amd64-la57 | amd64-4lvl | amd64-ia32 | amd64-unstable | amd64-experimental)
-    elf='x86-64' qemu=qemu-system-x86_64 qpkg=qemu-system-x86
+    elf='x86-64' qemu=qemu-system-x86_64 qpkg=qemu-system-x86 rarch=x86_64
     kpkg=linux-image-amd64 ksuite=bookworm bbarch=amd64
     console=ttyS0 results=/dev/ttyS1 timeout=180
     machine=(-cpu max -smp 2)
     case $axis in
       amd64-4lvl) machine=(-cpu max,-la57 -smp 2) ;;
-      amd64-ia32) elf='32-bit LSB.*Intel 80386' ;;
+      amd64-ia32) elf='32-bit LSB.*Intel 80386' rarch=i686 ;;
       # The newest kernels Debian ships, 4-level as this machine: unstable's release and
       # experimental's release candidate (the metapackage there names linux-image-7.x).
       amd64-unstable) ksuite=unstable machine=(-cpu max,-la57 -smp 2) ;;
@@ -138,15 +139,6 @@ if [ "$virtio" = ccw ]; then vm_modules="VIRTIO_BLK:virtio_blk CRYPTO_CRC32C:crc
 [ "$axis" = s390x ] && vm_tmpfs_why="ext4 on virtio-blk oopsed this kernel under TCG (ext4_mb_new_blocks)"
 vm_init_arch=
 [ "$axis" = amd64-ia32 ] && vm_init_arch=x86-64
-# The reproducers' arch (repro_pick_cc's name for it): the binary's.
-case $axis in
-  ppc64el) repro_arch_of_axis=powerpc64le ;;
-  s390x) repro_arch_of_axis=s390x ;;
-  riscv64*) repro_arch_of_axis=riscv64 ;;
-  armhf) repro_arch_of_axis=armv7 ;;
-  amd64-ia32) repro_arch_of_axis=i686 ;;
-  *) repro_arch_of_axis=x86_64 ;;
-esac
 vm_initramfs "$bin" "$busybox" "$scratch"
 [ "$virtio" = ccw ] && vm_disk=("${vm_disk[@]/virtio-blk-pci/virtio-blk-ccw}")
 page=$(sed -n 's/^CONFIG_\(PPC_\|ARM64_\)\?\([0-9]*K\)_PAGES=y/\2/p' "$kconfig" | head -1)
@@ -175,7 +167,7 @@ vm_boot() {
     -monitor none -nic none </dev/null
 }
 gen_boot() { vm_boot "$timeout" "$scratch/gen-console.log" "$scratch/gen-results" "$@"; }
-vm_repro_gen "$scratch" "$repro_arch_of_axis" gen_boot
+vm_repro_gen "$scratch" "$rarch" gen_boot
 limit=$((timeout + ${#vm_repro_words[@]} * 250))
 start=$(now)
 set +e

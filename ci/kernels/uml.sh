@@ -96,8 +96,7 @@ if [ "${MMAPCONF_REPRO:-1}" != 0 ] && repro_pick_cc "$scratch/repro" x86_64; the
     mmapconf_tmp=/dev/ubda </dev/null >"$scratch/repro-gen.log" 2>&1
   set -e
   if [ -n "$(find "$scratch/root/repro/src" -name '*.c' -print -quit)" ]; then
-    repro_unit=bundles repro_compile "$scratch/root/repro"
-    repro_unit=bundles
+    repro_compile "$scratch/root/repro"
     repro_words=(mmapconf_repro_bins=/repro/bin mmapconf_repro_out=/repro.json)
     # UML starts a process in tens of milliseconds: a second or so per ten reproducers.
     repro_t=300

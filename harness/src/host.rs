@@ -249,26 +249,12 @@ fn vmmap_ends() -> Option<Vec<u64>> {
         return None;
     }
     buf.truncate(len);
-    // Packed records, each kve_structsize bytes long.
-    let int_at = |rec: &[u8], at: usize| -> Option<i32> {
-        Some(i32::from_ne_bytes(rec.get(at..at + 4)?.try_into().ok()?))
-    };
-    let u64_at = |rec: &[u8], at: usize| -> Option<u64> {
-        Some(u64::from_ne_bytes(rec.get(at..at + 8)?.try_into().ok()?))
-    };
-    let size_at = std::mem::offset_of!(libc::kinfo_vmentry, kve_structsize);
-    let end_at = std::mem::offset_of!(libc::kinfo_vmentry, kve_end);
     let mut ends = Vec::new();
-    let mut rest = &buf[..];
-    while !rest.is_empty() {
-        let size = usize::try_from(int_at(rest, size_at)?).ok()?;
-        let end = u64_at(rest, end_at)?;
-        if size == 0 || size > rest.len() {
-            return None;
-        }
+    crate::exec::maps::kve_walk(&buf, |_, end, _, _| {
         ends.push(end);
-        rest = &rest[size..];
-    }
+        false
+    })
+    .ok()?;
     Some(ends)
 }
 
@@ -342,25 +328,9 @@ fn user_page_at(addr: u64, page: u64) -> bool {
     placed_at(addr, page) || mapped_at(addr, page)
 }
 
-/// Whether `addr` lies in a mapping of this process: Linux mincore(2) fails with ENOMEM
-/// for an unmapped page and for one past TASK_SIZE. FreeBSD's mincore reports unmapped
-/// pages of a valid range as not resident instead, so there only a hint tells.
+/// Whether `addr` lies in a mapping of this process ([`crate::exec::maps::mapped_in`]).
 fn mapped_at(addr: u64, page: u64) -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        let Ok(start) = usize::try_from(addr) else {
-            return false;
-        };
-        let mut vec = [0u8; 1];
-        // SAFETY: mincore only reads the page tables and writes one byte per page into
-        // `vec`, which has room for the one page asked about.
-        unsafe { libc::mincore(start as *mut libc::c_void, page as usize, vec.as_mut_ptr()) == 0 }
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = (addr, page);
-        false
-    }
+    crate::exec::maps::mapped_in(addr, page as usize, page as usize)
 }
 
 /// Whether a PROT_NONE page hinted at `addr` lands exactly there (it is unmapped again);

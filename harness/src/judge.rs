@@ -387,15 +387,14 @@ pub fn judge(case: &Case, plan: &Plan, os: Os, obs: &Observation) -> CaseResult 
         );
         // The absolute range a MAP_FIXED call would replace holds this program's own
         // pages (plan.rs fixed_absolute): the case cannot be run in this process layout.
-        let own_pages = stage == Stage::Hole
-            && rec.failed_errno == libc::EEXIST
-            && plan.fixed_absolute.is_some();
+        let own_pages = plan
+            .fixed_absolute
+            .filter(|_| stage == Stage::Hole && rec.failed_errno == libc::EEXIST);
         if stage == Stage::Privilege {
             r.observed = what.clone();
             r.verdict = Verdict::NotApplicable;
             r.message = format!("cannot run unprivileged here: {what}");
-        } else if own_pages {
-            let (addr, len) = plan.fixed_absolute.unwrap_or_default();
+        } else if let Some((addr, len)) = own_pages {
             r.observed = what.clone();
             r.verdict = Verdict::NotApplicable;
             r.message = format!(

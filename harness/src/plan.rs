@@ -530,14 +530,26 @@ fn check_hosts() -> &'static [(Os, Host)] {
     })
 }
 
+/// The target of a case's MAP_FIXED `mmap` call when it is an absolute address
+/// (`null+...`): its address and length as written. The harness ([`Plan::fixed_absolute`])
+/// and the reproducer both check it holds none of their own pages first.
+pub fn absolute_fixed_target(case: &Case) -> Option<(&AddrExpr, &Expr)> {
+    match &case.call {
+        Call::Mmap {
+            addr, len, flags, ..
+        } if addr.base == AddrBase::Null
+            && addr.offset.is_some()
+            && flags.0.iter().any(|f| f == "MAP_FIXED") =>
+        {
+            Some((addr, len))
+        }
+        _ => None,
+    }
+}
+
 /// [`Plan::fixed_absolute`] of a case whose call is `call`.
 fn fixed_absolute(case: &Case, call: &CallPlan) -> Option<(u64, usize)> {
-    let Call::Mmap { flags, .. } = &case.call else {
-        return None;
-    };
-    if !flags.0.iter().any(|f| f == "MAP_FIXED") {
-        return None;
-    }
+    absolute_fixed_target(case)?;
     match call {
         CallPlan::Mmap {
             addr: RAddr {

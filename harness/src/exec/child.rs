@@ -32,34 +32,6 @@ fn set_errno(e: i32) {
     nix::errno::Errno::from_raw(e).set();
 }
 
-/// Whether any page of `[addr, addr + len)` is mapped in this process (Linux: mincore(2)
-/// succeeds on a mapped page and fails with ENOMEM on an unmapped one). Elsewhere false:
-/// FreeBSD's mincore is not relied on for unmapped pages.
-fn range_in_use(addr: u64, len: usize, page: usize) -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        let mut vec = [0u8; 1];
-        let mut at = addr;
-        let end = addr.saturating_add(len as u64);
-        while at < end {
-            let Ok(p) = usize::try_from(at) else {
-                return false;
-            };
-            // SAFETY: mincore only reads page tables and writes one byte into `vec`.
-            if unsafe { libc::mincore(p as *mut c_void, page, vec.as_mut_ptr()) } == 0 {
-                return true;
-            }
-            at = at.saturating_add(page as u64);
-        }
-        false
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = (addr, len, page);
-        false
-    }
-}
-
 /// Run-time values of address bases.
 struct Bases {
     result: u64,
@@ -222,7 +194,7 @@ impl Child<'_> {
             };
             self.bases.hole = hole;
             if let Some((addr, len)) = plan.fixed_absolute
-                && range_in_use(addr, len, plan.page)
+                && maps::mapped_in(addr, len, plan.page)
             {
                 set_errno(libc::EEXIST);
                 self.fail(Stage::Hole, SetupCall::Mmap, 0);

@@ -150,10 +150,13 @@ pub fn kve_perms(protection: i32, flags: i32) -> [u8; 4] {
 }
 
 /// Walks the packed `kinfo_vmentry` records of `buf` (what KERN_PROC_VMMAP returned,
-/// exactly its length) and gives the entry containing `addr`, `None` when none does.
-/// Pure: no allocation, so the child may call it.
+/// exactly its length), calling `each(start, end, protection, flags)` for each until it
+/// returns true. Pure: no allocation, so the child may call it.
 #[cfg_attr(not(target_os = "freebsd"), allow(dead_code))]
-pub fn kve_find(buf: &[u8], addr: u64) -> Result<Option<Vma>, BadRecord> {
+pub fn kve_walk(
+    buf: &[u8],
+    mut each: impl FnMut(u64, u64, i32, i32) -> bool,
+) -> Result<(), BadRecord> {
     let int = |at: usize| i32::from_ne_bytes(buf[at..at + 4].try_into().unwrap_or([0; 4]));
     let u64_at = |at: usize| u64::from_ne_bytes(buf[at..at + 8].try_into().unwrap_or([0; 8]));
     let mut at = 0usize;
@@ -166,16 +169,58 @@ pub fn kve_find(buf: &[u8], addr: u64) -> Result<Option<Vma>, BadRecord> {
             return Err(BadRecord { at });
         }
         let (start, end) = (u64_at(at + kve::START), u64_at(at + kve::END));
-        if start <= addr && addr < end {
-            return Ok(Some(Vma {
-                start,
-                end,
-                perms: kve_perms(int(at + kve::PROTECTION), int(at + kve::FLAGS)),
-            }));
+        if each(start, end, int(at + kve::PROTECTION), int(at + kve::FLAGS)) {
+            return Ok(());
         }
         at += size as usize;
     }
-    Ok(None)
+    Ok(())
+}
+
+/// The entry of `buf` (as [`kve_walk`] takes it) containing `addr`, `None` when none does.
+#[cfg_attr(not(target_os = "freebsd"), allow(dead_code))]
+pub fn kve_find(buf: &[u8], addr: u64) -> Result<Option<Vma>, BadRecord> {
+    let mut found = None;
+    kve_walk(buf, |start, end, protection, flags| {
+        if start <= addr && addr < end {
+            found = Some(Vma {
+                start,
+                end,
+                perms: kve_perms(protection, flags),
+            });
+        }
+        found.is_some()
+    })?;
+    Ok(found)
+}
+
+/// Whether any page of `[addr, addr + len)` is mapped in this process: Linux mincore(2)
+/// succeeds on a mapped page and fails with ENOMEM on an unmapped one (and past
+/// TASK_SIZE). Elsewhere false: FreeBSD's mincore is not relied on for unmapped pages.
+/// Raw system calls only, so the case's child may ask too.
+pub fn mapped_in(addr: u64, len: usize, page: usize) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let mut vec = [0u8; 1];
+        let mut at = addr;
+        let end = addr.saturating_add(len as u64);
+        while at < end {
+            let Ok(p) = usize::try_from(at) else {
+                return false;
+            };
+            // SAFETY: mincore only reads page tables and writes one byte into `vec`.
+            if unsafe { libc::mincore(p as *mut libc::c_void, page, vec.as_mut_ptr()) } == 0 {
+                return true;
+            }
+            at = at.saturating_add(page as u64);
+        }
+        false
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (addr, len, page);
+        false
+    }
 }
 
 /// The FreeBSD child's buffer for KERN_PROC_VMMAP: 1 MiB of static data, so it exists

@@ -19,10 +19,13 @@ use std::fmt::Write as _;
 /// bundles keep every CPU busy and a bundle that does not build names few cases.
 pub const PER_BUNDLE: usize = 64;
 
-/// The file name of the bundle that starts with the `n`th applicable case: `bundle-` is
-/// how a runner tells a bundle (`--list` it) from a one-case reproducer.
+/// How a bundle's file name starts: how a runner tells a bundle (`--list` it) from a
+/// one-case reproducer.
+pub const PREFIX: &str = "bundle-";
+
+/// The file name of the bundle that starts with the `n`th applicable case.
 pub fn file_stem(n: usize) -> String {
-    format!("bundle-{n:04}")
+    format!("{PREFIX}{n:04}")
 }
 
 /// The C identifiers a case part defines at file scope: `static uintptr_t a, b;`,

@@ -1106,13 +1106,7 @@ pub fn pieces(case: &Case, registry: &Registry, os: Os, arch: &str) -> Pieces {
     );
     // As the harness (plan.rs fixed_absolute): a MAP_FIXED call at an absolute address
     // must not replace this program's own image or heap.
-    if let Call::Mmap {
-        addr, len, flags, ..
-    } = &case.call
-        && addr.base == AddrBase::Null
-        && addr.offset.is_some()
-        && flags.0.iter().any(|f| f == "MAP_FIXED")
-    {
+    if let Some((addr, len)) = crate::plan::absolute_fixed_target(case) {
         let _ = writeln!(
             w,
             "\tif (range_in_use({}, {})) {{ /* our own image or heap is there */\n\t\terrno = EEXIST;\n\t\tfail_stage(STAGE_HOLE, 0);\n\t\treturn;\n\t}}",

@@ -51,7 +51,7 @@ pub fn targets(bins: &[PathBuf], via: Option<&Path>, limit: Duration) -> Vec<Tar
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if !name.starts_with("bundle-") {
+        if !name.starts_with(super::bundle::PREFIX) {
             out.push(Target {
                 bin: bin.clone(),
                 case: name,
